@@ -1,0 +1,1 @@
+"""Package data: sample clips, textures, small checkpoints."""

@@ -1,0 +1,1 @@
+"""Evaluation: PSNR, SSIM, LPIPS and FVD, protocols, reports and plots."""

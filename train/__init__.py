@@ -1,0 +1,1 @@
+"""Training loops: rollout, imagination and frame prediction; trainer, datasets, distributed."""

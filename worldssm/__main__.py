@@ -1,0 +1,5 @@
+import sys
+
+from worldssm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``worldssm`` command; each module is discovered by :mod:`worldssm.cli`."""
