@@ -1,0 +1,138 @@
+"""The diagonal linear recurrence h_t = a_t * h_{t-1} + b_t over tensor-valued states.
+
+Public op: :func:`linear_scan`. Paths: ``naive`` (loop over t, the reference), ``torch`` (chunked
+doubling scan, the CPU path) and ``triton`` (fused single-pass GPU kernel); see
+:mod:`worldssm.kernels.backend` for choosing one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from worldssm.kernels.backend import resolve_backend
+from worldssm.kernels.linear_scan.naive import linear_scan_naive
+from worldssm.kernels.linear_scan.torch_scan import linear_scan_torch
+
+__all__ = ["linear_scan", "linear_scan_naive"]
+
+_DTYPES = (
+    torch.float32,
+    torch.float16,
+    torch.bfloat16,
+    torch.float64,
+    torch.complex64,
+    torch.complex128,
+)
+
+
+def _check(a, b, h0, reset):
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        raise TypeError("linear_scan: a and b must be torch.Tensors")
+    if b.dim() < 2:
+        raise ValueError(f"linear_scan: b must have shape (B, T, *S); got {tuple(b.shape)}")
+    if a.dim() > b.dim():
+        raise ValueError(f"linear_scan: a {tuple(a.shape)} has more dims than b {tuple(b.shape)}")
+    try:
+        full = torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        full = None
+    if full != b.shape:
+        raise ValueError(
+            f"linear_scan: a {tuple(a.shape)} must broadcast to b {tuple(b.shape)} "
+            "(a is (B|1, T|1, *S) with size-1 dims where it is shared)"
+        )
+    for name, t in (("a", a), ("b", b)):
+        if t.dtype not in _DTYPES:
+            raise TypeError(f"linear_scan: {name} has dtype {t.dtype}; use one of {_DTYPES}")
+    if a.is_complex() and not b.is_complex():
+        raise TypeError("linear_scan: a is complex but b is real; make b complex too")
+    tensors = [("a", a), ("b", b)]
+    if h0 is not None:
+        if h0.shape != b.shape[:1] + b.shape[2:]:
+            raise ValueError(
+                f"linear_scan: h0 must have shape (B, *S) = {tuple(b.shape[:1] + b.shape[2:])}; "
+                f"got {tuple(h0.shape)}"
+            )
+        tensors.append(("h0", h0))
+    if reset is not None:
+        if reset.shape != b.shape[:2]:
+            raise ValueError(
+                f"linear_scan: reset must have shape (B, T) = {tuple(b.shape[:2])}; "
+                f"got {tuple(reset.shape)}"
+            )
+        if reset.dtype != torch.bool:
+            raise TypeError(f"linear_scan: reset must be a bool tensor; got {reset.dtype}")
+        tensors.append(("reset", reset))
+    devices = {t.device for _, t in tensors}
+    if len(devices) > 1:
+        where = ", ".join(f"{n} on {t.device}" for n, t in tensors)
+        raise ValueError(f"linear_scan: all inputs must be on one device; got {where}")
+
+
+def linear_scan(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    h0: torch.Tensor | None = None,
+    reset: torch.Tensor | None = None,
+    reverse: bool = False,
+    return_final: bool = False,
+    backend: str | None = None,
+):
+    """Scan h_t = a_t * h_{t-1} + b_t along dim 1, elementwise over any state shape.
+
+    Args:
+        a: coefficients, broadcastable to ``b``: (B|1, T|1, *S) with size-1 dims for what is
+            shared. A time-invariant per-channel ``a`` (e.g. (P, 1, 1) for states (B, T, P, H, W))
+            is never expanded over batch or time in memory. Fewer dims than ``b`` broadcast from
+            the right, as in PyTorch.
+        b: inputs (B, T, *S); float32, float16, bfloat16 (accumulated in float32), float64,
+            complex64 or complex128.
+        h0: initial state (B, *S) or None (zeros).
+        reset: (B, T) bool; True where a new episode starts: h_t = b_t there, nothing from
+            before (also not h0).
+        reverse: scan from the end: h_t = a_t * h_{t+1} + b_t (for bidirectional models).
+        return_final: also return the last state scanned, (B, *S) (h at T-1, or at 0 if reverse).
+        backend: force ``"naive"``, ``"torch"`` or ``"triton"``; default ``auto``.
+
+    Returns:
+        h (B, T, *S) in the promoted dtype of a and b, and the final state if ``return_final``.
+        Gradients flow to a, b and h0.
+
+    Example::
+
+        >>> a = torch.rand(2, 100, 8)                # decay per step and channel
+        >>> b = torch.randn(2, 100, 8)
+        >>> h, h_last = linear_scan(a, b, return_final=True)
+        >>> h2 = linear_scan(a, b2, h0=h_last)       # continue a chunked rollout
+    """
+    _check(a, b, h0, reset)
+    out_dtype = torch.promote_types(a.dtype, b.dtype)
+    a = a.to(out_dtype) if a.dtype != out_dtype else a
+    b = b.to(out_dtype) if b.dtype != out_dtype else b
+    if h0 is not None and h0.dtype != out_dtype:
+        h0 = h0.to(out_dtype)
+    name = resolve_backend(b.device, backend)
+    if name == "naive":
+        h, final = linear_scan_naive(a, b, h0, reset, reverse)
+        return (h, final) if return_final else h
+
+    bsz, length = b.shape[:2]
+    state_shape = b.shape[2:]
+    n = math.prod(state_shape)
+    # Normalise: a -> (Ba, Ta, N), expanded over the state dims only (cheap: no B or T).
+    a_full = a.reshape((1,) * (b.dim() - a.dim()) + a.shape)
+    ba, ta = a_full.shape[:2]
+    a_n = a_full.expand(ba, ta, *state_shape).reshape(ba, ta, n)
+    b_n = b.reshape(bsz, length, n)
+    h0_n = None if h0 is None else h0.reshape(bsz, n)
+    if name == "triton":
+        from worldssm.kernels.linear_scan.triton_scan import linear_scan_triton
+
+        h, final = linear_scan_triton(a_n, b_n, h0_n, reset, reverse)
+    else:
+        h, final = linear_scan_torch(a_n, b_n, h0_n, reset, reverse)
+    h = h.reshape(b.shape)
+    if return_final:
+        return h, final.reshape(bsz, *state_shape)
+    return h
