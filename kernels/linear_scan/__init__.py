@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+
 from worldssm.kernels.backend import resolve_backend
 from worldssm.kernels.linear_scan.naive import linear_scan_naive
 from worldssm.kernels.linear_scan.torch_scan import linear_scan_torch
