@@ -1,0 +1,316 @@
+"""Fused Triton selective scan (Mamba S6): the (B, D, L, N) state never touches HBM.
+
+Each program owns one batch row and ``BLOCK_D`` channels with all N states in registers and
+walks time in tiles of ``BLOCK_L`` steps: it builds exp(delta*A) and delta*B*u for the tile,
+scans them along time with ``tl.associative_scan``, contracts with C and writes (BLOCK_D,
+BLOCK_L) outputs. The forward also stores the state at the start of every tile (B, D, L/BLOCK_L,
+N): the backward walks tiles from the end, recomputes each tile's states from its checkpoint and
+runs the adjoint scan (flip, scan, flip: ``reverse=True`` has had wrong results on GPU).
+B and C are per-batch and time-varying, (B, G, N, L); dB and dC are reduced over channels with
+atomic adds into float32 buffers.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+from worldssm.kernels.backend import triton_interpreted
+
+
+@triton.jit
+def _combine(a1, b1, a2, b2):
+    return a1 * a2, b1 * a2 + b2
+
+
+@triton.jit
+def _softplus(x):
+    return tl.where(x > 20.0, x, tl.log(1.0 + tl.exp(tl.minimum(x, 20.0))))
+
+
+@triton.jit
+def _load_delta(DELTA, ptrs, mask, bias, SOFTPLUS: tl.constexpr):
+    """delta + bias (softplus-ed); 0 where masked. Returns (delta, pre-activation)."""
+    raw = tl.load(DELTA + ptrs, mask=mask, other=0.0).to(tl.float32) + bias
+    dt = _softplus(raw) if SOFTPLUS else raw
+    return tl.where(mask, dt, 0.0), raw
+
+
+@triton.jit
+def _selective_fwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
+    L, D, N, n_dblocks, d_per_group, n_tiles,
+    sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    pid = tl.program_id(0)
+    bi = (pid // n_dblocks).to(tl.int64)
+    d0 = (pid % n_dblocks) * BLOCK_D
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    md = offs_d < D
+    mn = offs_n < N
+    mdn = md[:, None] & mn[None, :]
+    g = d0 // d_per_group
+    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
+    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_DBIAS:
+        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_D:
+        dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
+    state_off = (bi * D + offs_d[:, None]) * N + offs_n[None, :]
+    x = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    if HAS_H0:
+        x = tl.load(H0 + state_off, mask=mdn, other=0.0).to(tl.float32)
+    row = (bi * D + offs_d) * L
+    b_base = Bm + bi * sBb + g * sBg
+    c_base = Cm + bi * sCb + g * sCg
+    last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
+
+    for k in range(0, n_tiles):
+        ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
+        tl.store(CKPT + ck, x, mask=mdn)
+        offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
+        ml = offs_l < L
+        m2 = md[:, None] & ml[None, :]
+        p2 = row[:, None] + offs_l[None, :]
+        u = tl.load(U + p2, mask=m2, other=0.0).to(tl.float32)
+        dt, _ = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
+        mln = ml[:, None] & mn[None, :]
+        bt = tl.load(b_base + offs_l[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+        ct = tl.load(c_base + offs_l[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        d_a = tl.exp(dt[:, :, None] * a[:, None, :])
+        d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
+        p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
+        xs = p * x[:, None, :] + s
+        y = tl.sum(xs * ct.to(tl.float32)[None, :, :], axis=2)
+        if HAS_D:
+            y += dskip[:, None] * u
+        if HAS_Z:
+            zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
+            y = y * zv * tl.sigmoid(zv)
+        tl.store(OUT + p2, y.to(OUT.dtype.element_ty), mask=m2)
+        x = tl.sum(tl.where(last_row, xs, 0.0), axis=1)
+    tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mdn)
+
+
+@triton.jit
+def _selective_bwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
+    DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
+    L, D, N, G, n_dblocks, d_per_group, n_tiles,
+    sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    pid = tl.program_id(0)
+    bi = (pid // n_dblocks).to(tl.int64)
+    d0 = (pid % n_dblocks) * BLOCK_D
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    md = offs_d < D
+    mn = offs_n < N
+    mdn = md[:, None] & mn[None, :]
+    g = d0 // d_per_group
+    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
+    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_DBIAS:
+        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_D:
+        dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
+    state_off = (bi * D + offs_d[:, None]) * N + offs_n[None, :]
+    dx_carry = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    if HAS_DLAST:
+        dx_carry = tl.load(DLAST + state_off, mask=mdn, other=0.0).to(tl.float32)
+    da_acc = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    dd_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
+    dbias_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
+    row = (bi * D + offs_d) * L
+    b_base = Bm + bi * sBb + g * sBg
+    c_base = Cm + bi * sCb + g * sCg
+    buf_base = (bi * G + g) * N * L
+    last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
+
+    for kk in range(0, n_tiles):
+        k = n_tiles - 1 - kk
+        ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
+        x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
+        offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
+        ml = offs_l < L
+        m2 = md[:, None] & ml[None, :]
+        p2 = row[:, None] + offs_l[None, :]
+        u = tl.load(U + p2, mask=m2, other=0.0).to(tl.float32)
+        dt, dt_raw = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
+        mln = ml[:, None] & mn[None, :]
+        bt = tl.load(b_base + offs_l[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+        ct = tl.load(c_base + offs_l[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        bt = bt.to(tl.float32)
+        ct = ct.to(tl.float32)
+        # Recompute this tile's states from its checkpoint.
+        d_a = tl.exp(dt[:, :, None] * a[:, None, :])
+        d_bu = (dt * u)[:, :, None] * bt[None, :, :]
+        p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
+        xs = p * x0[:, None, :] + s
+        dout = tl.load(DOUT + p2, mask=m2, other=0.0).to(tl.float32)
+        if HAS_Z:
+            zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
+            sz = tl.sigmoid(zv)
+            pre = tl.sum(xs * ct[None, :, :], axis=2) + dskip[:, None] * u
+            dz = dout * pre * sz * (1.0 + zv * (1.0 - sz))
+            tl.store(DZ + p2, dz.to(DZ.dtype.element_ty), mask=m2)
+            dy = dout * zv * sz
+        else:
+            dy = dout
+        dy = tl.where(m2, dy, 0.0)
+        du = dy * dskip[:, None]
+        if HAS_D:
+            dd_acc += tl.sum(dy * u, axis=1)
+        # Adjoint scan: dx_t = exp(delta_{t+1} A) dx_{t+1} + C_t dy_t, run from the tile's end.
+        m_next = md[:, None] & (offs_l + 1 < L)[None, :]
+        dt_next, _ = _load_delta(DELTA, p2 + 1, m_next, bias[:, None], SOFTPLUS)
+        a_next = tl.exp(dt_next[:, :, None] * a[:, None, :])
+        c_in = dy[:, :, None] * ct[None, :, :]
+        pf, sf = tl.associative_scan((tl.flip(a_next, 1), tl.flip(c_in, 1)), 1, _combine)
+        dxf = pf * dx_carry[:, None, :] + sf
+        dx_carry = tl.sum(tl.where(last_row, dxf, 0.0), axis=1)
+        dx = tl.flip(dxf, 1)
+        # Gradients of the tile's inputs.
+        dda = dx * (xs - d_bu)  # = dx * exp(delta A) * x_{t-1}
+        dx_b = tl.sum(dx * bt[None, :, :], axis=2)
+        d_dt = tl.sum(dda * a[:, None, :], axis=2) + dx_b * u
+        du += dx_b * dt
+        da_acc += tl.sum(dda * dt[:, :, None], axis=1)
+        db_t = tl.sum(dx * (dt * u)[:, :, None], axis=0)  # (BLOCK_L, BLOCK_N)
+        dc_t = tl.sum(dy[:, :, None] * xs, axis=0)
+        buf = buf_base + offs_n[None, :] * L + offs_l[:, None]
+        tl.atomic_add(DB_BUF + buf, db_t, mask=mln)
+        tl.atomic_add(DC_BUF + buf, dc_t, mask=mln)
+        if SOFTPLUS:
+            d_dt = d_dt * tl.sigmoid(dt_raw)
+        d_dt = tl.where(m2, d_dt, 0.0)
+        dbias_acc += tl.sum(d_dt, axis=1)
+        tl.store(DDELTA + p2, d_dt.to(DDELTA.dtype.element_ty), mask=m2)
+        tl.store(DU + p2, du.to(DU.dtype.element_ty), mask=m2)
+
+    # dh0 = exp(delta_0 A) * dx_0; dx_carry now holds dx_0.
+    dt0, _ = _load_delta(DELTA, row, md, bias, SOFTPLUS)
+    dh0 = tl.exp(dt0[:, None] * a) * dx_carry
+    tl.store(DH0 + state_off, dh0, mask=mdn)
+    tl.store(DA_P + state_off, da_acc, mask=mdn)
+    pd = bi * D + offs_d
+    tl.store(DD_P + pd, dd_acc, mask=md)
+    tl.store(DBIAS_P + pd, dbias_acc, mask=md)
+
+
+# (BLOCK_D, BLOCK_L, num_warps) for forward and backward; benchmarks may override.
+FWD_CONFIG: tuple[int, int, int] | None = None
+BWD_CONFIG: tuple[int, int, int] | None = None
+
+
+def _config(d_per_group: int, override, default):
+    block_d, block_l, warps = override or ((4, 8, 1) if triton_interpreted() else default)
+    while d_per_group % block_d:  # one group per program
+        block_d //= 2
+    return block_d, block_l, warps
+
+
+def _as_groups(x: torch.Tensor) -> torch.Tensor:
+    """(B, N, L) -> (B, 1, N, L); (B, G, N, L) unchanged."""
+    return x[:, None] if x.dim() == 3 else x
+
+
+def _strides(x: torch.Tensor) -> tuple[int, int, int, int]:
+    return tuple(x.stride())
+
+
+class TritonSelectiveScan(torch.autograd.Function):
+    """Autograd Function around the fused selective-scan kernels."""
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0):
+        u, delta = u.contiguous(), delta.contiguous()
+        a_dtype = A.dtype
+        A = A.contiguous().float()
+        z = None if z is None else z.contiguous()
+        bsz, d_inner, length = u.shape
+        n = A.shape[1]
+        b4, c4 = _as_groups(B), _as_groups(C)
+        groups = b4.shape[1]
+        d_per_group = d_inner // groups
+        block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, (16, 16, 4))
+        n_dblocks = triton.cdiv(d_inner, block_d)
+        n_tiles = triton.cdiv(length, block_l)
+        out = torch.empty_like(u)
+        ckpt = torch.empty(bsz, d_inner, n_tiles, n, device=u.device, dtype=torch.float32)
+        last = torch.empty(bsz, d_inner, n, device=u.device, dtype=torch.float32)
+        dummy = u
+        _selective_fwd_kernel[(bsz * n_dblocks,)](
+            u, delta, A, b4, c4, dummy if D is None else D, dummy if z is None else z,
+            dummy if delta_bias is None else delta_bias, dummy if h0 is None else h0.contiguous(),
+            out, ckpt, last,
+            length, d_inner, n, n_dblocks, d_per_group, n_tiles,
+            *_strides(b4), *_strides(c4),
+            HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
+            SOFTPLUS=delta_softplus, HAS_H0=h0 is not None,
+            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
+            num_warps=warps,
+        )  # fmt: skip
+        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias, ckpt)
+        ctx.softplus = delta_softplus
+        ctx.has_h0 = h0 is not None
+        ctx.h0_dtype = None if h0 is None else h0.dtype
+        ctx.a_dtype = a_dtype
+        ctx.block_l = block_l
+        return out, last
+
+    @staticmethod
+    def backward(ctx, dout, dlast):
+        u, delta, A, B, C, D, z, delta_bias, ckpt = ctx.saved_tensors
+        bsz, d_inner, length = u.shape
+        n = A.shape[1]
+        b4, c4 = _as_groups(B), _as_groups(C)
+        groups = b4.shape[1]
+        d_per_group = d_inner // groups
+        block_d, _, warps = _config(d_per_group, BWD_CONFIG, (8, 16, 4))
+        block_l, n_tiles = ctx.block_l, ckpt.shape[2]  # tiles must match the checkpoints
+        n_dblocks = triton.cdiv(d_inner, block_d)
+        dout = torch.zeros_like(u) if dout is None else dout.contiguous()
+        f32 = dict(device=u.device, dtype=torch.float32)
+        du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+        dz = None if z is None else torch.empty_like(z)
+        da_p = torch.empty(bsz, d_inner, n, **f32)
+        db_buf = torch.zeros(bsz, groups, n, length, **f32)
+        dc_buf = torch.zeros(bsz, groups, n, length, **f32)
+        dd_p = torch.empty(bsz, d_inner, **f32)
+        dbias_p = torch.empty(bsz, d_inner, **f32)
+        dh0 = torch.empty(bsz, d_inner, n, **f32)
+        dummy = u
+        _selective_bwd_kernel[(bsz * n_dblocks,)](
+            u, delta, A, b4, c4, dummy if D is None else D, dummy if z is None else z,
+            dummy if delta_bias is None else delta_bias, ckpt, dout,
+            dummy if dlast is None else dlast.contiguous(),
+            du, ddelta, dummy if dz is None else dz, da_p, db_buf, dc_buf, dd_p, dbias_p, dh0,
+            length, d_inner, n, groups, n_dblocks, d_per_group, n_tiles,
+            *_strides(b4), *_strides(c4),
+            HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
+            SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
+            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
+            num_warps=warps,
+        )  # fmt: skip
+        db = db_buf.reshape(B.shape).to(B.dtype)
+        dc = dc_buf.reshape(C.shape).to(C.dtype)
+        dd = None if D is None else dd_p.sum(0).to(D.dtype)
+        dbias = None if delta_bias is None else dbias_p.sum(0).to(delta_bias.dtype)
+        dh0 = dh0.to(ctx.h0_dtype) if ctx.has_h0 else None
+        return du, ddelta, da_p.sum(0).to(ctx.a_dtype), db, dc, dd, dz, dbias, None, dh0
+
+
+def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0):
+    """Returns out (B, D, L) in u's dtype and the last state (B, D, N) in float32."""
+    return TritonSelectiveScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0)
