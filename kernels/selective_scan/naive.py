@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 
 def expand_groups(x: torch.Tensor, d_inner: int) -> torch.Tensor:
-    """B or C of shape (B, N, L) or (B, G, N, L) -> (B, D, N, L) (each group serves D/G channels)."""
+    """B or C (B, N, L) or (B, G, N, L) -> (B, D, N, L); each group serves D/G channels."""
     if x.dim() == 3:
         return x[:, None].expand(-1, d_inner, -1, -1)
     groups = x.shape[1]
