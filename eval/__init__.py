@@ -1,1 +1,39 @@
-"""Evaluation: PSNR, SSIM, LPIPS and FVD, protocols, reports and plots."""
+"""Evaluation: PSNR, SSIM, LPIPS and FVD, protocols, reports and plots.
+
+Metrics take frames ``(..., C, H, W)`` (videos ``(B, T, C, H, W)``) as ``uint8`` or as floats with
+an explicit ``data_range``, and return one value per frame (FVD: one value per pair of sets)::
+
+    from worldssm.eval import psnr, ssim, lpips, fvd
+    psnr(fake, real)                  # uint8 (B, T, 3, H, W) -> (B, T)
+    ssim(fake, real, data_range=1.0)  # float in [0, 1]
+    lpips(fake, real)                 # needs AlexNet weights: python -m worldssm.eval.weights
+    fvd(real, fake, i3d_weights="i3d_pretrained_400.pt")
+
+This package stands on torch and its own libraries only: it never imports models or training.
+"""
+
+from worldssm.eval.fvd import frechet_distance, fvd, i3d_features, preprocess_i3d
+from worldssm.eval.i3d import InceptionI3d, load_i3d
+from worldssm.eval.perceptual import AlexNetLPIPS, lpips
+from worldssm.eval.pixel import psnr, ssim
+from worldssm.eval.video_io import VideoFolder, read_video, write_mp4
+from worldssm.eval.weights import WeightsNotFoundError, find_alexnet_weights, find_i3d_weights
+
+__all__ = [
+    "AlexNetLPIPS",
+    "InceptionI3d",
+    "VideoFolder",
+    "WeightsNotFoundError",
+    "find_alexnet_weights",
+    "find_i3d_weights",
+    "frechet_distance",
+    "fvd",
+    "i3d_features",
+    "load_i3d",
+    "lpips",
+    "preprocess_i3d",
+    "psnr",
+    "read_video",
+    "ssim",
+    "write_mp4",
+]
