@@ -12,10 +12,10 @@ an explicit ``data_range``, and return one value per frame (FVD: one value per p
 This package stands on torch and its own libraries only: it never imports models or training.
 """
 
-from worldssm.eval.fvd import frechet_distance, fvd, i3d_features, preprocess_i3d
 from worldssm.eval.i3d import InceptionI3d, load_i3d
 from worldssm.eval.perceptual import AlexNetLPIPS, lpips
 from worldssm.eval.pixel import psnr, ssim
+from worldssm.eval.video_distance import frechet_distance, fvd, i3d_features, preprocess_i3d
 from worldssm.eval.video_io import VideoFolder, read_video, write_mp4
 from worldssm.eval.weights import WeightsNotFoundError, find_alexnet_weights, find_i3d_weights
 
