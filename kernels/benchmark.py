@@ -1,0 +1,477 @@
+"""Scan benchmarks: our paths against named peers at equal work, with achieved bandwidth.
+
+Used by ``worldssm bench scan`` and ``benchmarks/scan.py``. Every figure is measured in the
+same process: the device copy bandwidth first, then each case. Bandwidth uses the minimum bytes
+(each input read once, each output written once): forward a, b -> h is 12 B/element in fp32
+(8 B when a is time-invariant); forward+backward adds reading a, h, dh and writing da, db.
+Peers run in their native layouts on equal element counts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from worldssm.kernels.linear_scan import linear_scan
+from worldssm.kernels.selective_scan import selective_scan
+
+
+@dataclass
+class Result:
+    """One timed case; ``ms`` is the median over repeats."""
+
+    op: str
+    impl: str
+    shape: str
+    dtype: str
+    variant: str
+    pass_: str
+    ms: float | None
+    gbps: float | None = None
+    frac_copy_bw: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _timeit(fn: Callable[[], object], device: torch.device, reps: int = 20) -> float:
+    """Median milliseconds of ``fn`` after warm-up (CUDA events on GPU, perf_counter on CPU)."""
+    fn()
+    if device.type == "cuda":
+        import triton.testing
+
+        return float(triton.testing.do_bench(fn, warmup=25, rep=max(100, reps * 5),
+                                             return_mode="median"))  # fmt: skip
+    times = []
+    for _ in range(max(3, reps // 4)):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
+def copy_bandwidth(device: torch.device, nbytes: int = 2 << 30) -> float:
+    """Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written."""
+    x = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
+    y = torch.empty_like(x)
+    ms = _timeit(lambda: y.copy_(x), device)
+    return 2 * nbytes / (ms * 1e-3) / 1e9
+
+
+def _min_bytes(numel: int, elsize: int, a_const: bool, backward: bool) -> int:
+    per = 2 if a_const else 3  # forward: (a), b, h
+    if backward:
+        per += 3 if a_const else 5  # backward: (a), h, dh -> db, (da)
+    return numel * elsize * per
+
+
+def _sequential(a, b):
+    h = torch.empty_like(b)
+    state = torch.zeros_like(b[:, 0])
+    for t in range(b.shape[1]):
+        state = a[:, t if a.shape[1] > 1 else 0] * state + b[:, t]
+        h[:, t] = state
+    return h
+
+
+def _to_bct(a, b):
+    """(B, T, *S) -> accelerated-scan's (B, C, T) layout, with a full-size gate tensor."""
+    bsz, length = b.shape[:2]
+    n = b[0, 0].numel()
+    gates = a.expand_as(b).reshape(bsz, length, n).transpose(1, 2).contiguous()
+    return gates, b.reshape(bsz, length, n).transpose(1, 2).contiguous()
+
+
+def _assoc_scan_compiled():
+    from torch._higher_order_ops.associative_scan import associative_scan
+
+    def combine(left, right):
+        return left[0] * right[0], right[0] * left[1] + right[1]
+
+    @torch.compile(dynamic=False)
+    def run(a, b):
+        return associative_scan(combine, (a, b), dim=1)[1]
+
+    return run
+
+
+def linear_peers(a, b, device, backward, compile_peer):
+    """Peers of linear_scan: name -> (fn(a, b) -> h, inputs in its native layout) or a reason."""
+    peers: dict[str, tuple | str] = {}
+    length = b.shape[1]
+    if device.type == "cuda":
+        if b.is_complex():
+            peers["accelerated-scan"] = "real dtypes only"
+        else:
+            try:
+                from accelerated_scan.scalar import scan as scan_scalar
+
+                peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
+            except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
+                peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
+            if not (32 <= length <= 65536 and length & (length - 1) == 0):
+                peers["accelerated-scan warp (cuda)"] = "needs power-of-two T in [32, 65536]"
+            else:
+                try:
+                    from accelerated_scan.warp import scan as scan_warp
+
+                    peers["accelerated-scan warp (cuda)"] = (scan_warp, _to_bct(a, b))
+                except Exception as e:  # noqa: BLE001
+                    peers["accelerated-scan warp (cuda)"] = f"unavailable: {e}"
+        if compile_peer and not b.is_complex():
+            peers["torch associative_scan (compiled)"] = (
+                _assoc_scan_compiled(),
+                (a.expand_as(b).contiguous(), b),
+            )
+    if not backward:
+        peers["sequential torch loop"] = (_sequential, (a, b))
+    return peers
+
+
+def _timed_call(fn, inputs, backward):
+    """A closure that runs fn once (and its backward into fresh leaf grads)."""
+    if not backward:
+        return lambda: fn(*inputs)
+    leaves = [x.detach().requires_grad_() for x in inputs]
+
+    def run():
+        for x in leaves:
+            x.grad = None
+        out = fn(*leaves)
+        out.backward(torch.ones_like(out))
+
+    return run
+
+
+def bench_linear(device, shapes, dtypes, modes, copy_bw, reps, peers=True, compile_peer=True):
+    """Time linear_scan and its peers for every shape x dtype x a-variant x fwd/fwd+bwd.
+
+    ``shapes``: (B, T, state_shape, complex) tuples; ``modes``: iterable of ``backward`` bools.
+    """
+    results = []
+    for bsz, length, state, complex_ in shapes:
+        for dtype in dtypes:
+            if complex_ and dtype != torch.float32:
+                continue
+            dt = torch.complex64 if complex_ else dtype
+            elsize = torch.empty((), dtype=dt).element_size()
+            shape_s = f"B={bsz} T={length} S={tuple(state)}" + (" complex" if complex_ else "")
+            for a_const in (False, True):
+                b = torch.randn(bsz, length, *state, device=device, dtype=dt)
+                ashape = (1, 1, *state) if a_const else (bsz, length, *state)
+                a = (torch.rand(ashape, device=device) * 0.5 + 0.5).to(dt)
+                variant = "a time-invariant" if a_const else "a time-varying"
+                for backward in modes:
+                    mode = "fwd+bwd" if backward else "fwd"
+                    nbytes = _min_bytes(b.numel(), elsize, a_const, backward)
+                    ours = "worldssm " + ("triton" if device.type == "cuda" else "torch")
+                    impls = {ours: (linear_scan, (a, b))}
+                    if peers:
+                        impls.update(linear_peers(a, b, device, backward, compile_peer))
+                    for name, spec in impls.items():
+                        fn = spec if isinstance(spec, str) else _timed_call(*spec, backward)
+                        results.append(_run_case("linear_scan", name, shape_s, str(dt)[6:],
+                                                 f"{variant}, {mode}", fn, device, nbytes,
+                                                 copy_bw, reps))  # fmt: skip
+                        print(_row(results[-1]), flush=True)
+                del a, b
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+    return results
+
+
+def _run_case(op, impl, shape, dtype, variant, fn, device, nbytes, copy_bw, reps) -> Result:
+    if isinstance(fn, str):
+        return Result(op, impl, shape, dtype, variant, "skipped", None, note=fn)
+    try:
+        ms = _timeit(fn, device, reps)
+    except Exception as e:  # noqa: BLE001 - a failing peer is a result, not a crash
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return Result(op, impl, shape, dtype, variant, "failed", None,
+                      note=f"{type(e).__name__}: {str(e)[:200]}")  # fmt: skip
+    gbps = nbytes / (ms * 1e-3) / 1e9 if nbytes else None
+    frac = gbps / copy_bw if (gbps and copy_bw) else None
+    return Result(op, impl, shape, dtype, variant, "ok", ms, gbps, frac)
+
+
+def _row(r: Result) -> str:
+    ms = f"{r.ms:9.3f} ms" if r.ms is not None else f"{r.pass_:>12}"
+    bw = f"{r.gbps:7.0f} GB/s {100 * r.frac_copy_bw:5.1f}%" if r.frac_copy_bw else " " * 20
+    return f"{r.op:15} {r.shape:38} {r.dtype:9} {r.variant:28} {r.impl:36} {ms} {bw} {r.note[:60]}"
+
+
+def selective_decomposed(u, delta, A, B, C, D, z, delta_bias):
+    """Mamba's scan with every (B, D, L, N) intermediate materialised, then linear_scan."""
+    dt = torch.nn.functional.softplus(delta + delta_bias[:, None])
+    coeff = torch.exp(dt[..., None] * A[:, None, :])  # (B, D, L, N)
+    inp = (dt * u)[..., None] * B.transpose(-1, -2)[:, None]  # (B, D, L, N)
+    h = linear_scan(coeff.transpose(1, 2), inp.transpose(1, 2))  # (B, L, D, N)
+    y = torch.einsum("bldn,bnl->bdl", h, C) + D[:, None] * u
+    return y * torch.nn.functional.silu(z)
+
+
+def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True) -> list[Result]:
+    """Time selective_scan against the naive loop and the decomposed PyTorch version."""
+    from worldssm.kernels.selective_scan import selective_scan_naive
+
+    results = []
+    for bsz, d_inner, length, n in shapes:
+        for dtype in dtypes:
+            g = torch.Generator(device=device).manual_seed(0)
+            kw = dict(device=device, dtype=dtype, generator=g)
+            u = torch.randn(bsz, d_inner, length, **kw)
+            delta = torch.randn(bsz, d_inner, length, **kw) * 0.5
+            z = torch.randn(bsz, d_inner, length, **kw)
+            Bm = torch.randn(bsz, n, length, **kw)
+            Cm = torch.randn(bsz, n, length, **kw)
+            f32 = dict(device=device, dtype=torch.float32, generator=g)
+            A = -torch.rand(d_inner, n, **f32) - 0.5
+            D = torch.randn(d_inner, **f32)
+            bias = torch.randn(d_inner, **f32) * 0.1
+            inputs = (u, delta, A, Bm, Cm, D, z, bias)
+            elsize = u.element_size()
+            io = (4 * u.numel() + 2 * Bm.numel()) * elsize  # u, delta, z, B, C in; out
+            shape_s = f"B={bsz} D={d_inner} L={length} N={n}"
+            impls = {
+                "worldssm " + ("triton" if device.type == "cuda" else "torch"): (
+                    lambda *x: selective_scan(*x, delta_softplus=True)
+                ),
+                "decomposed torch (materialised)": selective_decomposed,
+            }
+            if naive:
+                impls["naive loop"] = lambda *x: selective_scan_naive(*x, delta_softplus=True)[0]
+            for backward in (False, True):
+                mode = "fwd+bwd" if backward else "fwd"
+                nbytes = io * (3 if backward else 1)  # bwd: re-read inputs + dout, write grads
+                for name, fn in impls.items():
+                    r = _run_case("selective_scan", name, shape_s, str(dtype)[6:], mode,
+                                  _timed_call(fn, inputs, backward), device, nbytes, copy_bw,
+                                  reps)  # fmt: skip
+                    results.append(r)
+                    print(_row(r), flush=True)
+            del u, delta, z, Bm, Cm
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    return results
+
+
+def check_against_naive(device) -> list[dict]:
+    """Quick correctness sweep of the default path vs the float64 naive loop on this device."""
+    from worldssm.kernels.linear_scan import linear_scan_naive
+    from worldssm.kernels.selective_scan import selective_scan_naive
+
+    checks = []
+    g = torch.Generator(device=device).manual_seed(1)
+    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2), (torch.complex64, 1e-4)):
+        for reverse in (False, True):
+            shape = (3, 1000, 5, 7)
+            a = (torch.rand(shape, device=device, generator=g) * 0.3 + 0.7).to(dtype)
+            if dtype.is_complex:
+                a = a * torch.exp(1j * torch.rand(shape, device=device, generator=g))
+            b = torch.randn(shape, device=device, generator=g).to(dtype)
+            h0 = torch.randn(3, 5, 7, device=device, generator=g).to(dtype)
+            reset = torch.rand(3, 1000, device=device, generator=g) < 0.01
+            h = linear_scan(a, b, h0=h0, reset=reset, reverse=reverse)
+            wide = torch.complex128 if dtype.is_complex else torch.float64
+            ref, _ = linear_scan_naive(a.to(wide), b.to(wide), h0.to(wide), reset, reverse)
+            err = ((h.to(wide) - ref).norm() / ref.norm()).item()
+            checks.append({"op": "linear_scan", "dtype": str(dtype), "reverse": reverse,
+                           "rel_err": err, "pass": err < tol})  # fmt: skip
+    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2)):
+        u, delta, z = (torch.randn(2, 64, 300, device=device, generator=g).to(dtype)
+                       for _ in range(3))  # fmt: skip
+        Bm, Cm = (torch.randn(2, 16, 300, device=device, generator=g).to(dtype) for _ in range(2))
+        A = -torch.rand(64, 16, device=device, generator=g) - 0.5
+        D, bias = torch.randn(64, device=device, generator=g), torch.randn(64, device=device)
+        out = selective_scan(u, delta, A, Bm, Cm, D, z, bias, delta_softplus=True)
+        wide = [x.double() for x in (u, delta, A, Bm, Cm, D, z, bias)]
+        ref, _ = selective_scan_naive(*wide, delta_softplus=True)
+        err = ((out.double() - ref).norm() / ref.norm()).item()
+        checks.append({"op": "selective_scan", "dtype": str(dtype), "rel_err": err,
+                       "pass": err < tol})  # fmt: skip
+    return checks
+
+
+JAX_SNIPPET = r"""
+import json, sys, time
+import jax, jax.numpy as jnp
+cases = json.loads(sys.argv[1])
+out = []
+def comb(l, r):
+    return l[0] * r[0], r[0] * l[1] + r[1]
+for bsz, length, n, backward in cases:
+    key = jax.random.PRNGKey(0)
+    a = jax.random.uniform(key, (bsz, length, n)) * 0.5 + 0.5
+    b = jax.random.normal(key, (bsz, length, n))
+    fwd = jax.jit(lambda a, b: jax.lax.associative_scan(comb, (a, b), axis=1)[1])
+    if backward:
+        f = jax.jit(jax.grad(lambda a, b: fwd(a, b).sum(), argnums=(0, 1)))
+    else:
+        f = fwd
+    try:
+        jax.block_until_ready(f(a, b))
+        ts = []
+        for _ in range(10):
+            t0 = time.perf_counter(); jax.block_until_ready(f(a, b))
+            ts.append((time.perf_counter() - t0) * 1e3)
+        out.append([bsz, length, n, backward, sorted(ts)[5], ""])
+    except Exception as e:
+        out.append([bsz, length, n, backward, None, type(e).__name__ + ": " + str(e)[:150]])
+    del a, b
+print("JAXRESULT " + json.dumps(out))
+"""
+
+
+def bench_jax(shapes, copy_bw) -> list[Result]:
+    """jax.lax.associative_scan (fp32, time-varying a) in a subprocess, if jax is present."""
+    cases = [[bsz, t, math.prod(s), bw] for bsz, t, s, cplx in shapes if not cplx
+             for bw in (False, True)]  # fmt: skip
+    env = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    import os
+
+    try:
+        proc = subprocess.run([sys.executable, "-c", JAX_SNIPPET, json.dumps(cases)],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **env})  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return [Result("linear_scan", "jax associative_scan", "-", "float32", "-", "failed",
+                       None, note="timed out")]  # fmt: skip
+    line = [x for x in proc.stdout.splitlines() if x.startswith("JAXRESULT ")]
+    if not line:
+        return [
+            Result(
+                "linear_scan",
+                "jax associative_scan",
+                "-",
+                "float32",
+                "-",
+                "skipped",
+                None,
+                note=(proc.stderr.strip().splitlines() or ["no output"])[-1][:200],
+            )
+        ]
+    results = []
+    for bsz, length, n, backward, ms, note in json.loads(line[0][10:]):
+        nbytes = _min_bytes(bsz * length * n, 4, False, backward)
+        gbps = nbytes / (ms * 1e-3) / 1e9 if ms else None
+        mode = "fwd+bwd" if backward else "fwd"
+        results.append(Result("linear_scan", "jax associative_scan (jit)",
+                              f"B={bsz} T={length} N={n} (flattened)", "float32",
+                              f"a time-varying, {mode}", "ok" if ms else "failed", ms, gbps,
+                              gbps / copy_bw if gbps else None, note))  # fmt: skip
+        print(_row(results[-1]), flush=True)
+    return results
+
+
+def environment(device) -> dict:
+    """Card, versions and date for the results file."""
+    import datetime
+
+    info = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "python": platform.python_version(),
+            "device": str(device), "cpu": platform.processor() or platform.machine()}  # fmt: skip
+    if device.type == "cuda":
+        info["card"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    try:
+        import triton
+
+        info["triton"] = triton.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
+        command: str) -> dict:  # fmt: skip
+    """Run the whole benchmark; writes JSON to ``out`` after every section."""
+    report = {**environment(device), "command": command, "quick": quick}
+    report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
+        device, (256 << 20) if quick else (2 << 30)
+    )
+    print(f"device copy bandwidth: {copy_bw:.0f} GB/s (read + write)", flush=True)
+
+    def save():
+        if out:
+            tmp = out + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(report, f, indent=1)
+            import os
+
+            os.replace(tmp, out)
+
+    report["checks"] = check_against_naive(device)
+    print("checks vs naive:", [(c["op"], c["dtype"], f"{c['rel_err']:.1e}", c["pass"])
+                               for c in report["checks"]], flush=True)  # fmt: skip
+    save()
+    if quick:
+        lin_shapes = [(2, 300, (16, 8, 8), False), (2, 300, (16, 8, 8), True),
+                      (2, 4096, (64,), False)]  # fmt: skip
+        sel_shapes = [(2, 64, 256, 16)]
+        dtypes = [torch.float32]
+    else:
+        lin_shapes = [(8, 300, (256, 16, 16), False), (8, 300, (256, 16, 16), True),
+                      (8, 1024, (1536,), False), (8, 16384, (1536,), False),
+                      (8, 65536, (1536,), False)]  # fmt: skip
+        sel_shapes = [(8, 1536, 2048, 16)]
+        dtypes = [torch.float32, torch.bfloat16]
+    results = []
+    report["results"] = results
+    results += bench_linear(device, lin_shapes, dtypes, (False, True), copy_bw,
+                            reps=10 if quick else 20, peers=peers,
+                            compile_peer=peers and not quick)  # fmt: skip
+    report["results"] = [asdict(r) for r in results]
+    save()
+    results += bench_selective(device, sel_shapes, dtypes, copy_bw, reps=10, naive=True)
+    report["results"] = [asdict(r) for r in results]
+    save()
+    if jax and device.type == "cuda":
+        results += bench_jax(lin_shapes, copy_bw)
+        report["results"] = [asdict(r) for r in results]
+        save()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: ``python -m worldssm.kernels.benchmark [--quick] [--out FILE]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="Benchmark the scan kernels against peers.")
+    add_arguments(p)
+    args = p.parse_args(argv)
+    return run_from_args(args, "python -m worldssm.kernels.benchmark " + " ".join(argv or []))
+
+
+def add_arguments(p) -> None:
+    """Flags shared by ``worldssm bench scan`` and ``benchmarks/scan.py``."""
+    p.add_argument("--quick", action="store_true", help="small shapes (CPU-friendly)")
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    p.add_argument("--out", default=None, help="write the results JSON here")
+    p.add_argument("--no-peers", action="store_true", help="time only worldssm's paths")
+    p.add_argument("--no-jax", action="store_true", help="skip the jax peer")
+
+
+def run_from_args(args, command: str) -> int:
+    """Run with parsed flags; prints a table and writes JSON."""
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    quick = args.quick or device.type == "cpu"
+    if quick and not args.quick:
+        print("no GPU: running the quick CPU sizes", flush=True)
+    report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command)
+    failed = [c for c in report["checks"] if not c["pass"]]
+    if failed:
+        print(f"CORRECTNESS CHECKS FAILED: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
