@@ -1,0 +1,174 @@
+"""linear_scan: every fast path against the naive loop (outputs, final state, gradients)."""
+
+import pytest
+import torch
+
+from worldssm.kernels import linear_scan, scan_backend
+from worldssm.kernels.backend import resolve_backend
+
+CUDA = torch.cuda.is_available()
+DEVICES = ["cpu"] + (["cuda"] if CUDA else [])
+# Triton runs on CUDA, or on CPU in the interpreter (set by conftest when there is no GPU).
+PATHS = [("torch", "cpu"), ("triton", "cuda" if CUDA else "cpu")]
+
+
+def rel_err(x, ref):
+    x, ref = torch.as_tensor(x).cpu(), torch.as_tensor(ref).cpu()
+    wide = torch.complex128 if ref.is_complex() else torch.float64
+    return ((x.to(wide) - ref.to(wide)).norm() / ref.to(wide).norm().clamp_min(1e-30)).item()
+
+
+def make_inputs(shape, dtype, device, a_shape=None, complex_=False, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a_shape = a_shape or shape
+    a = torch.rand(a_shape, generator=g, dtype=torch.float64) * 0.4 + 0.6
+    b = torch.randn(shape, generator=g, dtype=torch.float64)
+    h0 = torch.randn(shape[:1] + shape[2:], generator=g, dtype=torch.float64)
+    if complex_:
+        a = a * torch.exp(1j * torch.rand(a_shape, generator=g, dtype=torch.float64))
+        b = b + 1j * torch.randn(shape, generator=g, dtype=torch.float64)
+        h0 = h0 + 0.5j
+    reset = torch.rand(shape[:2], generator=g) < 0.15
+    return [x.to(device) for x in (a, b, h0)] + [reset.to(device)], [a, b, h0, reset]
+
+
+def run_with_grads(backend, a, b, h0, reset, reverse, dtype, seed=1):
+    """Forward + backward of a random projection of (h, h_final); returns h, final and grads."""
+    leaves = [x.detach().to(dtype).requires_grad_() for x in (a, b, h0)]
+    h, final = linear_scan(*leaves[:2], h0=leaves[2], reset=reset, reverse=reverse,
+                           return_final=True, backend=backend)  # fmt: skip
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(h.shape, generator=g, dtype=torch.float64).to(h.device, h.dtype)
+    wf = torch.randn(final.shape, generator=g, dtype=torch.float64).to(h.device, h.dtype)
+    loss = (h * w).real.sum() + (final * wf).real.sum()
+    loss.backward()
+    return [h.detach(), final.detach()] + [x.grad for x in leaves]
+
+
+CASES = [
+    # (shape, a_shape or None, complex, reverse, with_reset)
+    ((2, 1, 3), None, False, False, True),
+    ((2, 7, 3, 5), None, False, False, True),
+    ((2, 19, 5), None, False, True, True),
+    ((3, 37, 2, 3), (1, 1, 2, 1), False, False, True),  # time-invariant, shared over B and S
+    ((2, 23, 4), (2, 1, 4), False, True, True),  # time-invariant per batch
+    ((2, 17, 3), (1, 17, 3), False, False, False),  # shared over batch, time-varying
+    ((2, 21, 3), None, True, False, True),
+    ((2, 21, 3), (1, 1, 3), True, True, True),
+]
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")
+def test_matches_naive_with_grads(backend, device, case):
+    shape, a_shape, complex_, reverse, with_reset = case
+    dev_in, cpu_in = make_inputs(shape, None, device, a_shape, complex_)
+    a, b, h0, reset = dev_in
+    reset = reset if with_reset else None
+    dtype = torch.complex64 if complex_ else torch.float32
+    got = run_with_grads(backend, a, b, h0, reset, reverse, dtype)
+    wide = torch.complex128 if complex_ else torch.float64
+    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
+                         reverse, wide)  # fmt: skip
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+        assert x.shape == r.shape, name
+        assert torch.isfinite(torch.view_as_real(x) if x.is_complex() else x).all(), name
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+def test_bf16_and_fp16_accumulate_in_fp32(backend, device):
+    (a, b, h0, reset), _ = make_inputs((2, 100, 6), None, device)
+    for dtype in (torch.bfloat16, torch.float16):
+        h = linear_scan(a.to(dtype), b.to(dtype), h0=h0.to(dtype), reset=reset, backend=backend)
+        assert h.dtype == dtype
+        ref = linear_scan(a.to(dtype).double(), b.to(dtype).double(), h0=h0.to(dtype).double(),
+                          reset=reset, backend="naive")  # fmt: skip
+        assert rel_err(h, ref) < 1e-2
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+def test_resets_equal_separate_episodes(backend, device):
+    (a, b, h0, _), _ = make_inputs((1, 30, 4), None, device)
+    reset = torch.zeros(1, 30, dtype=torch.bool, device=device)
+    reset[0, [0, 11, 12, 25]] = True
+    h = linear_scan(a, b, h0=h0, reset=reset, backend=backend)
+    for start, stop in [(0, 11), (11, 12), (12, 25), (25, 30)]:
+        alone = linear_scan(a[:, start:stop], b[:, start:stop], backend="naive")
+        assert rel_err(h[:, start:stop], alone) < 1e-5
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+def test_reverse_equals_flip(backend, device):
+    (a, b, h0, _), _ = make_inputs((2, 45, 3), None, device)
+    rev = linear_scan(a, b, h0=h0, reverse=True, backend=backend)
+    flipped = linear_scan(a.flip(1), b.flip(1), h0=h0, backend=backend).flip(1)
+    assert rel_err(rev, flipped) < 1e-6
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+def test_chunked_rollout_continues_from_final_state(backend, device):
+    (a, b, h0, _), _ = make_inputs((2, 40, 3), None, device)
+    whole = linear_scan(a, b, h0=h0, backend=backend)
+    first, last = linear_scan(a[:, :17], b[:, :17], h0=h0, return_final=True, backend=backend)
+    second = linear_scan(a[:, 17:], b[:, 17:], h0=last, backend=backend)
+    assert rel_err(torch.cat([first, second], 1), whole) < 1e-6
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_path_long_and_wide(device):
+    """Long T with a small state, and a wide state with short T (the video shape, scaled down)."""
+    for shape in [(2, 65536, 3), (2, 300, 64, 8, 8)]:
+        (a, b, h0, reset), _ = make_inputs(shape, None, device)
+        h = linear_scan(a, b, h0=h0, reset=reset, backend="torch")
+        ref = linear_scan(a.double(), b.double(), h0=h0.double(), reset=reset, backend="naive")
+        assert rel_err(h, ref) < 1e-6
+
+
+def test_gradcheck_float64_torch_path():
+    (a, b, h0, reset), _ = make_inputs((2, 140, 3), None, "cpu", complex_=False)
+    inputs = [x.detach().requires_grad_() for x in (a, b, h0)]
+
+    def fn(a, b, h0):
+        return linear_scan(a, b, h0=h0, reset=reset, return_final=True, backend="torch")
+
+    assert torch.autograd.gradcheck(fn, inputs)
+    ca, cb, ch0 = [
+        x.detach().requires_grad_()
+        for x in make_inputs((1, 9, 2), None, "cpu", complex_=True)[0][:3]
+    ]
+    assert torch.autograd.gradcheck(
+        lambda a, b, h: linear_scan(a, b, h0=h, reverse=True, backend="torch"), [ca, cb, ch0]
+    )
+
+
+def test_scan_backend_context_and_errors(monkeypatch):
+    assert resolve_backend(torch.device("cpu")) == "torch"
+    with scan_backend("naive"):
+        assert resolve_backend(torch.device("cpu")) == "naive"
+    with pytest.raises(ValueError, match="unknown scan backend"):
+        resolve_backend(torch.device("cpu"), "fast")
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET"):
+        resolve_backend(torch.device("cpu"), "triton")
+
+
+def test_clear_errors_for_bad_input():
+    b = torch.randn(2, 5, 3)
+    with pytest.raises(ValueError, match="must broadcast"):
+        linear_scan(torch.rand(2, 5, 4), b)
+    with pytest.raises(ValueError, match=r"\(B, T, \*S\)"):
+        linear_scan(torch.rand(5), torch.randn(5))
+    with pytest.raises(ValueError, match="h0 must have shape"):
+        linear_scan(torch.rand(2, 5, 3), b, h0=torch.randn(2, 4))
+    with pytest.raises(ValueError, match="reset must have shape"):
+        linear_scan(torch.rand(2, 5, 3), b, reset=torch.zeros(2, 4, dtype=torch.bool))
+    with pytest.raises(TypeError, match="bool"):
+        linear_scan(torch.rand(2, 5, 3), b, reset=torch.zeros(2, 5))
+    with pytest.raises(TypeError, match="complex"):
+        linear_scan(torch.rand(2, 5, 3, dtype=torch.complex64), b)
+    with pytest.raises(ValueError, match="one device"):
+        linear_scan(torch.rand(2, 5, 3, device="meta"), b)
+    with pytest.raises(TypeError, match="dtype"):
+        linear_scan(torch.ones(2, 5, 3, dtype=torch.int32), b)
