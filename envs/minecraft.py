@@ -1,0 +1,168 @@
+"""``VoxelMinecraft``: Minecraft-style voxel terrain (a marsh-like biome), 128x128 by default.
+
+A ``size x size`` block heightmap from fractal noise with a high water table (water, sand banks,
+grass, stone tops) and trees (log columns capped with leaves). Actions are TECO's Minecraft set:
+0 forward+jump (one step of 0.3 blocks; climbs at most one block; trees and cliffs block),
+1 turn left 20°, 2 turn right 20°. There is no reward; episodes are truncated after
+``max_episode_steps``. The scripted expert walks forward and turns away from obstacles and the
+map edge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from worldssm.envs import layouts
+from worldssm.envs.textures import build_atlas, surface_id
+from worldssm.envs.voxel import VoxelCamera, VoxelScene, render_voxels
+from worldssm.envs.world import World, WorldConfig
+
+EYE = 1.62  # eye height above the ground, blocks
+
+
+@dataclass(frozen=True)
+class MinecraftConfig(WorldConfig):
+    """Options of :class:`VoxelMinecraft`."""
+
+    size: int = 64
+    max_height: int = 7
+    water_level: int = 2  # columns below this are water
+    tree_density: float = 0.03
+    image_size: int = 128
+    fov_deg: float = 70.0
+    view_distance: float = 24.0
+    turn_deg: float = 20.0
+    move_step: float = 0.3
+
+
+class VoxelMinecraft(World):
+    """Batched Minecraft-style terrain walking (see the module docstring)."""
+
+    name = "VoxelMinecraft"
+    actions = ("forward_jump", "turn_left", "turn_right")
+
+    def __init__(self, num_envs: int = 1, config: MinecraftConfig | None = None, device="cpu"):
+        config = config or MinecraftConfig()
+        if config.size < 8:
+            raise ValueError(f"terrain size must be >= 8, got {config.size}")
+        super().__init__(num_envs, config, device)
+        self.camera = VoxelCamera(
+            height=config.image_size,
+            width=config.image_size,
+            fov_deg=config.fov_deg,
+            view_distance=config.view_distance,
+        )
+        self.atlas = build_atlas(device=self.device)
+        b, g, dev = num_envs, config.size, self.device
+        self.scene = VoxelScene(
+            height=torch.zeros(b, g, g, device=dev),
+            top=torch.zeros(b, g, g, dtype=torch.long, device=dev),
+            side=torch.zeros(b, g, g, dtype=torch.long, device=dev),
+            cap=torch.zeros(b, g, g, dtype=torch.long, device=dev),
+            outside_height=config.water_level - 0.2,
+        )
+        self.ground = torch.zeros(b, g, g, device=dev)  # walkable height (water: its surface)
+        self.pos = torch.zeros(b, 2, device=dev)
+        self.angle = torch.zeros(b, device=dev)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.camera.height, self.camera.width, 3)
+
+    def generate(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """One episode's terrain and start pose (NumPy)."""
+        cfg: MinecraftConfig = self.config
+        hgt = layouts.terrain(rng, cfg.size, cfg.max_height).astype(np.float32)
+        top = np.full(hgt.shape, surface_id("grass_top"))
+        side = np.full(hgt.shape, surface_id("dirt"))
+        cap = np.full(hgt.shape, surface_id("grass_side"))
+        water = hgt < cfg.water_level
+        hgt[water] = cfg.water_level - 0.2
+        for m, name in ((water, "water"), (hgt == cfg.water_level, "sand")):
+            top[m], side[m], cap[m] = (surface_id(name),) * 3
+        rock = hgt >= cfg.max_height - 1
+        top[rock], side[rock], cap[rock] = (surface_id("stone"),) * 3
+        ground = hgt.copy()
+        trees = (top == surface_id("grass_top")) & (rng.random(hgt.shape) < cfg.tree_density)
+        hgt[trees] += 3 + rng.integers(0, 2, size=hgt.shape)[trees]
+        top[trees], side[trees], cap[trees] = (
+            surface_id("leaves"),
+            surface_id("log"),
+            surface_id("leaves"),
+        )
+        ground[trees] = hgt[trees]
+        land = np.argwhere(~trees & ~water)
+        if len(land) == 0:
+            land = np.argwhere(~trees)
+        y, x = land[int(rng.integers(len(land)))]
+        return {
+            "height": hgt,
+            "top": top,
+            "side": side,
+            "cap": cap,
+            "ground": ground,
+            "pos": np.array([x + 0.5, y + 0.5], np.float32),
+            "angle": np.float32(rng.uniform(0, 2 * math.pi)),
+        }
+
+    def reset(self, env_ids: torch.Tensor, seeds: list[int]) -> None:
+        env_ids = torch.as_tensor(env_ids, dtype=torch.long).reshape(-1)
+        if len(seeds) != env_ids.numel():
+            raise ValueError(f"{env_ids.numel()} environments to reset but {len(seeds)} seeds")
+        if not seeds:
+            return
+        lays = [self.generate(np.random.default_rng(s)) for s in seeds]
+        ids = env_ids.to(self.device)
+
+        def stack(key, dtype):
+            return torch.as_tensor(np.stack([x[key] for x in lays]), dtype=dtype).to(self.device)
+
+        self.scene.height[ids] = stack("height", torch.float32)
+        self.scene.top[ids] = stack("top", torch.long)
+        self.scene.side[ids] = stack("side", torch.long)
+        self.scene.cap[ids] = stack("cap", torch.long)
+        self.ground[ids] = stack("ground", torch.float32)
+        self.pos[ids] = stack("pos", torch.float32)
+        self.angle[ids] = stack("angle", torch.float32)
+
+    def _ground_at(self, xy: torch.Tensor) -> torch.Tensor:
+        """(B,) walkable height at points (B, 2); +inf outside the map."""
+        g = self.config.size
+        c = xy.floor().long()
+        inside = (c >= 0).all(-1) & (c < g).all(-1)
+        idx = (c[:, 1].clamp(0, g - 1) * g + c[:, 0].clamp(0, g - 1))[:, None]
+        h = self.ground.reshape(self.num_envs, -1).gather(1, idx).squeeze(1)
+        return torch.where(inside, h, torch.full_like(h, float("inf")))
+
+    def _can_move(self, step: torch.Tensor) -> torch.Tensor:
+        here = self._ground_at(self.pos)
+        ahead = self._ground_at(self.pos + step * (1 + 0.3 / self.config.move_step))
+        return (ahead - here) <= 1.0
+
+    def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        action = self.check_action(action)
+        cfg: MinecraftConfig = self.config
+        turn = torch.where(action == 1, -1.0, torch.where(action == 2, 1.0, 0.0))
+        self.angle = torch.remainder(self.angle + turn * math.radians(cfg.turn_deg), 2 * math.pi)
+        step = torch.stack([self.angle.cos(), self.angle.sin()], -1) * cfg.move_step
+        ok = (action == 0) & self._can_move(step)
+        self.pos = torch.where(ok[:, None], self.pos + step, self.pos)
+        zeros = torch.zeros(self.num_envs, device=self.device)
+        return zeros, torch.zeros_like(zeros, dtype=torch.bool)
+
+    def eye(self) -> torch.Tensor:
+        """(B,) camera height: the ground under the agent plus the eye height."""
+        return self._ground_at(self.pos) + EYE
+
+    def render(self) -> torch.Tensor:
+        return render_voxels(self.scene, self.pos, self.angle, self.eye(), self.camera, self.atlas)
+
+    def expert_action(self) -> torch.Tensor:
+        """Walk forward; turn (right) when the block ahead is too high or off the map."""
+        step = torch.stack([self.angle.cos(), self.angle.sin()], -1) * self.config.move_step
+        ahead = self._can_move(step * 3)
+        return torch.where(ahead, 0, 2).long()

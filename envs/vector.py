@@ -1,0 +1,146 @@
+"""Native batched Gymnasium vector environment over a :class:`~worldssm.envs.world.World`.
+
+Observations, rewards and flags are torch tensors on the world's device (no copies to NumPy):
+``obs`` (B, H, W, 3) uint8, ``reward`` (B,) float32, ``terminated``/``truncated`` (B,) bool.
+Episodes end by termination (the world's task says so) or truncation (``max_episode_steps``).
+
+Autoreset follows Gymnasium's modes (``metadata["autoreset_mode"]``):
+
+- ``NEXT_STEP`` (default, as Gymnasium's own vector envs): the step after an episode ended
+  ignores that environment's action and returns the first observation of its next episode with
+  reward 0 and both flags False.
+- ``SAME_STEP``: the step that ends an episode already returns the next episode's first
+  observation; the last observation is in ``info["final_obs"]`` (rows where ``info["_final_obs"]``).
+- ``DISABLED``: call ``reset(options={"reset_mask": mask})`` yourself.
+
+Seeding: ``reset(seed=s)`` makes episode ``k`` of environment ``i`` a pure function of
+``(s, i, k)`` (see :func:`~worldssm.envs.world.episode_seed`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from worldssm.envs.world import World, episode_seed
+
+
+class TorchVectorEnv(VectorEnv):
+    """A batch of ``world.num_envs`` environments stepped with tensor ops.
+
+    Args:
+        world: the batched world (it fixes ``num_envs`` and the device).
+        max_episode_steps: truncation limit (defaults to the world config's).
+        autoreset_mode: a :class:`gymnasium.vector.AutoresetMode` or its string value.
+    """
+
+    def __init__(self, world: World, max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP):  # fmt: skip
+        self.world = world
+        self.num_envs = world.num_envs
+        self.device = world.device
+        self.max_episode_steps = int(max_episode_steps or world.config.max_episode_steps)
+        if self.max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be >= 1, got {self.max_episode_steps}")
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {"autoreset_mode": self.autoreset_mode, "render_modes": ["rgb_array"]}
+        self.render_mode = "rgb_array"
+        h, w, c = world.image_shape
+        self.single_observation_space = spaces.Box(0, 255, (h, w, c), np.uint8)
+        self.single_action_space = spaces.Discrete(len(world.actions))
+        self.observation_space = spaces.Box(0, 255, (self.num_envs, h, w, c), np.uint8)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, len(world.actions)))
+        dev = self.device
+        self.elapsed = torch.zeros(self.num_envs, dtype=torch.long, device=dev)
+        self.episode = np.zeros(self.num_envs, dtype=np.int64)  # episodes started, per env
+        self._needs_reset = torch.zeros(self.num_envs, dtype=torch.bool, device=dev)
+        self._seed: int | None = None
+        self._last_obs: torch.Tensor | None = None
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _reset_envs(self, ids: torch.Tensor) -> None:
+        """Start the next episode of each environment in ``ids`` (long, on any device)."""
+        ids_np = ids.cpu().numpy()
+        seeds = [episode_seed(self._seed, int(i), int(self.episode[i])) for i in ids_np]
+        self.episode[ids_np] += 1
+        self.world.reset(ids, seeds)
+        self.elapsed[ids.to(self.device)] = 0
+
+    # -- Gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset all environments (or those in ``options["reset_mask"]``).
+
+        Returns:
+            obs (B, H, W, 3) uint8 tensor and an info dict with ``episode`` (B,) long.
+        """
+        if seed is not None:
+            self._seed = int(seed)
+            self.episode[:] = 0
+        elif self._seed is None:
+            self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+        mask = (options or {}).get("reset_mask")
+        if mask is None:
+            ids = torch.arange(self.num_envs)
+        else:
+            mask = torch.as_tensor(mask, dtype=torch.bool).reshape(-1).cpu()
+            if mask.numel() != self.num_envs:
+                raise ValueError(f"reset_mask needs {self.num_envs} entries, got {mask.numel()}")
+            ids = mask.nonzero().squeeze(1)
+        self._reset_envs(ids)
+        self._needs_reset[ids.to(self.device)] = False
+        obs = self.world.render()
+        self._last_obs = obs
+        return obs, {"episode": torch.as_tensor(self.episode - 1, device=self.device)}
+
+    def step(self, actions):
+        """Step every environment with ``actions`` ((B,) ints: tensor, array or list).
+
+        Returns:
+            obs (B, H, W, 3) uint8, reward (B,) float32, terminated (B,) bool, truncated (B,) bool,
+            info dict (tensors): ``episode`` (B,) episode counter per env; with ``SAME_STEP``
+            also ``final_obs`` and ``_final_obs``.
+        """
+        if self._seed is None:
+            raise RuntimeError("call reset() before step()")
+        actions = self.world.check_action(actions)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            restart = self._needs_reset
+            reward, terminated = self.world.step(actions)
+            self.elapsed += 1
+            if bool(restart.any()):
+                self._reset_envs(restart.nonzero().squeeze(1))
+                reward = torch.where(restart, 0.0, reward)
+                terminated = terminated & ~restart
+            truncated = (self.elapsed >= self.max_episode_steps) & ~terminated & ~restart
+            self._needs_reset = terminated | truncated
+            obs = self.world.render()
+            info = {}
+        else:
+            reward, terminated = self.world.step(actions)
+            self.elapsed += 1
+            truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
+            obs = self.world.render()
+            info = {}
+            done = terminated | truncated
+            if self.autoreset_mode == AutoresetMode.SAME_STEP and bool(done.any()):
+                info["final_obs"], info["_final_obs"] = obs, done
+                self._reset_envs(done.nonzero().squeeze(1))
+                obs = torch.where(done[:, None, None, None], self.world.render(), obs)
+        info["episode"] = torch.as_tensor(self.episode - 1, device=self.device)
+        self._last_obs = obs
+        return obs, reward.float(), terminated, truncated, info
+
+    def render(self):
+        """The last observation, as (B, H, W, 3) uint8 tensor."""
+        return self._last_obs
+
+    def expert_actions(self) -> torch.Tensor:
+        """(B,) long actions of the world's scripted expert."""
+        return self.world.expert_action()
+
+    def close_extras(self, **kwargs):
+        self._last_obs = None

@@ -1,0 +1,84 @@
+"""The batched world contract shared by every built-in environment.
+
+A :class:`World` holds the state of ``num_envs`` independent environments as tensors on one device.
+It knows nothing about episodes' time limits or autoreset (that is :mod:`worldssm.envs.vector`);
+it resets the environments it is told to, from the seeds it is given, steps all of them with one
+action each, and renders all of them at once.
+
+Seeding: an episode is a pure function of its integer seed. :func:`episode_seed` derives the seed
+of episode ``k`` of environment ``i`` in a run seeded with ``seed``, so environment ``i`` replays
+the same episodes whatever the batch size or device.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+def episode_seed(seed: int, env_index: int, episode: int) -> int:
+    """The seed of episode ``episode`` of environment ``env_index`` in a run seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, env_index, episode]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Options common to every world (subclasses add their own fields)."""
+
+    max_episode_steps: int = 300  # truncation limit, in env steps
+
+
+class World(abc.ABC):
+    """A batch of environments stepped and rendered as tensors.
+
+    Subclasses set ``name``, ``actions`` (action names; action ``i`` is ``actions[i]``) and
+    implement :meth:`reset`, :meth:`step`, :meth:`render`, and optionally :meth:`expert_action`.
+    """
+
+    name: str = "world"
+    actions: tuple[str, ...] = ()
+
+    def __init__(self, num_envs: int, config: WorldConfig, device: torch.device | str = "cpu"):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self.num_envs = int(num_envs)
+        self.config = config
+        self.device = torch.device(device)
+
+    @property
+    @abc.abstractmethod
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, 3) of one rendered frame."""
+
+    @abc.abstractmethod
+    def reset(self, env_ids: torch.Tensor, seeds: list[int]) -> None:
+        """Start a new episode in the environments ``env_ids`` ((n,) long), one seed each."""
+
+    @abc.abstractmethod
+    def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Advance every environment by one action ((B,) long).
+
+        Returns:
+            reward (B,) float32 and terminated (B,) bool, on the world's device.
+        """
+
+    @abc.abstractmethod
+    def render(self) -> torch.Tensor:
+        """(B, H, W, 3) uint8 first-person frames of every environment."""
+
+    def expert_action(self) -> torch.Tensor:
+        """(B,) long: a scripted expert's action in every environment."""
+        raise NotImplementedError(f"{type(self).__name__} has no scripted expert")
+
+    def check_action(self, action: torch.Tensor) -> torch.Tensor:
+        """Validate and move a batch of actions to the world's device as (B,) long."""
+        action = torch.as_tensor(action, device=self.device).long().reshape(-1)
+        if action.shape[0] != self.num_envs:
+            raise ValueError(f"expected {self.num_envs} actions, got shape {tuple(action.shape)}")
+        n = len(self.actions)
+        if action.numel() and (int(action.min()) < 0 or int(action.max()) >= n):
+            raise ValueError(f"{self.name} actions must be in [0, {n}), got {action.tolist()[:8]}")
+        return action
