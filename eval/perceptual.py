@@ -23,6 +23,7 @@ from worldssm.eval.weights import find_alexnet_weights, load_alexnet_features
 _SHIFT = (-0.030, -0.088, -0.188)
 _SCALE = (0.458, 0.448, 0.450)
 CHANNELS = (64, 192, 384, 256, 256)
+MIN_SIZE = 31  # smaller frames vanish in AlexNet's second max-pool
 
 
 def lpips_heads_path() -> Path:
@@ -157,6 +158,11 @@ def lpips(
         float32 tensor of shape ``(...)`` on the device of ``preds``.
     """
     check_pair(preds, target)
+    if min(preds.shape[-2:]) < MIN_SIZE:
+        raise ValueError(
+            f"LPIPS (AlexNet) needs frames of at least {MIN_SIZE}x{MIN_SIZE}, got "
+            f"{tuple(preds.shape[-2:])}"
+        )
     if model is None:
         model = get_lpips_model(alexnet_weights, preds.device)
     device = next(model.parameters()).device

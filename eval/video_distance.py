@@ -61,7 +61,10 @@ def _cache_file(cache_dir, source, model_id: str, data_range, resolution, precis
         return None
     h = hashlib.sha256(repr((model_id, data_range, resolution, precision)).encode())
     if hasattr(source, "fingerprint"):
-        h.update(source.fingerprint().encode())
+        key = source.fingerprint()
+        if key is None:
+            return None
+        h.update(key.encode())
     elif isinstance(source, torch.Tensor):
         h.update(repr((tuple(source.shape), source.dtype)).encode())
         h.update(source.detach().cpu().contiguous().numpy().tobytes())
