@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from conftest import load_png
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
@@ -11,12 +10,12 @@ from torchmetrics.functional.image import (
 from worldssm.eval import psnr, ssim
 
 
-def _real_pairs() -> tuple[torch.Tensor, torch.Tensor]:
-    ref, p0, p1 = (load_png(n) for n in ("ex_ref", "ex_p0", "ex_p1"))
+def _real_pairs(images) -> tuple[torch.Tensor, torch.Tensor]:
+    ref, p0, p1 = images["ex_ref"], images["ex_p0"], images["ex_p1"]
     return torch.cat([p0, p1, ref]), torch.cat([ref, ref, ref.flip(-1)])
 
 
-def _random_pairs() -> tuple[torch.Tensor, torch.Tensor]:
+def _random_pairs(images=None) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     target = torch.randint(0, 256, (2, 3, 3, 40, 48), generator=g, dtype=torch.uint8)
     noise = torch.randint(-30, 31, target.shape, generator=g)
@@ -24,8 +23,8 @@ def _random_pairs() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.mark.parametrize("pairs", [_real_pairs, _random_pairs])
-def test_matches_torchmetrics(pairs):
-    preds, target = pairs()
+def test_matches_torchmetrics(pairs, lpips_images):
+    preds, target = pairs(lpips_images)
     flat_p = preds.reshape(-1, *preds.shape[-3:]).double() / 255
     flat_t = target.reshape(-1, *target.shape[-3:]).double() / 255
     ref_psnr = peak_signal_noise_ratio(
@@ -45,8 +44,8 @@ def test_matches_torchmetrics(pairs):
     assert not torch.allclose(ref_valid, ref_ssim, rtol=1e-6)  # the two conventions do differ
 
 
-def test_value_ranges_agree():
-    preds, target = _real_pairs()
+def test_value_ranges_agree(lpips_images):
+    preds, target = _real_pairs(lpips_images)
     expect = ssim(preds, target)
     torch.testing.assert_close(
         ssim(preds.float() / 255, target.float() / 255, data_range=1.0),
