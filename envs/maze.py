@@ -31,8 +31,8 @@ class MazeConfig(GridWorldConfig):
     image_size: int = 64
     fov_deg: float = 60.0
     num_lamps: int = 3
-    turn_deg: float = 15.0
-    move_step: float = 0.25
+    turn_deg: float = 20.0
+    move_step: float = 0.3
 
 
 class MazeDMLab(GridWorld):

@@ -164,5 +164,5 @@ class VoxelMinecraft(World):
     def expert_action(self) -> torch.Tensor:
         """Walk forward; turn (right) when the block ahead is too high or off the map."""
         step = torch.stack([self.angle.cos(), self.angle.sin()], -1) * self.config.move_step
-        ahead = self._can_move(step * 3)
-        return torch.where(ahead, 0, 2).long()
+        free = self._can_move(step) & self._can_move(step * 3)
+        return torch.where(free, 0, 2).long()

@@ -111,7 +111,7 @@ def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max
         new = (cell >= 0) & moving
         tex = torch.where(new, cell, tex)
         hit |= new
-        if i % 4 == 3 and bool(hit.all()):
+        if i % 2 == 1 and bool(hit.all()):
             break
     dist = torch.where(side, sdx - ddx, sdy - ddy).clamp_min(1e-4)
     wall_pos = torch.where(side, py + dist * dy, px + dist * dx)
