@@ -67,7 +67,8 @@ def _cache_file(cache_dir, source, model_id: str, data_range, resolution, precis
         h.update(key.encode())
     elif isinstance(source, torch.Tensor):
         h.update(repr((tuple(source.shape), source.dtype)).encode())
-        h.update(source.detach().cpu().contiguous().numpy().tobytes())
+        for video in source:  # one video at a time: no copy of the whole tensor
+            h.update(video.detach().cpu().contiguous().view(torch.uint8).numpy().data)
     else:
         return None  # an arbitrary sequence has no cheap identity: do not cache
     return Path(cache_dir) / f"i3d-features-{h.hexdigest()[:24]}.pt"
