@@ -5,8 +5,9 @@ python benchmarks/eval.py --device cuda --out benchmarks/results/eval-h100.json
 
 Throughput does not depend on the weights, so networks are randomly initialised: no weight files
 are needed. Timings include pre-processing (uint8 -> float, resize to 224 for I3D, range checks)
-on the device, but not reading files. Each configuration runs one warm-up batch, then ``--repeats``
-timed batches.
+on the device, but not reading files. Each configuration runs one warm-up batch, then timed
+batches one by one (``--repeats`` for I3D, at least 10 for LPIPS); throughput is from the median
+batch time, and every batch time is in the JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -27,6 +29,18 @@ from worldssm.eval import AlexNetLPIPS, InceptionI3d, i3d_features, lpips
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _timed(device: torch.device, repeats: int, fn) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls of ``fn``, one by one (median is reported)."""
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def _cpu_name() -> str:
@@ -46,13 +60,8 @@ def bench_i3d(device, frames, size, batch, precision, repeats) -> dict:
     videos = torch.randint(0, 256, (batch, frames, 3, size, size), dtype=torch.uint8, device=device)
     kw = dict(model=model, batch_size=batch, device=device, precision=precision, progress=False)
     i3d_features(videos, **kw)  # warm-up
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        i3d_features(videos, **kw)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    n = batch * repeats
+    times = _timed(device, repeats, lambda: i3d_features(videos, **kw))
+    seconds = statistics.median(times)
     return {
         "metric": "i3d_features",
         "frames": frames,
@@ -60,10 +69,9 @@ def bench_i3d(device, frames, size, batch, precision, repeats) -> dict:
         "resized_to": 224,
         "batch": batch,
         "precision": precision,
-        "videos": n,
-        "seconds": round(seconds, 4),
-        "videos_per_s": round(n / seconds, 4),
-        "frames_per_s": round(n * frames / seconds, 2),
+        "batch_seconds": [round(t, 4) for t in times],
+        "videos_per_s": round(batch / seconds, 4),
+        "frames_per_s": round(batch * frames / seconds, 2),
     }
 
 
@@ -73,20 +81,14 @@ def bench_lpips(device, size, batch, repeats) -> dict:
     a = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, device=device)
     b = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, device=device)
     lpips(a, b, model=model, batch_frames=batch)  # warm-up
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        lpips(a, b, model=model, batch_frames=batch)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    n = batch * repeats
+    times = _timed(device, repeats, lambda: lpips(a, b, model=model, batch_frames=batch))
+    seconds = statistics.median(times)
     return {
         "metric": "lpips_alex",
         "input_size": size,
         "batch": batch,
-        "frames": n,
-        "seconds": round(seconds, 4),
-        "frames_per_s": round(n / seconds, 2),
+        "batch_seconds": [round(t, 4) for t in times],
+        "frames_per_s": round(batch / seconds, 2),
     }
 
 
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--out", help="write the results as JSON here")
-    parser.add_argument("--repeats", type=int, default=None, help="timed batches per config")
+    parser.add_argument("--repeats", type=int, default=None, help="timed I3D batches per config")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(r), flush=True)
             results.append(r)
     for size, batch in ((64, 256 if gpu else 64), (256, 64 if gpu else 16)):
-        r = bench_lpips(device, size, batch, repeats)
+        r = bench_lpips(device, size, batch, max(repeats, 10))
         print(json.dumps(r), flush=True)
         results.append(r)
     report = {
