@@ -42,7 +42,8 @@ def main():
                 try:
                     out = linear_scan(a, b)
                     err = ((out - ref).abs().max() / ref.abs().max()).item()
-                    fwd = triton.testing.do_bench(lambda: linear_scan(a, b), return_mode="median")
+                    fwd = triton.testing.do_bench(lambda a=a, b=b: linear_scan(a, b),
+                                                  return_mode="median")  # fmt: skip
                     a_, b_ = a.clone().requires_grad_(), b.clone().requires_grad_()
 
                     def fb(a_=a_, b_=b_):
@@ -59,13 +60,13 @@ def main():
                 nb = nf + b.numel() * el * (3 if a_const else 5)
                 row = dict(shape=[bsz, t, n], dtype=str(dtype), a_const=a_const, cfg=cfg,
                            err=err, fwd_ms=fwd, fwdbwd_ms=fwdbwd,
-                           fwd_frac=nf / fwd / 1e9 * 1e3 / bw, fwdbwd_frac=nb / fwdbwd / 1e9 * 1e3 / bw)  # fmt: skip
+                           fwd_frac=nf / (fwd * 1e6) / bw,
+                           fwdbwd_frac=nb / (fwdbwd * 1e6) / bw)  # fmt: skip
                 rows.append(row)
                 print(f"{str((bsz, t, n)):20} {str(dtype)[6:]:9} const={a_const:d} {str(cfg):16} "
                       f"err={err:.1e} fwd {fwd:7.3f} ms {100 * row['fwd_frac']:5.1f}%  "
-                      f"fwd+bwd {fwdbwd:7.3f} ms {100 * row['fwdbwd_frac']:5.1f}%", flush=True)  # fmt: skip
-            del a
-        del b
+                      f"fwd+bwd {fwdbwd:7.3f} ms {100 * row['fwdbwd_frac']:5.1f}%",
+                      flush=True)  # fmt: skip
         torch.cuda.empty_cache()
     if args.out:
         with open(args.out, "w") as f:
