@@ -68,7 +68,7 @@ def ssim(
     k1: float = 0.01,
     k2: float = 0.03,
     padding: str = "valid",
-    batch_frames: int = 256,
+    batch_frames: int = 64,
 ) -> torch.Tensor:
     """Structural similarity per frame.
 

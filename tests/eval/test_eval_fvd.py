@@ -185,3 +185,16 @@ def test_streaming_many_videos_bounded_batches():
     value = fvd(real, fake, **kw)
     assert model.seen == 1000 and value > 0.01
     assert fvd(real, LazyVideos(500), **kw) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_same_padding_matches_tensorflow():
+    from worldssm.eval.i3d import _same_padding
+
+    for size in range(1, 30):
+        for k in (1, 2, 3, 7):
+            for st in (1, 2):
+                (before, after) = _same_padding((size,), (k,), (st,))
+                out = -(-size // st)  # TF 'SAME': ceil(size / stride) outputs
+                total = max((out - 1) * st + k - size, 0)
+                assert (before, after) == (total // 2, total - total // 2)
+                assert (size + before + after - k) // st + 1 == out
