@@ -48,12 +48,28 @@ def preprocess_i3d(
     return x.expand(-1, 3, -1, -1, -1) if c == 1 else x
 
 
-def _autocast(device: torch.device, precision: str):
+def _uses_bf16(device: torch.device, precision: str) -> bool:
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def _autocast(device: torch.device, precision: str):
+    if _uses_bf16(device, precision):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+_MODELS: dict[tuple[str, str], nn.Module] = {}
+
+
+def _load_cached(weights: Path, device: torch.device) -> nn.Module:
+    """:func:`load_i3d`, kept in memory per (weights file, device)."""
+    key = (_model_id(weights), str(device))
+    if key not in _MODELS:
+        _MODELS.clear()  # one I3D at a time is plenty
+        _MODELS[key] = load_i3d(weights, device)
+    return _MODELS[key]
 
 
 def _cache_file(cache_dir, source, model_id: str, data_range, resolution, precision) -> Path | None:
@@ -96,12 +112,14 @@ def i3d_features(
 
     Args:
         videos: tensor ``(N, T, C, H, W)`` or a sequence of ``(T, C, H, W)`` videos (``T >= 9``).
-        model: a network mapping ``(B, 3, T, 224, 224)`` in ``[-1, 1]`` to ``(B, D)``; by default
+        model: a network mapping ``(B, 3, T, 224, 224)`` in ``[-1, 1]`` to ``(B, D)``, used as
+            is (features of a given model are never cached); by default
             :func:`~worldssm.eval.i3d.load_i3d` of ``i3d_weights`` (searched when ``None``; a
             clear error names the missing file).
         data_range: value of white for float videos; ``None`` for uint8.
         batch_size: videos per forward pass.
-        device: default ``cuda`` when available, else ``cpu``.
+        device: default: the model's device if a model is given, else ``cuda`` when
+            available, else ``cpu``.
         precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU), ``"fp32"`` or ``"bf16"``.
         resolution: frame size fed to I3D (224 for FVD).
         cache_dir: if set, features are saved there and reused when the same videos (folder
@@ -111,18 +129,19 @@ def i3d_features(
     Returns:
         float64 tensor ``(N, D)`` on the CPU.
     """
+    if device is None and model is not None:
+        device = next((p.device for p in model.parameters()), None)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model_id = "custom-model"
-    if model is None:
+    cache = None
+    if model is None:  # an in-memory model has no stable identity: only named weights are cached
         weights = find_i3d_weights(i3d_weights)
-        model_id = _model_id(weights)
-    cache = _cache_file(cache_dir, videos, model_id, data_range, resolution, precision)
-    if model is not None and cache is not None:
-        cache = None  # an in-memory model has no stable identity
-    if cache is not None and cache.is_file():
-        return torch.load(cache, map_location="cpu", weights_only=True)
-    if model is None:
-        model = load_i3d(weights, device)
+        effective = "bf16" if _uses_bf16(device, precision) else "fp32"
+        cache = _cache_file(
+            cache_dir, videos, _model_id(weights), data_range, resolution, effective
+        )
+        if cache is not None and cache.is_file():
+            return torch.load(cache, map_location="cpu", weights_only=True)
+        model = _load_cached(weights, device)
     n = source_len(videos)
     feats = []
     from tqdm.auto import tqdm
