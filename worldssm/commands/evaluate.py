@@ -91,11 +91,17 @@ def _pair_folders(args):
 
 
 def _evaluate(args, metrics: list[str]) -> dict:
+    import datetime
+
+    import torch
+
+    from worldssm import __version__
     from worldssm.eval import protocols
     from worldssm.eval.report import write_report
 
     real, fake = _pair_folders(args)
     progress = not args.no_progress
+    args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     frame_names = [m for m in metrics if m != "fvd"]
     frame_kw = dict(
         metrics=frame_names,
@@ -145,6 +151,8 @@ def _evaluate(args, metrics: list[str]) -> dict:
         "videos": len(real),
         "frames_per_video": int(real[0].shape[0]),
         "metrics": summary,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "worldssm": __version__,
         "settings": {
             "context": args.context,
             "metrics": metrics,
