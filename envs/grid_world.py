@@ -124,7 +124,7 @@ class GridWorld(World):
             raise ValueError(f"{env_ids.numel()} environments to reset but {len(seeds)} seeds")
         if env_ids.numel() == 0:
             return
-        lays = [self.generate(np.random.default_rng(s)) for s in seeds]
+        lays = self.layouts(seeds)
         dev = self.device
 
         def stack(name, dtype):
@@ -168,7 +168,11 @@ class GridWorld(World):
         return reward, reached & cfg.terminate_on_goal
 
     def render(self) -> torch.Tensor:
-        return render_grid(self.scene, self.pos, self.angle, self.camera, self.atlas)
+        def part(lo, hi):
+            scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
+            return render_grid(scene, self.pos[lo:hi], self.angle[lo:hi], self.camera, self.atlas)
+
+        return self.render_chunks(part)
 
     def expert_action(self) -> torch.Tensor:
         """Shortest-path expert: turn toward the next cell on a BFS path to the goal, then move."""

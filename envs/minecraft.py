@@ -89,11 +89,8 @@ class VoxelMinecraft(World):
         ground = hgt.copy()
         trees = (top == surface_id("grass_top")) & (rng.random(hgt.shape) < cfg.tree_density)
         hgt[trees] += 3 + rng.integers(0, 2, size=hgt.shape)[trees]
-        top[trees], side[trees], cap[trees] = (
-            surface_id("leaves"),
-            surface_id("log"),
-            surface_id("leaves"),
-        )
+        leaves = surface_id("leaves")
+        top[trees], side[trees], cap[trees] = leaves, surface_id("log"), leaves
         ground[trees] = hgt[trees]
         land = np.argwhere(~trees & ~water)
         if len(land) == 0:
@@ -115,7 +112,7 @@ class VoxelMinecraft(World):
             raise ValueError(f"{env_ids.numel()} environments to reset but {len(seeds)} seeds")
         if not seeds:
             return
-        lays = [self.generate(np.random.default_rng(s)) for s in seeds]
+        lays = self.layouts(seeds)
         ids = env_ids.to(self.device)
 
         def stack(key, dtype):
@@ -159,7 +156,14 @@ class VoxelMinecraft(World):
         return self._ground_at(self.pos) + EYE
 
     def render(self) -> torch.Tensor:
-        return render_voxels(self.scene, self.pos, self.angle, self.eye(), self.camera, self.atlas)
+        eye = self.eye()
+
+        def part(lo, hi):
+            scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
+            pos, angle = self.pos[lo:hi], self.angle[lo:hi]
+            return render_voxels(scene, pos, angle, eye[lo:hi], self.camera, self.atlas)
+
+        return self.render_chunks(part)
 
     def expert_action(self) -> torch.Tensor:
         """Walk forward; turn (right) when the block ahead is too high or off the map."""

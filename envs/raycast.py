@@ -65,6 +65,10 @@ class GridScene:
     sprite_size: torch.Tensor
     sprite_z: torch.Tensor
 
+    def slice(self, lo: int, hi: int) -> GridScene:
+        """The scene of environments ``lo:hi`` (views, no copies)."""
+        return GridScene(**{k: v[lo:hi] for k, v in self.__dict__.items()})
+
 
 def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max_steps: int):
     """DDA through the wall grid for every ray.

@@ -53,6 +53,11 @@ class VoxelScene:
     cap: torch.Tensor
     outside_height: float = 0.8
 
+    def slice(self, lo: int, hi: int) -> VoxelScene:
+        """The terrain of environments ``lo:hi`` (views, no copies)."""
+        t = (self.height, self.top, self.side, self.cap)
+        return VoxelScene(*(x[lo:hi] for x in t), outside_height=self.outside_height)
+
 
 def _march(scene: VoxelScene, pos: torch.Tensor, rays: torch.Tensor, steps: int):
     """Cells crossed by every ray. Returns (B, W, N) tensors: entry distance, exit distance,
@@ -103,6 +108,14 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
 
     Returns:
         (B, H, W, 3) uint8 frames.
+
+    Each cell the ray crosses yields three events, in ray order: the lower part of its front face,
+    the top unit of its front face (grass edge, leaves) and its top face; fog (below the horizon)
+    and sky (above it) come last.
+    Every event is described by a few coefficients so that a pixel at screen row ``y`` (from the
+    horizon) computes its distance ``t = at + ct / y`` and texel ``U = au + (ct / y) rx``,
+    ``V = av + bv y + (ct / y) ry`` (``r`` the column's ray); one gather of the six coefficients
+    then gives every pixel.
     """
     h, w, s = cam.height, cam.width, atlas.size
     b, dev = pos.shape[0], pos.device
@@ -112,63 +125,84 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     steps = int(cam.view_distance * 1.45) + 2
     t_in, t_out, cell, xface, u_in = _march(scene, pos, rays, steps)  # (B, W, N)
 
-    flat_h = scene.height.reshape(-1)
     valid = cell >= 0
     ci = cell.clamp_min(0).long()
-    hgt = torch.where(valid, flat_h[ci], scene.outside_height)
+    water = surface_id("water")
+
+    def per_cell(x, default):
+        return torch.where(valid, x.reshape(-1)[ci], default)
+
+    hgt = per_cell(scene.height, scene.outside_height)
     e = eye.view(b, 1, 1)
-    yc_top = (
-        (e - hgt) * focal / t_out.clamp_min(1e-3)
-    )  # screen row (from the horizon) of the top edge
-    yc_side = (e - hgt) * focal / t_in.clamp_min(1e-3)
-    yc_side[..., 0] = float("inf")  # no front face for the camera's own cell
+    rise = e - hgt  # eye above the top of the cell
+    t_in_c = t_in.clamp_min(1e-3)
     far = t_in > cam.view_distance
-    yc_top = torch.where(far, float("inf"), yc_top)
-    yc_side = torch.where(far, float("inf"), yc_side)
-    # Events in ray order: side_0, top_0, side_1, top_1, ... (event 2k + 1 is the top of cell k).
-    ev = torch.stack([yc_side, yc_top], -1).flatten(-2)  # (B, W, 2N)
-    ev = torch.cummin(ev, -1).values
-    yc = torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2  # (H,)
+    inf = torch.tensor(float("inf"), device=dev)
+    y_top = torch.where(far, inf, rise * focal / t_out.clamp_min(1e-3))
+    y_cap = torch.where(far, inf, rise * focal / t_in_c)
+    y_cap[..., 0] = inf  # no front face for the camera's own cell
+    y_low = torch.where(far, inf, (rise + 1) * focal / t_in_c)
+    y_low[..., 0] = inf
+
+    ss = s * s
+    shade_side = torch.where(xface, 1, 2) * lit.stride
+    base_top = per_cell(scene.top, water) * ss
+    base_cap = per_cell(scene.cap, water) * ss + shade_side
+    base_low = per_cell(scene.side, water) * ss + shade_side
+    zero = torch.zeros_like(t_in)
+    px, py = pos[:, 0].view(b, 1, 1) * s, pos[:, 1].view(b, 1, 1) * s
+    # Front faces: u fixed, v = (h - z) * S with z = eye - y * t / f; t fixed.
+    side_av = -rise * s
+    side_bv = t_in_c * (s / focal)
+    side_u = u_in * s
+    # Top faces: the plane z = h at distance t = rise * f / y; (x, y) = pos + t * ray.
+    top_ct = rise * focal
+    ev_y = torch.stack([y_low, y_cap, y_top], -1).flatten(-2)  # (B, W, 3N)
+
+    # Coefficients per event: au, av, bv, at, ct, base -> (B, W, 6, 3N + 2); the last two events
+    # are fog below the horizon (beyond the view distance) and the sky above it.
+    n3 = 3 * t_in.shape[-1]
+    coef = torch.empty(b, w, 6, n3 + 2, device=dev)
+
+    def put(i, side, top):  # per-cell side / top values, written in event order
+        out = coef[:, :, i, :n3].unflatten(-1, (-1, 3))
+        out[..., 0], out[..., 1], out[..., 2] = side, side, top
+
+    put(0, side_u, px.expand_as(zero))
+    put(1, side_av, py.expand_as(zero))
+    put(2, side_bv, zero)
+    put(3, t_in_c, zero)
+    put(4, zero, top_ct)
+    put(5, base_low.float(), base_top.float())
+    coef[:, :, 5, 1:n3:3] = base_cap.float()
+    # The sky: clouds turning with the camera above the horizon, full fog below it.
+    heading = torch.atan2(rays[..., 1], rays[..., 0])
+    coef[:, :, :, n3:] = 0.0
+    coef[:, :, 3, n3] = 1e4  # far away: the fog colour
+    coef[:, :, 0, n3 + 1] = (heading / (2 * math.pi) * 4 % 1) * s
+    coef[:, :, 2, n3 + 1] = -s / (h / 2)
+    coef[:, :, 5, n3 + 1] = surface_id("clouds") * ss
+    tail = torch.tensor([0.0, -float("inf")], device=dev).expand(b, w, 2)
+    ev_y = torch.cat([ev_y, tail], -1)
+    ev_y = torch.cummin(ev_y, -1).values
+
+    yc = torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2
     # Pixel row y takes the first event whose running minimum is <= y.
     e_idx = torch.searchsorted(
-        (-ev).reshape(b * w, -1).contiguous(), (-yc).expand(b * w, h).contiguous()
-    ).view(b, w, h)
-    n_ev = ev.shape[-1]
-    sky = e_idx >= n_ev
-    k = (e_idx.clamp_max(n_ev - 1) // 2).long()
-    is_top = (e_idx % 2) == 1
-
-    def pick(x):  # (B, W, N) -> (B, W, H), the value of each pixel's cell
-        return x.gather(-1, k)
-
-    p_cell, p_h, p_t_in = pick(ci), pick(hgt), pick(t_in)
-    p_valid, p_xface, p_u = pick(valid), pick(xface), pick(u_in)
-    ycv = yc.view(1, 1, h)
-    # Top faces: distance where the pixel's ray meets the plane z = height.
-    t_top = (e - p_h) * focal / ycv.clamp_min(1e-3)
-    t = torch.where(is_top, t_top, p_t_in).clamp_min(1e-3)
-    wx = pos[:, 0, None, None] + t * rays[..., 0:1]
-    wy = pos[:, 1, None, None] + t * rays[..., 1:2]
-    z = e - ycv * t / focal
-    tu = torch.where(is_top, wx - wx.floor(), p_u)
-    below = p_h - z  # depth of the pixel below the top of its column
-    tv = torch.where(is_top, wy - wy.floor(), below - below.floor())
-    water = surface_id("water")
-    top_t = torch.where(p_valid, scene.top.reshape(-1)[p_cell], water)
-    side_t = torch.where(p_valid, scene.side.reshape(-1)[p_cell], water)
-    cap_t = torch.where(p_valid, scene.cap.reshape(-1)[p_cell], water)
-    tex = torch.where(is_top, top_t, torch.where(below < 1, cap_t, side_t))
-    shade = torch.where(is_top, 0, torch.where(p_xface, 1, 2))
-    level = fog_level(t, cam.fog_density, lit.levels)
-    texel = (tv * s).long().clamp(0, s - 1) * s + (tu * s).long().clamp(0, s - 1)
-    idx = (level * len(lit.shades) + shade) * lit.stride + tex * (s * s) + texel
-    # Sky: clouds that turn with the camera above the horizon, fog colour below it.
-    heading = torch.atan2(rays[..., 1], rays[..., 0])[..., None]
-    su = ((heading / (2 * math.pi) * 4 % 1) * s).long().clamp(0, s - 1)
-    sv = ((-ycv / (h / 2)).clamp(0, 0.999) * s).long()
-    sky_idx = surface_id("clouds") * s * s + sv * s + su
-    fog_idx = (lit.levels - 1) * len(lit.shades) * lit.stride
-    sky_idx = torch.where(ycv < 0, sky_idx, fog_idx)
-    idx = torch.where(sky, sky_idx, idx)
+        (-ev_y).reshape(b * w, -1).contiguous(), (-yc).expand(b * w, h).contiguous()
+    ).view(b, w, 1, h)
+    px_coef = coef.gather(3, e_idx.expand(b, w, 6, h))  # (B, W, 6, H)
+    au, av, bv, at, ct, base = px_coef.unbind(2)
+    k = ct * (1.0 / yc).view(1, 1, h)  # top faces: distance = ct / y
+    uu = torch.addcmul(au, k, rays[..., 0:1] * s).to(torch.int32) & (s - 1)
+    vv = torch.addcmul(torch.addcmul(av, bv, yc.view(1, 1, h)), k, rays[..., 1:2] * s)
+    vv = vv.to(torch.int32) & (s - 1)
+    t = at + k
+    table_step = 8.0  # fog table entries per cell of distance
+    n_tab = int(cam.view_distance * 2 * table_step) + 2
+    table = fog_level(torch.arange(n_tab, device=dev) / table_step, cam.fog_density, lit.levels)
+    table[-1] = lit.levels - 1
+    level = table[(t * table_step).clamp_(0, n_tab - 1).to(torch.int64)]
+    idx = base.to(torch.int32) + vv * s + uu + level * (len(lit.shades) * lit.stride)
     flat = idx.transpose(1, 2).reshape(-1)
     return lit.rgb.index_select(0, flat).view(b, h, w, 3)

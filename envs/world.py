@@ -69,6 +69,36 @@ class World(abc.ABC):
     def render(self) -> torch.Tensor:
         """(B, H, W, 3) uint8 first-person frames of every environment."""
 
+    # Largest number of pixels rendered in one pass; bigger batches render in chunks so the
+    # per-pixel temporaries stay around a gigabyte on CPU and GPU alike.
+    max_pixels_per_pass: int = 1 << 24
+
+    def render_chunks(self, fn) -> torch.Tensor:
+        """Call ``fn(lo, hi)`` (renders envs ``lo:hi``) over chunks of the batch; concatenate."""
+        h, w, _ = self.image_shape
+        step = max(1, self.max_pixels_per_pass // (h * w))
+        if step >= self.num_envs:
+            return fn(0, self.num_envs)
+        return torch.cat(
+            [fn(lo, min(lo + step, self.num_envs)) for lo in range(0, self.num_envs, step)]
+        )
+
+    def layouts(self, seeds: list[int]) -> list:
+        """``self.generate(rng)`` for every seed, memoised (benchmarks reuse a few seeds)."""
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        out = []
+        for seed in seeds:
+            if seed not in cache:
+                if len(cache) >= 4096:
+                    cache.clear()
+                cache[seed] = self.generate(np.random.default_rng(seed))
+            out.append(cache[seed])
+        return out
+
+    def generate(self, rng: np.random.Generator):
+        """One episode's layout from a NumPy generator (world-specific type)."""
+        raise NotImplementedError
+
     def expert_action(self) -> torch.Tensor:
         """(B,) long: a scripted expert's action in every environment."""
         raise NotImplementedError(f"{type(self).__name__} has no scripted expert")

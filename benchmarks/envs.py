@@ -1,0 +1,142 @@
+"""Frames per second of the built-in worlds (step + render), and of peer environments if installed.
+
+For every world, resolution (64x64, 128x128) and batch size (1, 64, 1024, 8192 environments) the
+script times ``world.step(random actions)`` followed by ``world.render()`` and reports rendered
+frames per second. Layouts are generated once before timing (a few hundred distinct seeds are
+reused for large batches; generation is per-episode NumPy work that does not run while stepping).
+
+Usage::
+
+    python benchmarks/envs.py --quick --out benchmarks/results/envs-cpu.json    # CPU
+    python benchmarks/envs.py --device cuda --out benchmarks/results/envs-h100.json
+
+Peers (memory-maze, crafter, miniworld) are timed on the CPU, one environment stepping and
+rendering, when they import; otherwise they are listed as not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+import torch
+
+WORLDS = ("MazeDMLab", "VoxelMinecraft", "IndoorHabitat")
+SIZES = (64, 128)
+BATCHES = (1, 64, 1024, 8192)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_world(name: str, size: int, num_envs: int, device: str, min_time: float,
+               max_iters: int) -> dict:  # fmt: skip
+    """Frames/s of one world configuration: (step + render) iterations for ``min_time`` s."""
+    from worldssm.envs import make_world
+
+    world = make_world(name, num_envs, device, image_size=size)
+    world.reset(torch.arange(num_envs), [i % 256 for i in range(num_envs)])
+    gen = torch.Generator().manual_seed(0)
+    dev = torch.device(device)
+
+    def actions():
+        return torch.randint(0, len(world.actions), (num_envs,), generator=gen).to(dev)
+
+    world.step(actions())
+    world.render()  # warm-up (lit atlas, allocator)
+    _sync(dev)
+    iters, start = 0, time.perf_counter()
+    while True:
+        world.step(actions())
+        world.render()
+        iters += 1
+        _sync(dev)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time or iters >= max_iters:
+            break
+    return {
+        "world": name,
+        "resolution": size,
+        "num_envs": num_envs,
+        "iterations": iters,
+        "seconds": round(elapsed, 4),
+        "frames_per_s": round(num_envs * iters / elapsed, 1),
+    }
+
+
+def time_peer(name: str, steps: int) -> dict:
+    """Steps/s of one peer environment on the CPU (each step renders its frame)."""
+    try:
+        from worldssm.envs import adapters
+
+        env = adapters.make_adapter(name)
+    except Exception as exc:  # noqa: BLE001 - report why the peer is missing
+        return {"peer": name, "status": f"unavailable: {type(exc).__name__}: {exc}"[:300]}
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        env.step(env.action_space.sample())
+    elapsed = time.perf_counter() - start
+    env.close()
+    return {"peer": name, "num_envs": 1, "frames_per_s": round(steps / elapsed, 1)}
+
+
+def device_name(device: str) -> str:
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    cpu = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu} ({torch.get_num_threads()} threads)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quick", action="store_true", help="short timings (CPU): ~1 s per point")
+    p.add_argument("--worlds", nargs="+", default=list(WORLDS))
+    p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
+    p.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
+    p.add_argument("--peers", nargs="*", default=["memory-maze", "crafter", "miniworld"])
+    p.add_argument("--out", default=None, help="write results JSON here")
+    args = p.parse_args(argv)
+    min_time, max_iters = (1.0, 20) if args.quick else (3.0, 200)
+    results = []
+    for name in args.worlds:
+        for size in args.sizes:
+            for b in args.batches:
+                r = time_world(name, size, b, args.device, min_time, max_iters)
+                print(json.dumps(r), flush=True)
+                results.append(r)
+    peers = [time_peer(n, 50 if args.quick else 300) for n in args.peers]
+    for r in peers:
+        print(json.dumps(r), flush=True)
+    report = {
+        "benchmark": "envs: frames/s of step + render",
+        "device": device_name(args.device),
+        "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+        "results": results,
+        "peers": peers,
+    }
+    if args.out:
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
