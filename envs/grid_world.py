@@ -12,7 +12,7 @@ reproducible); reaching the current goal gives reward 1 and moves on to the next
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ class GridLayout:
         floor: (G, G) int floor texture id. ceiling: ceiling texture id.
         sprite_pos (K, 2) float, sprite_tex (K,) int (-1 absent), sprite_size (K, 2), sprite_z (K,).
         start: (x, y) float. angle: radians. goals: (NG, 2) int goal cells as (y, x).
+        extra: world-specific arrays (memory tasks keep their cue, keys and doors here).
     """
 
     walls: np.ndarray
@@ -47,6 +48,22 @@ class GridLayout:
     start: tuple[float, float]
     angle: float
     goals: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+def room_walls(open_: np.ndarray, room: np.ndarray, room_tex, default: int) -> np.ndarray:
+    """(G, G) wall texture ids: each wall cell takes the texture of a neighbouring room.
+
+    Args:
+        open_: (G, G) bool open cells. room: (G, G) room index (-1 on walls).
+        room_tex: texture id per room. default: texture of walls next to no room.
+    """
+    g = open_.shape[0]
+    pad = np.pad(room, 1, constant_values=-1)
+    shifts = ((0, 1), (1, 0), (0, -1), (-1, 0))
+    nbr = np.max([pad[1 + dy : 1 + dy + g, 1 + dx : 1 + dx + g] for dy, dx in shifts], axis=0)
+    tex = np.asarray(room_tex)[nbr.clip(0)]
+    return np.where(open_, -1, np.where(nbr >= 0, tex, default))
 
 
 def pick_goals(rng: np.random.Generator, cells: np.ndarray, start, n: int) -> np.ndarray:

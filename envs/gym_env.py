@@ -29,12 +29,14 @@ def world_class(name: str) -> tuple[type[World], type]:
     """The world class and its config class for a world name (``MazeDMLab``, ...)."""
     from worldssm.envs.habitat import HabitatConfig, IndoorHabitat
     from worldssm.envs.maze import MazeConfig, MazeDMLab
+    from worldssm.envs.memory import MEMORY_WORLDS
     from worldssm.envs.minecraft import MinecraftConfig, VoxelMinecraft
 
     worlds = {
         "MazeDMLab": (MazeDMLab, MazeConfig),
         "VoxelMinecraft": (VoxelMinecraft, MinecraftConfig),
         "IndoorHabitat": (IndoorHabitat, HabitatConfig),
+        **MEMORY_WORLDS,
     }
     if name not in worlds:
         raise KeyError(f"unknown world {name!r}; known: {', '.join(worlds)}")
@@ -111,6 +113,9 @@ WORLD_NAMES = (
     "MazeDMLab",
     "VoxelMinecraft",
     "IndoorHabitat",
+    "FourRooms3D",
+    "DistractingMemory",
+    "MultiDoorsKeys",
 )
 
 

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from worldssm.envs import layouts
-from worldssm.envs.grid_world import GridLayout, GridWorld, GridWorldConfig, pick_goals
+from worldssm.envs.grid_world import (
+    GridLayout,
+    GridWorld,
+    GridWorldConfig,
+    pick_goals,
+    room_walls,
+)
 from worldssm.envs.raycast import CameraConfig
 from worldssm.envs.textures import sprite_id, surface_id
 
@@ -80,22 +86,10 @@ class IndoorHabitat(GridWorld):
         floors = rng.choice(len(FLOORS), size=apt.n_rooms)
         papers = rng.choice(len(WALLPAPERS), size=apt.n_rooms)
         floor = np.full((g, g), surface_id("parquet"), dtype=np.int64)
-        walls = np.full((g, g), -1, dtype=np.int64)
         for r in range(apt.n_rooms):
             floor[apt.room == r] = surface_id(FLOORS[floors[r]])
-        # A wall cell takes the wallpaper of a neighbouring room.
-        pad = np.pad(apt.room, 1, constant_values=-1)
-        nbr = np.max(
-            [
-                pad[1 + dy : 1 + dy + g, 1 + dx : 1 + dx + g]
-                for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0))
-            ],
-            axis=0,
-        )
-        paper_ids = np.array([surface_id(WALLPAPERS[p]) for p in papers])
-        walls[~apt.open] = np.where(
-            nbr[~apt.open] >= 0, paper_ids[nbr[~apt.open].clip(0)], surface_id("plaster")
-        )
+        paper_ids = [surface_id(WALLPAPERS[p]) for p in papers]
+        walls = room_walls(apt.open, apt.room, paper_ids, surface_id("plaster"))
 
         solid = ~apt.open
         keep_free = np.zeros_like(solid)

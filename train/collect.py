@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-MP4_WORLDS = ("VoxelMinecraft", "IndoorHabitat", "FourRooms3D")
+MP4_WORLDS = ("VoxelMinecraft", "IndoorHabitat")
 
 
 @dataclass
