@@ -27,6 +27,7 @@ from worldssm.envs.world import World, episode_seed
 
 def world_class(name: str) -> tuple[type[World], type]:
     """The world class and its config class for a world name (``MazeDMLab``, ...)."""
+    from worldssm.envs.adapters import ADAPTER_WORLDS
     from worldssm.envs.habitat import HabitatConfig, IndoorHabitat
     from worldssm.envs.maze import MazeConfig, MazeDMLab
     from worldssm.envs.memory import MEMORY_WORLDS
@@ -37,6 +38,7 @@ def world_class(name: str) -> tuple[type[World], type]:
         "VoxelMinecraft": (VoxelMinecraft, MinecraftConfig),
         "IndoorHabitat": (IndoorHabitat, HabitatConfig),
         **MEMORY_WORLDS,
+        **ADAPTER_WORLDS,
     }
     if name not in worlds:
         raise KeyError(f"unknown world {name!r}; known: {', '.join(worlds)}")
