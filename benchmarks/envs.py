@@ -88,6 +88,33 @@ def time_peer(name: str, steps: int) -> dict:
     return {"peer": name, "num_envs": 1, "frames_per_s": round(steps / elapsed, 1)}
 
 
+def contact_sheet(path: str, columns: int = 6, seed: int = 0) -> None:
+    """Save a PNG with one row per world: frames along expert rollouts, shown at 128x128."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from worldssm.envs import WORLD_NAMES, make_world
+
+    rows = []
+    for name in WORLD_NAMES:
+        world = make_world(name, columns)
+        world.reset(torch.arange(columns), [seed + i for i in range(columns)])
+        for t in range(40):  # walk a little so the views are not all start poses
+            if t % 2 or name == "VoxelMinecraft":
+                world.step(world.expert_action())
+            else:
+                world.step(torch.randint(0, len(world.actions), (columns,)))
+        frames = world.render()
+        h = frames.shape[1]
+        if h != 128:
+            frames = frames.repeat_interleave(128 // h, 1).repeat_interleave(128 // h, 2)
+        row = Image.fromarray(torch.cat(list(frames), 1).numpy())
+        label = Image.new("RGB", (row.width, 16), (20, 20, 20))
+        ImageDraw.Draw(label).text((4, 2), f"{name}  ({h}x{h})", fill=(240, 240, 240))
+        rows.append(np.concatenate([np.asarray(label), np.asarray(row)], 0))
+    Image.fromarray(np.concatenate(rows, 0)).save(path)
+
+
 def device_name(device: str) -> str:
     dev = torch.device(device)
     if dev.type == "cuda":
@@ -110,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
     p.add_argument("--peers", nargs="*", default=["memory-maze", "crafter", "miniworld"])
     p.add_argument("--out", default=None, help="write results JSON here")
+    p.add_argument("--contact-sheet", default=None, metavar="PNG", help="only save frames")
     args = p.parse_args(argv)
+    if args.contact_sheet:
+        contact_sheet(args.contact_sheet)
+        return 0
     min_time, max_iters = (1.0, 20) if args.quick else (3.0, 200)
     results = []
     for name in args.worlds:
