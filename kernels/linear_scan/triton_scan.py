@@ -21,6 +21,21 @@ import triton.language as tl
 from worldssm.kernels.backend import triton_interpreted
 
 
+def _tile(block_t: int, block_n: int, warps: int) -> triton.Config:
+    return triton.Config({"BLOCK_T": block_t, "BLOCK_N": block_n}, num_warps=warps)
+
+
+# Tile shapes (BLOCK_T, BLOCK_N, warps), tuned per (N, T bucket, dtype, a constant, complex).
+# Wide tiles (BLOCK_N = 32 x warps x vector) keep the scan along time inside each thread; narrow
+# ones give more programs when B x N is small. Measured on an H100: benchmarks/results/.
+_CONFIGS = (
+    [_tile(8, 16, 1)]
+    if triton_interpreted()
+    else [_tile(*c) for c in [(16, 256, 2), (16, 512, 4), (32, 128, 1), (64, 32, 1),
+                              (128, 32, 1), (16, 128, 4), (64, 64, 2), (128, 16, 4)]]
+)  # fmt: skip
+
+
 @triton.jit
 def _combine_real(a1, b1, a2, b2):
     return a1 * a2, b1 * a2 + b2
@@ -52,15 +67,17 @@ def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
     return r != 0
 
 
+@triton.autotune(configs=_CONFIGS, key=["N", "T_BUCKET", "A_CONST", "COMPLEX"])
 @triton.jit
 def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT,
-    T, N, n_blocks, stride_ab, stride_at,
+    T, N, T_BUCKET, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     pid = tl.program_id(0)
+    n_blocks = tl.cdiv(N, BLOCK_N)
     row = (pid // n_blocks).to(tl.int64)
     offs_n = (pid % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
@@ -125,10 +142,11 @@ def _scan_fwd_kernel(
         tl.store(HT + (row * N + offs_n) * W + 1, ci.to(HT.dtype.element_ty), mask=mask_n)
 
 
+@triton.autotune(configs=_CONFIGS, key=["N", "T_BUCKET", "A_CONST", "COMPLEX"])
 @triton.jit
 def _scan_bwd_kernel(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0,
-    T, N, n_blocks, stride_ab, stride_at,
+    T, N, T_BUCKET, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -136,6 +154,7 @@ def _scan_bwd_kernel(
     # Scan index i runs in the forward scan's order; the backward visits i = T-1 ... 0:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
     pid = tl.program_id(0)
+    n_blocks = tl.cdiv(N, BLOCK_N)
     row = (pid // n_blocks).to(tl.int64)
     offs_n = (pid % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
@@ -266,24 +285,6 @@ def _scan_bwd_kernel(
             tl.store(DH0 + (row * N + offs_n) * W + 1, d0i.to(DH0.dtype.element_ty), mask=mask_n)
 
 
-# Block shapes per call; benchmarks may set this to a (BLOCK_T, BLOCK_N, num_warps) tuple.
-CONFIG_OVERRIDE: tuple[int, int, int] | None = None
-
-
-def _config(batch: int, length: int, n: int, device: torch.device) -> tuple[int, int, int]:
-    """Tile shape: wide enough for coalesced loads, narrow enough to fill every SM."""
-    if CONFIG_OVERRIDE is not None:
-        return CONFIG_OVERRIDE
-    if triton_interpreted():
-        return 8, min(16, triton.next_power_of_2(n)), 1
-    sms = torch.cuda.get_device_properties(device).multi_processor_count
-    block_n = min(128, triton.next_power_of_2(n))
-    while block_n > 16 and batch * triton.cdiv(n, block_n) < 4 * sms:
-        block_n //= 2
-    block_t = max(16, min(128, 2048 // block_n, triton.next_power_of_2(length)))
-    return block_t, block_n, 4
-
-
 def _real(x: torch.Tensor | None) -> torch.Tensor | None:
     if x is None:
         return None
@@ -302,17 +303,15 @@ class TritonLinearScan(torch.autograd.Function):
         h = torch.empty_like(b)
         h_final = torch.empty(bsz, n, dtype=b.dtype, device=b.device)
         reset_u8 = None if reset is None else reset.contiguous().view(torch.uint8)
-        block_t, block_n, warps = _config(bsz, length, n, b.device)
-        n_blocks = triton.cdiv(n, block_n)
         stride_ab = 0 if ba == 1 else ta * n
         dummy = _real(b)
-        _scan_fwd_kernel[(bsz * n_blocks,)](
+        grid = lambda meta: (bsz * triton.cdiv(n, meta["BLOCK_N"]),)  # noqa: E731
+        _scan_fwd_kernel[grid](
             _real(a), _real(b), dummy if h0 is None else _real(h0),
             dummy if reset_u8 is None else reset_u8, _real(h), _real(h_final),
-            length, n, n_blocks, stride_ab, n,
+            length, n, triton.next_power_of_2(length), stride_ab, n,
             HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
             A_CONST=ta == 1, COMPLEX=b.is_complex(),
-            BLOCK_T=block_t, BLOCK_N=block_n, num_warps=warps,
         )  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse = reverse
@@ -330,18 +329,17 @@ class TritonLinearScan(torch.autograd.Function):
         a_const = ta == 1
         da = torch.empty(bsz, 1 if a_const else length, n, dtype=acc_dtype, device=h.device)
         dh0 = None if h0 is None else torch.empty_like(h0)
-        block_t, block_n, warps = _config(bsz, length, n, h.device)
-        n_blocks = triton.cdiv(n, block_n)
         dummy = _real(h)
-        _scan_bwd_kernel[(bsz * n_blocks,)](
+        grid = lambda meta: (bsz * triton.cdiv(n, meta["BLOCK_N"]),)  # noqa: E731
+        _scan_bwd_kernel[grid](
             _real(a), _real(h), dummy if h0 is None else _real(h0),
             dummy if reset_u8 is None else reset_u8, _real(grad_h),
             dummy if grad_final is None else _real(grad_final),
             _real(dx), _real(da), dummy if dh0 is None else _real(dh0),
-            length, n, n_blocks, 0 if ba == 1 else ta * n, n,
+            length, n, triton.next_power_of_2(length), 0 if ba == 1 else ta * n, n,
             HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
             HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
-            COMPLEX=h.is_complex(), BLOCK_T=block_t, BLOCK_N=block_n, num_warps=warps,
+            COMPLEX=h.is_complex(),
         )  # fmt: skip
         if ba == 1:
             da = da.sum(0, keepdim=True)
