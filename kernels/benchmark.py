@@ -131,7 +131,7 @@ def linear_peers(a, b, device, backward, compile_peer):
                 _assoc_scan_compiled(),
                 (a.expand_as(b).contiguous(), b),
             )
-    if not backward:
+    if not backward and (device.type == "cpu" or length <= 16384):  # ~3 s a call at 65536
         peers["sequential torch loop"] = (_sequential, (a, b))
     return peers
 
@@ -151,7 +151,9 @@ def _timed_call(fn, inputs, backward):
     return run
 
 
-def bench_linear(device, shapes, dtypes, modes, copy_bw, reps, peers=True, compile_peer=True):
+def bench_linear(
+    device, shapes, dtypes, modes, copy_bw, reps, peers=True, compile_peer=True, sink=None
+):
     """Time linear_scan and its peers for every shape x dtype x a-variant x fwd/fwd+bwd.
 
     ``shapes``: (B, T, state_shape, complex) tuples; ``modes``: iterable of ``backward`` bools.
@@ -182,6 +184,8 @@ def bench_linear(device, shapes, dtypes, modes, copy_bw, reps, peers=True, compi
                                                  f"{variant}, {mode}", fn, device, nbytes,
                                                  copy_bw, reps))  # fmt: skip
                         print(_row(results[-1]), flush=True)
+                        if sink:
+                            sink(results)
                 del a, b
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -219,7 +223,7 @@ def selective_decomposed(u, delta, A, B, C, D, z, delta_bias):
     return y * torch.nn.functional.silu(z)
 
 
-def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True) -> list[Result]:
+def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True, sink=None) -> list[Result]:
     """Time selective_scan against the naive loop and the decomposed PyTorch version."""
     from worldssm.kernels.selective_scan import selective_scan_naive
 
@@ -258,6 +262,8 @@ def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True) -> list[R
                                   reps)  # fmt: skip
                     results.append(r)
                     print(_row(r), flush=True)
+                    if sink:
+                        sink(results)
             del u, delta, z, Bm, Cm
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -391,8 +397,11 @@ def environment(device) -> dict:
     return info
 
 
+SECTIONS = ("video", "long", "selective", "jax")
+
+
 def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
-        command: str) -> dict:  # fmt: skip
+        command: str, sections=SECTIONS) -> dict:  # fmt: skip
     """Run the whole benchmark; writes JSON to ``out`` after every section."""
     report = {**environment(device), "command": command, "quick": quick}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
@@ -419,23 +428,29 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
         sel_shapes = [(2, 64, 256, 16)]
         dtypes = [torch.float32]
     else:
-        lin_shapes = [(8, 300, (256, 16, 16), False), (8, 300, (256, 16, 16), True),
-                      (8, 1024, (1536,), False), (8, 16384, (1536,), False),
-                      (8, 65536, (1536,), False)]  # fmt: skip
-        sel_shapes = [(8, 1536, 2048, 16)]
+        lin_shapes = []
+        if "video" in sections:
+            lin_shapes += [(8, 300, (256, 16, 16), False), (8, 300, (256, 16, 16), True)]
+        if "long" in sections:
+            lin_shapes += [(8, t, (1536,), False) for t in (1024, 16384, 65536)]
+        sel_shapes = [(8, 1536, 2048, 16)] if "selective" in sections else []
         dtypes = [torch.float32, torch.bfloat16]
-    results = []
-    report["results"] = results
-    results += bench_linear(device, lin_shapes, dtypes, (False, True), copy_bw,
-                            reps=10 if quick else 20, peers=peers,
-                            compile_peer=peers and not quick)  # fmt: skip
-    report["results"] = [asdict(r) for r in results]
-    save()
-    results += bench_selective(device, sel_shapes, dtypes, copy_bw, reps=10, naive=True)
-    report["results"] = [asdict(r) for r in results]
-    save()
-    if jax and device.type == "cuda":
-        results += bench_jax(lin_shapes, copy_bw)
+    done: list[Result] = []
+
+    def sink(section: list[Result]) -> None:
+        report["results"] = [asdict(r) for r in done + section]
+        save()
+
+    done += bench_linear(device, lin_shapes, dtypes, (False, True), copy_bw,
+                         reps=10 if quick else 20, peers=peers,
+                         compile_peer=peers and not quick, sink=sink)  # fmt: skip
+    done += bench_selective(device, sel_shapes, dtypes, copy_bw, reps=10, naive=True, sink=sink)
+    results = done
+    if jax and "jax" in sections and device.type == "cuda":
+        jax_shapes = [(8, 300, (256, 16, 16), False)] + [
+            (8, t, (1536,), False) for t in (1024, 16384, 65536)
+        ]
+        results += bench_jax(jax_shapes, copy_bw)
         report["results"] = [asdict(r) for r in results]
         save()
     return report
@@ -458,6 +473,11 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="write the results JSON here")
     p.add_argument("--no-peers", action="store_true", help="time only worldssm's paths")
     p.add_argument("--no-jax", action="store_true", help="skip the jax peer")
+    p.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)} (GPU sizes)",
+    )
 
 
 def run_from_args(args, command: str) -> int:
@@ -466,7 +486,11 @@ def run_from_args(args, command: str) -> int:
     quick = args.quick or device.type == "cpu"
     if quick and not args.quick:
         print("no GPU: running the quick CPU sizes", flush=True)
-    report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command)
+    sections = tuple(x for x in args.sections.split(",") if x)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
+    report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections)
     failed = [c for c in report["checks"] if not c["pass"]]
     if failed:
         print(f"CORRECTNESS CHECKS FAILED: {failed}", file=sys.stderr)
