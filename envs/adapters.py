@@ -75,7 +75,7 @@ def _make_memory_maze(env_id: str | None, size: int):
     os.environ.setdefault("MUJOCO_GL", "egl")
     gym = _require("gym", "memory-maze")
     _require("memory_maze", "memory-maze")
-    env = gym.make(f"memory_maze:{env_id or 'MemoryMaze-9x9-v0'}")
+    env = gym.make(f"memory_maze:{env_id or 'MemoryMaze-9x9-v0'}", disable_env_checker=True)
     return _GymnasiumStep(env, new_api=False)
 
 
