@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         contact_sheet(args.contact_sheet)
         return 0
     min_time, max_iters = (1.0, 20) if args.quick else (3.0, 200)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = []
     for name in args.worlds:
         for size in args.sizes:
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "results": results,
         "peers": peers,
     }
