@@ -292,6 +292,22 @@ def check_against_naive(device) -> list[dict]:
             err = ((h.to(wide) - ref).norm() / ref.norm()).item()
             checks.append({"op": "linear_scan", "dtype": str(dtype), "reverse": reverse,
                            "rel_err": err, "pass": err < tol})  # fmt: skip
+    # Gradients (da, db, dh0) through the default path, with resets and a final-state gradient.
+    for a_shape in ((4, 777, 300), (1, 1, 300)):
+        a = (torch.rand(a_shape, device=device, generator=g) * 0.3 + 0.7).requires_grad_()
+        b = torch.randn(4, 777, 300, device=device, generator=g, requires_grad=True)
+        h0 = torch.randn(4, 300, device=device, generator=g, requires_grad=True)
+        reset = torch.rand(4, 777, device=device, generator=g) < 0.01
+        w = torch.randn(4, 777, 300, device=device, generator=g)
+        grads = []
+        for wide in (False, True):
+            xs = [x.double() if wide else x for x in (a, b, h0)]
+            h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset, return_final=True,
+                                  backend="naive" if wide else None)  # fmt: skip
+            grads.append(torch.autograd.grad((h * w).sum() + last.sum(), (a, b, h0)))
+        err = max(((x.double() - r).norm() / r.norm()).item() for x, r in zip(*grads, strict=True))
+        checks.append({"op": "linear_scan grads", "dtype": f"float32 a{a_shape}",
+                       "rel_err": err, "pass": err < 1e-4})  # fmt: skip
     for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2)):
         u, delta, z = (torch.randn(2, 64, 300, device=device, generator=g).to(dtype)
                        for _ in range(3))  # fmt: skip

@@ -31,8 +31,8 @@ def _tile(block_t: int, block_n: int, warps: int) -> triton.Config:
 _CONFIGS = (
     [_tile(8, 16, 1)]
     if triton_interpreted()
-    else [_tile(*c) for c in [(16, 256, 2), (16, 512, 4), (32, 128, 1), (64, 32, 1),
-                              (128, 32, 1), (16, 128, 4), (64, 64, 2), (128, 16, 4)]]
+    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (128, 32, 1),
+                              (16, 128, 4), (128, 16, 4)]]
 )  # fmt: skip
 
 
