@@ -71,6 +71,24 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
     }
 
 
+def cpu_agreement(name: str, size: int, device: str, num_envs: int = 8) -> dict:
+    """How closely ``device`` frames match CPU frames (same seeds, 20 random steps)."""
+    from worldssm.envs import make_world
+
+    frames = []
+    for dev in ("cpu", device):
+        world = make_world(name, num_envs, dev, image_size=size)
+        world.reset(torch.arange(num_envs), list(range(num_envs)))
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(20):
+            world.step(torch.randint(0, len(world.actions), (num_envs,), generator=gen).to(dev))
+        frames.append(world.render().cpu().int())
+    diff = (frames[0] - frames[1]).abs().float()
+    mean, equal = float(diff.mean()), float((diff == 0).float().mean())
+    return {"world": name, "resolution": size, "mean_abs_diff": round(mean, 4),
+            "equal_fraction": round(equal, 4)}  # fmt: skip
+
+
 def time_peer(name: str, steps: int) -> dict:
     """Steps/s of one peer environment on the CPU (each step renders its frame)."""
     try:
@@ -151,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 r = time_world(name, size, b, args.device, min_time, max_iters)
                 print(json.dumps(r), flush=True)
                 results.append(r)
+    agreement = []
+    if torch.device(args.device).type != "cpu":
+        agreement = [cpu_agreement(n, s, args.device) for n in args.worlds for s in args.sizes]
+        for r in agreement:
+            print(json.dumps(r), flush=True)
     peers = [time_peer(n, 50 if args.quick else 300) for n in args.peers]
     for r in peers:
         print(json.dumps(r), flush=True)
@@ -162,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "results": results,
+        "cpu_agreement": agreement,
         "peers": peers,
     }
     if args.out:

@@ -4,7 +4,8 @@ Worlds are batched: one :class:`World` object steps and renders ``num_envs`` env
 tensor ops on CPU or CUDA. Use them through
 
 - :class:`TorchVectorEnv` — Gymnasium ``VectorEnv`` returning torch tensors, with autoreset;
-- :class:`WorldEnv` / ``gymnasium.make("worldssm/MazeDMLab-v0")`` — one environment, NumPy.
+- :class:`WorldEnv` / ``gymnasium.make("worldssm/MazeDMLab-v0")`` — one environment, NumPy;
+- :func:`make_world` — the bare batched world (needs only torch and NumPy).
 
 Example::
 
@@ -14,14 +15,26 @@ Example::
     obs, rew, term, trunc, info = venv.step(venv.expert_actions())
 """
 
-from worldssm.envs.gym_env import WORLD_NAMES, WorldEnv, make_vector, make_world, register_all
 from worldssm.envs.habitat import HabitatConfig, IndoorHabitat
 from worldssm.envs.maze import MazeConfig, MazeDMLab
 from worldssm.envs.minecraft import MinecraftConfig, VoxelMinecraft
-from worldssm.envs.vector import TorchVectorEnv
+from worldssm.envs.registry import WORLD_NAMES, make_world, world_class
 from worldssm.envs.world import World, WorldConfig, episode_seed
 
-register_all()
+try:
+    import gymnasium  # noqa: F401
+except ImportError:  # the worlds work without it; the Gymnasium API does not
+    _GYM_NAMES = ("TorchVectorEnv", "WorldEnv", "make_vector", "register_all")
+
+    def __getattr__(name):
+        if name in _GYM_NAMES:
+            raise ImportError(f"worldssm.envs.{name} needs gymnasium: pip install gymnasium")
+        raise AttributeError(f"module 'worldssm.envs' has no attribute {name!r}")
+else:
+    from worldssm.envs.gym_env import WorldEnv, make_vector, register_all
+    from worldssm.envs.vector import TorchVectorEnv
+
+    register_all()
 
 __all__ = [
     "WORLD_NAMES",
@@ -39,4 +52,5 @@ __all__ = [
     "make_vector",
     "make_world",
     "register_all",
+    "world_class",
 ]

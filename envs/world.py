@@ -69,19 +69,19 @@ class World(abc.ABC):
     def render(self) -> torch.Tensor:
         """(B, H, W, 3) uint8 first-person frames of every environment."""
 
-    # Largest number of pixels rendered in one pass; bigger batches render in chunks so the
-    # per-pixel temporaries stay around a gigabyte on CPU and GPU alike.
-    max_pixels_per_pass: int = 1 << 24
+    # Largest number of pixels rendered in one pass (None: 2**20 on CPU, where smaller working
+    # sets stay in cache, 2**24 on GPU); bigger batches render in chunks.
+    max_pixels_per_pass: int | None = None
 
     def render_chunks(self, fn) -> torch.Tensor:
         """Call ``fn(lo, hi)`` (renders envs ``lo:hi``) over chunks of the batch; concatenate."""
         h, w, _ = self.image_shape
-        step = max(1, self.max_pixels_per_pass // (h * w))
+        limit = self.max_pixels_per_pass or (1 << 24 if self.device.type == "cuda" else 1 << 20)
+        step = max(1, limit // (h * w))
         if step >= self.num_envs:
             return fn(0, self.num_envs)
-        return torch.cat(
-            [fn(lo, min(lo + step, self.num_envs)) for lo in range(0, self.num_envs, step)]
-        )
+        parts = [fn(lo, min(lo + step, self.num_envs)) for lo in range(0, self.num_envs, step)]
+        return torch.cat(parts)
 
     def layouts(self, seeds: list[int]) -> list:
         """``self.generate(rng)`` for every seed, memoised (benchmarks reuse a few seeds)."""

@@ -67,3 +67,20 @@ def test_bad_options_are_clear():
     env.reset(seed=0)
     with pytest.raises(ValueError):
         env.step(7)
+
+
+def test_worlds_import_without_gymnasium():
+    """The bare worlds need only torch and NumPy (e.g. on a GPU box without gymnasium)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['gymnasium'] = None\n"
+        "import torch, worldssm.envs as e\n"
+        "w = e.make_world('MazeDMLab', 2, maze_size=3); w.reset(torch.arange(2), [0, 1])\n"
+        "assert w.render().shape == (2, 64, 64, 3)\n"
+        "try:\n    e.make_vector\nexcept ImportError as x:\n    print('hint:', x)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "pip install gymnasium" in out.stdout
