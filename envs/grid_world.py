@@ -100,6 +100,7 @@ class GridWorld(World):
     show_goal: bool = True
     goal_sprite: int = -1  # texture id of the goal sprite (slot 0)
     num_sprites: int = 1
+    cpu_pixels_per_pass = 1 << 22  # ray compaction pays off on bigger batches
 
     def __init__(self, num_envs: int, config: GridWorldConfig, device="cpu"):
         super().__init__(num_envs, config, device)

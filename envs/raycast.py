@@ -100,23 +100,44 @@ def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max
     ]
     lin = lin.expand_as(dx).contiguous()
     top = flat.numel() - 1
-    hit = torch.zeros_like(dx, dtype=torch.bool)
-    side = torch.zeros_like(hit)
-    tex = torch.full_like(lin, -1)
+    shape = dx.shape
+    # Marching state, one entry per ray still marching ("rows" maps entries to rays): every few
+    # steps the rays that hit are written out and dropped, so long rays do not drag the rest.
+    names = ("lin", "sdx", "sdy", "ddx", "ddy", "stx", "sty")
+    full = (lin, sdx, sdy, ddx, ddy, stx.expand_as(lin), sty.expand_as(lin))
+    st = {k: v.reshape(-1).contiguous() for k, v in zip(names, full, strict=True)}
+    n = st["lin"].numel()
+    st["side"] = torch.zeros(n, dtype=torch.bool, device=pos.device)
+    st["tex"] = torch.full((n,), -1, dtype=torch.int32, device=pos.device)
+    mov = torch.ones(n, dtype=torch.bool, device=pos.device)
+    rows = torch.arange(n, device=pos.device)
+    out = {k: torch.empty_like(st[k]) for k in ("sdx", "sdy", "side", "tex")}
     for i in range(max_steps):
-        go_x = sdx < sdy
-        moving = ~hit
-        gx, gy = go_x & moving, ~go_x & moving
-        lin += stx * gx + sty * gy
-        sdx += ddx * gx
-        sdy += ddy * gy
-        side = torch.where(moving, go_x, side)
-        cell = flat[lin.clamp_(0, top)]
-        new = (cell >= 0) & moving
-        tex = torch.where(new, cell, tex)
-        hit |= new
-        if i % 2 == 1 and bool(hit.all()):
-            break
+        go_x = st["sdx"] < st["sdy"]
+        gx, gy = go_x & mov, ~go_x & mov
+        st["lin"] += st["stx"] * gx + st["sty"] * gy
+        st["sdx"] += st["ddx"] * gx
+        st["sdy"] += st["ddy"] * gy
+        st["side"] = torch.where(mov, go_x, st["side"])
+        cell = flat[st["lin"].clamp_(0, top)]
+        new = (cell >= 0) & mov
+        st["tex"] = torch.where(new, cell, st["tex"])
+        mov &= ~new
+        if i % 2 == 1:
+            left = int(mov.sum())
+            if left == 0:
+                break
+            if left < mov.numel() // 2:  # compact
+                done = (~mov).nonzero().squeeze(1)
+                for k in out:
+                    out[k][rows[done]] = st[k][done]
+                keep = mov.nonzero().squeeze(1)
+                st = {k: v[keep] for k, v in st.items()}
+                rows, mov = rows[keep], mov[keep]
+    for k in out:
+        out[k][rows] = st[k]
+    sdx, sdy = out["sdx"].view(shape), out["sdy"].view(shape)
+    side, tex = out["side"].view(shape), out["tex"].view(shape)
     dist = torch.where(side, sdx - ddx, sdy - ddy).clamp_min(1e-4)
     wall_pos = torch.where(side, py + dist * dy, px + dist * dx)
     u = wall_pos - wall_pos.floor()

@@ -69,14 +69,16 @@ class World(abc.ABC):
     def render(self) -> torch.Tensor:
         """(B, H, W, 3) uint8 first-person frames of every environment."""
 
-    # Largest number of pixels rendered in one pass (None: 2**20 on CPU, where smaller working
-    # sets stay in cache, 2**24 on GPU); bigger batches render in chunks.
+    # Largest number of pixels rendered in one pass (None: ``cpu_pixels_per_pass`` on CPU, where
+    # smaller working sets stay in cache, 2**24 on GPU); bigger batches render in chunks.
     max_pixels_per_pass: int | None = None
+    cpu_pixels_per_pass: int = 1 << 20
 
     def render_chunks(self, fn) -> torch.Tensor:
         """Call ``fn(lo, hi)`` (renders envs ``lo:hi``) over chunks of the batch; concatenate."""
         h, w, _ = self.image_shape
-        limit = self.max_pixels_per_pass or (1 << 24 if self.device.type == "cuda" else 1 << 20)
+        default = 1 << 24 if self.device.type == "cuda" else self.cpu_pixels_per_pass
+        limit = self.max_pixels_per_pass or default
         step = max(1, limit // (h * w))
         if step >= self.num_envs:
             return fn(0, self.num_envs)
