@@ -194,8 +194,7 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
         (B, H, W, 3) uint8 frames.
 
     Per pixel only integer index arithmetic and one gather run: fog depends on the column (walls)
-    or the row (floor, ceiling), so it is folded into the index of a :class:`LitAtlas`. Indices
-    are built column-major, (B, W, H), so the sprite pass can rewrite whole columns.
+    or the row (floor, ceiling), so it is folded into the index of a :class:`LitAtlas`.
     """
     h, w, s = cam.height, cam.width, atlas.size
     b, g, dev = pos.shape[0], scene.walls.shape[-1], pos.device
@@ -210,8 +209,8 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     # texture, its u column, the fog level and the shade.
     wlevel = fog_level(dist, cam.fog_density, levels)
     wbase = (wlevel * nshade + (~side).int()) * stride + wtex.int() * (s * s) + (wu * s).int()
-    wbase = wbase[..., None]  # (B, W, 1)
-    wslope = (dist * (s / focal))[..., None]
+    wbase = wbase[:, None, :]  # (B, 1, W)
+    wslope = (dist * (s / focal))[:, None, :]
     wtop = torch.full_like(wslope, (cam.wall_height - cam.eye_z) * s)
     yc = torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2
     lower = yc > 0
@@ -219,20 +218,20 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     plevel = fog_level(t_row, cam.fog_density, levels) * (nshade * stride)  # (H,)
     floor_uniform = bool((scene.floor == scene.floor[:, :1, :1]).all())
     px, py = (pos[:, 0] * s).view(b, 1, 1), (pos[:, 1] * s).view(b, 1, 1)
-    rx, ry = (rays[..., 0] * s)[..., None], (rays[..., 1] * s)[..., None]
+    rx, ry = (rays[..., 0] * s)[:, None, :], (rays[..., 1] * s)[:, None, :]
 
-    idx = torch.empty(b, w, h, dtype=torch.int32, device=dev)
+    idx = torch.empty(b, h, w, dtype=torch.int32, device=dev)
     n_up = int((~lower).sum())
     for lo, hi in ((0, n_up), (n_up, h)):
         if hi == lo:
             continue
-        yr, tr = yc[lo:hi].view(1, 1, -1), t_row[lo:hi].view(1, 1, -1)
-        wall = tr >= dist[..., None]  # (B, W, h')
+        yr, tr = yc[lo:hi].view(1, -1, 1), t_row[lo:hi].view(1, -1, 1)
+        wall = tr >= dist[:, None, :]  # (B, h', W)
         widx = torch.addcmul(wtop, yr, wslope).to(torch.int32).bitwise_and_(s - 1)
         widx = widx.mul_(s).add_(wbase)
         is_floor = hi == h and lo == n_up
         if not is_floor and cam.sky:
-            heading = torch.atan2(rays[..., 1], rays[..., 0])[..., None]  # (B, W, 1)
+            heading = torch.atan2(rays[..., 1], rays[..., 0])[:, None, :]  # (B, 1, W)
             su = ((heading / (2 * math.pi) * 4 % 1) * s).int().clamp(0, s - 1)
             sv = ((-yr / (h / 2)).clamp(0, 0.999) * s).int()
             plane = su + (sv * s + surface_id("clouds") * s * s)
@@ -248,17 +247,16 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
                 cell = (yi >> lg).mul_(g).add_(xi >> lg).clamp_(0, g * g - 1).flatten(1)
                 ftex = scene.floor.reshape(b, -1).int().gather(1, cell.long()).view_as(xi)
                 plane += ftex * (s * s)
-            plane += plevel[lo:hi].view(1, 1, -1)
-        torch.where(wall, widx, plane, out=idx[..., lo:hi])
+            plane += plevel[lo:hi].view(1, -1, 1)
+        torch.where(wall, widx, plane, out=idx[:, lo:hi])
 
     if scene.sprite_tex.shape[1] > 0:
         _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc)
-    flat = idx.transpose(1, 2).reshape(-1)
-    return lit.rgb.index_select(0, flat).view(b, h, w, 3)
+    return lit.rgb.index_select(0, idx.reshape(-1)).view(b, h, w, 3)
 
 
 def _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc) -> None:
-    """Overwrite, in place, the (B, W, H) indices of the columns where a sprite is visible."""
+    """Overwrite, in place, the (B, H, W) indices of the columns where a sprite is visible."""
     s = atlas.size
     lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.78))
     sd, su, stex, sh, sz, vis = sprite_columns(scene, pos, angle, dist, focal)
@@ -276,5 +274,5 @@ def _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc) -> None:
     sidx += (stex.clamp_min(0) * (s * s) + (su.clamp(0, 0.999) * s).long()).int()[:, None]
     draw = inside & atlas.alpha[sidx]
     level = fog_level(sd, cam.fog_density, lit.levels) * (len(lit.shades) * lit.stride)
-    rows = idx.view(-1, idx.shape[-1])
-    rows[cols] = torch.where(draw, sidx + level[:, None], rows[cols])
+    bi, wi = cols // idx.shape[-1], cols % idx.shape[-1]
+    idx[bi, :, wi] = torch.where(draw, sidx + level[:, None], idx[bi, :, wi])
