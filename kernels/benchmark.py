@@ -214,13 +214,18 @@ def _row(r: Result) -> str:
 
 
 def selective_decomposed(u, delta, A, B, C, D, z, delta_bias):
-    """Mamba's scan with every (B, D, L, N) intermediate materialised, then linear_scan."""
+    """Mamba's scan with every (B, D, L, N) intermediate materialised, then linear_scan.
+
+    Computes in float32 (half inputs are upcast) and returns u's dtype.
+    """
+    dtype = u.dtype
+    u, delta, B, C, z = (x.float() for x in (u, delta, B, C, z))
     dt = torch.nn.functional.softplus(delta + delta_bias[:, None])
     coeff = torch.exp(dt[..., None] * A[:, None, :])  # (B, D, L, N)
     inp = (dt * u)[..., None] * B.transpose(-1, -2)[:, None]  # (B, D, L, N)
     h = linear_scan(coeff.transpose(1, 2), inp.transpose(1, 2))  # (B, L, D, N)
     y = torch.einsum("bldn,bnl->bdl", h, C) + D[:, None] * u
-    return y * torch.nn.functional.silu(z)
+    return (y * torch.nn.functional.silu(z)).to(dtype)
 
 
 def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True, sink=None) -> list[Result]:

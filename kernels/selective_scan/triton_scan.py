@@ -102,7 +102,7 @@ def _selective_fwd_kernel(
 def _selective_bwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
     DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
-    L, D, N, G, n_dblocks, d_per_group, n_tiles,
+    L, D, N, G, n_dblocks, d_per_group, n_tiles, n_slots,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr,
@@ -134,7 +134,9 @@ def _selective_bwd_kernel(
     row = (bi * D + offs_d) * L
     b_base = Bm + bi * sBb + g * sBg
     c_base = Cm + bi * sCb + g * sCg
-    buf_base = (bi * G + g) * N * L
+    # Channel blocks spread their dB/dC atomics over n_slots copies to cut contention.
+    slot = (pid % n_dblocks) % n_slots
+    buf_base = ((bi * n_slots + slot) * G + g) * N * L
     last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
 
     for kk in range(0, n_tiles):
@@ -210,6 +212,9 @@ def _selective_bwd_kernel(
 
 # (BLOCK_D, BLOCK_L, num_warps) for forward and backward; benchmarks may override.
 FWD_CONFIG: tuple[int, int, int] | None = None
+# Copies of the dB/dC accumulators (summed afterwards): atomics from many channel blocks to one
+# address serialise in L2; 16 copies of (B, G, N, L) float32 are small next to u.
+ATOMIC_SLOTS = 16
 BWD_CONFIG: tuple[int, int, int] | None = None
 
 
@@ -285,8 +290,9 @@ class TritonSelectiveScan(torch.autograd.Function):
         du, ddelta = torch.empty_like(u), torch.empty_like(delta)
         dz = None if z is None else torch.empty_like(z)
         da_p = torch.empty(bsz, d_inner, n, **f32)
-        db_buf = torch.zeros(bsz, groups, n, length, **f32)
-        dc_buf = torch.zeros(bsz, groups, n, length, **f32)
+        n_slots = min(n_dblocks // groups, ATOMIC_SLOTS) or 1
+        db_buf = torch.zeros(bsz, n_slots, groups, n, length, **f32)
+        dc_buf = torch.zeros(bsz, n_slots, groups, n, length, **f32)
         dd_p = torch.empty(bsz, d_inner, **f32)
         dbias_p = torch.empty(bsz, d_inner, **f32)
         dh0 = torch.empty(bsz, d_inner, n, **f32)
@@ -296,15 +302,15 @@ class TritonSelectiveScan(torch.autograd.Function):
             dummy if delta_bias is None else delta_bias, ckpt, dout,
             dummy if dlast is None else dlast.contiguous(),
             du, ddelta, dummy if dz is None else dz, da_p, db_buf, dc_buf, dd_p, dbias_p, dh0,
-            length, d_inner, n, groups, n_dblocks, d_per_group, n_tiles,
+            length, d_inner, n, groups, n_dblocks, d_per_group, n_tiles, n_slots,
             *_strides(b4), *_strides(c4),
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
             SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
             BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
             num_warps=warps,
         )  # fmt: skip
-        db = db_buf.reshape(B.shape).to(B.dtype)
-        dc = dc_buf.reshape(C.shape).to(C.dtype)
+        db = db_buf.sum(1).reshape(B.shape).to(B.dtype)
+        dc = dc_buf.sum(1).reshape(C.shape).to(C.dtype)
         dd = None if D is None else dd_p.sum(0).to(D.dtype)
         dbias = None if delta_bias is None else dbias_p.sum(0).to(delta_bias.dtype)
         dh0 = dh0.to(ctx.h0_dtype) if ctx.has_h0 else None
