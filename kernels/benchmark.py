@@ -422,7 +422,7 @@ SECTIONS = ("video", "long", "selective", "jax")
 
 
 def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
-        command: str, sections=SECTIONS) -> dict:  # fmt: skip
+        command: str, sections=SECTIONS, lengths=(1024, 16384, 65536)) -> dict:  # fmt: skip
     """Run the whole benchmark; writes JSON to ``out`` after every section."""
     report = {**environment(device), "command": command, "quick": quick}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
@@ -453,7 +453,7 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
         if "video" in sections:
             lin_shapes += [(8, 300, (256, 16, 16), False), (8, 300, (256, 16, 16), True)]
         if "long" in sections:
-            lin_shapes += [(8, t, (1536,), False) for t in (1024, 16384, 65536)]
+            lin_shapes += [(8, t, (1536,), False) for t in lengths]
         sel_shapes = [(8, 1536, 2048, 16)] if "selective" in sections else []
         dtypes = [torch.float32, torch.bfloat16]
     done: list[Result] = []
@@ -511,7 +511,9 @@ def run_from_args(args, command: str) -> int:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
-    report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections)
+    lengths = tuple(int(x) for x in args.lengths.split(",") if x)
+    report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections,
+                 lengths)  # fmt: skip
     failed = [c for c in report["checks"] if not c["pass"]]
     if failed:
         print(f"CORRECTNESS CHECKS FAILED: {failed}", file=sys.stderr)

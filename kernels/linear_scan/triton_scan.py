@@ -27,12 +27,13 @@ def _tile(block_t: int, block_n: int, warps: int) -> triton.Config:
 
 # Tile shapes (BLOCK_T, BLOCK_N, warps), tuned per (N, T bucket, dtype, a constant, complex).
 # Wide tiles (BLOCK_N = 32 x warps x vector) keep the scan along time inside each thread; narrow
-# ones give more programs when B x N is small. Measured on an H100: benchmarks/results/.
+# ones (BLOCK_N = 8: 32-byte rows, lanes along time) give more programs when B x N is small.
+# Sweep on an H100: benchmarks/results/tune-linear-scan-h100.log.
 _CONFIGS = (
     [_tile(8, 16, 1)]
     if triton_interpreted()
-    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (128, 32, 1),
-                              (16, 128, 4), (128, 16, 4)]]
+    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (16, 128, 4),
+                              (128, 16, 4), (256, 8, 4), (128, 8, 2)]]
 )  # fmt: skip
 
 
