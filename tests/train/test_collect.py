@@ -151,3 +151,28 @@ def test_bad_config():
         CollectConfig(length=1)
     with pytest.raises(ValueError):
         CollectConfig(video_format="gif")
+
+
+def test_policy_factory_from_cli_string(tmp_path, monkeypatch):
+    (tmp_path / "my_agent.py").write_text(
+        "import torch\n"
+        "def make(world):\n"
+        "    return lambda obs, state: (torch.zeros(obs.shape[0], dtype=torch.long), state)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    collect(_cfg(tmp_path, episodes=1, num_envs=1, policy="my_agent:make"), progress=False)
+    ep = load_episode(tmp_path / "d" / "train" / "0" / "0.npz")
+    assert (ep["actions"] == 0).all()
+
+
+def test_expert_epsilon_mixes_random_actions():
+    from worldssm.envs import make_world
+    from worldssm.train.policies import ExpertPolicy
+
+    w = make_world("MazeDMLab", 64, maze_size=3)
+    w.reset(torch.arange(64), list(range(64)))
+    obs = w.render()
+    pure, _ = ExpertPolicy(w, list(range(64)))(obs, None)
+    noisy, _ = ExpertPolicy(w, list(range(64)), epsilon=0.5)(obs, None)
+    assert torch.equal(pure, w.expert_action())
+    assert 0 < int((pure != noisy).sum()) < 64
