@@ -499,6 +499,8 @@ def add_arguments(p) -> None:
         default=",".join(SECTIONS),
         help=f"comma-separated subset of {','.join(SECTIONS)} (GPU sizes)",
     )
+    p.add_argument("--lengths", default="1024,16384,65536",
+                   help="sequence lengths of the 'long' section (B=8, C=1536)")  # fmt: skip
 
 
 def run_from_args(args, command: str) -> int:
