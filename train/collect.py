@@ -9,7 +9,9 @@ Layout under ``out``::
 
 Episode ``e`` lives in shard ``e // shard_size`` as file ``e % shard_size``. ``video[t]`` is the
 frame the policy saw when it chose ``actions[t]``; ``video[t + 1]`` is the result (the outcome of
-the last action is not stored). An episode is a pure function of ``(seed, e)`` and the policy's
+the last action is not stored); with ``action_repeat = k`` each action is applied for ``k`` env
+steps between recorded frames (rewards summed), as TECO's DMLab frames span several env steps.
+An episode is a pure function of ``(seed, e)`` and the policy's
 seed, so collection is resumable: every file is written to a temporary name and renamed
 (``os.replace``) when complete, a rerun skips the episodes whose files exist, and the result is
 the same as an uninterrupted run.
@@ -48,12 +50,15 @@ class CollectConfig:
     device: str = "cpu"
     video_format: str = "auto"  # auto | npz | mp4 (auto: TECO's choice per world)
     epsilon: float = 0.0  # expert only: fraction of random actions
+    action_repeat: int = 1  # env steps per recorded frame
     fps: int = 20
     env_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.episodes < 1 or self.length < 2 or self.num_envs < 1 or self.shard_size < 1:
-            raise ValueError("episodes, num_envs and shard_size must be >= 1 and length >= 2")
+        if min(self.episodes, self.num_envs, self.shard_size, self.action_repeat) < 1:
+            raise ValueError("episodes, num_envs, shard_size and action_repeat must be >= 1")
+        if self.length < 2:
+            raise ValueError(f"length must be >= 2 frames, got {self.length}")
         if self.video_format not in ("auto", "npz", "mp4"):
             raise ValueError(f"video_format must be auto, npz or mp4, got {self.video_format!r}")
 
@@ -144,7 +149,8 @@ def _check_resume(cfg: CollectConfig) -> None:
     if not path.exists():
         return
     old = json.loads(path.read_text())["config"]
-    keys = ("env", "length", "policy", "split", "shard_size", "seed", "env_options", "epsilon")
+    keys = ("env", "length", "policy", "split", "shard_size", "seed", "env_options", "epsilon",
+            "action_repeat")  # fmt: skip
     diff = [k for k in keys if old.get(k) != dataclasses.asdict(cfg)[k]]
     if diff:
         raise ValueError(
@@ -192,6 +198,9 @@ def collect(cfg: CollectConfig, policy: Callable | None = None, progress: bool =
             action, state = pol(obs, state)
             action = torch.as_tensor(action).long().reshape(-1)
             reward, terminated = world.step(action.to(world.device))
+            for _ in range(cfg.action_repeat - 1):
+                more, term = world.step(action.to(world.device))
+                reward, terminated = reward + more * ~terminated, terminated | term
             actions.append(action.cpu())
             rewards.append(reward.float().cpu())
             newly = terminated.cpu() & ~ended

@@ -49,6 +49,22 @@ def test_video_follows_actions(tmp_path):
         w.step(torch.tensor([int(ep["actions"][t])]))
 
 
+def test_action_repeat(tmp_path):
+    """With action_repeat=3 each recorded action advances the world three steps."""
+    from worldssm.envs import make_world
+    from worldssm.envs.world import episode_seed
+
+    cfg = _cfg(tmp_path, episodes=1, num_envs=1, policy="random", action_repeat=3)
+    collect(cfg, progress=False)
+    ep = load_episode(tmp_path / "d" / "train" / "0" / "0.npz")
+    w = make_world("MazeDMLab", 1, **MAZE)
+    w.reset(torch.tensor([0]), [episode_seed(0, 0, 0)])
+    for t in range(cfg.length):
+        assert np.array_equal(w.render()[0].numpy(), ep["video"][t])
+        for _ in range(3):
+            w.step(torch.tensor([int(ep["actions"][t])]))
+
+
 def test_mp4_format_for_habitat(tmp_path):
     cfg = _cfg(tmp_path, env="IndoorHabitat", episodes=2, length=8,
                env_options={"size": 10, "image_size": 32, "max_rooms": 3})  # fmt: skip
@@ -151,6 +167,8 @@ def test_bad_config():
         CollectConfig(length=1)
     with pytest.raises(ValueError):
         CollectConfig(video_format="gif")
+    with pytest.raises(ValueError):
+        CollectConfig(action_repeat=0)
 
 
 def test_policy_factory_from_cli_string(tmp_path, monkeypatch):

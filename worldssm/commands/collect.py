@@ -21,6 +21,7 @@ def add_arguments(parser) -> None:
         "--format", default="auto", choices=["auto", "npz", "mp4"], help="auto: TECO's per world"
     )
     parser.add_argument("--epsilon", type=float, default=0.0, help="expert: random-action rate")
+    parser.add_argument("--action-repeat", type=int, default=1, help="env steps per frame")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="world option, e.g. --set maze_size=9 (repeatable)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
@@ -57,6 +58,7 @@ def run(args) -> int:
         device=args.device,
         video_format=args.format,
         epsilon=args.epsilon,
+        action_repeat=args.action_repeat,
         env_options=_parse_options(args.set),
     )
     summary = collect(cfg, progress=not args.no_progress)
