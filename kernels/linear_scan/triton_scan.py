@@ -32,8 +32,8 @@ def _tile(block_t: int, block_n: int, warps: int) -> triton.Config:
 _CONFIGS = (
     [_tile(8, 16, 1)]
     if triton_interpreted()
-    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (16, 128, 4),
-                              (128, 16, 4), (256, 8, 4), (128, 8, 2)]]
+    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (128, 32, 1),
+                              (16, 128, 4), (128, 16, 4), (256, 8, 4), (128, 8, 2)]]
 )  # fmt: skip
 
 
