@@ -1,0 +1,116 @@
+"""Typed training config: YAML presets in ``configs/``, ``--section.key value`` overrides.
+
+A config has four sections: ``model`` (``name`` plus registry overrides), ``data``, ``optim``
+and ``run``. The resolved config is saved beside every run and inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class DataConfig:
+    """kind: ``moving_digits``, ``teco_dmlab``, ``teco_mp4`` or ``mp4``; the rest as in the
+    datasets (:class:`MovingDigits`, :class:`VideoFolder`)."""
+
+    kind: str = "moving_digits"
+    seq_len: int = 32
+    image_size: int = 64
+    num_digits: int = 2
+    mnist_path: str | None = None
+    root: str | None = None
+    split: str | None = "train"
+    num_workers: int = 0
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    ssm_lr: float | None = None
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    batch_size: int = 8
+
+
+@dataclass
+class RunConfig:
+    steps: int = 1000
+    max_minutes: float | None = None
+    run_dir: str = "runs/default"
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 0
+    checkpoint_every: int = 200
+    amp: bool = True
+    device: str = "auto"
+
+
+@dataclass
+class TrainConfig:
+    model: dict = field(default_factory=lambda: {"name": "convs5_tiny"})
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        unknown = sorted(set(d) - {"model", "data", "optim", "run"})
+        if unknown:
+            raise ValueError(f"unknown config section(s) {unknown}")
+        kw = {"model": dict(d.get("model", {"name": "convs5_tiny"}))}
+        for name, sub in (("data", DataConfig), ("optim", OptimConfig), ("run", RunConfig)):
+            vals = d.get(name) or {}
+            fields = {f.name for f in dataclasses.fields(sub)}
+            bad = sorted(set(vals) - fields)
+            if bad:
+                raise ValueError(f"unknown {name} option(s) {bad}; options: {sorted(fields)}")
+            kw[name] = sub(**vals)
+        if "name" not in kw["model"]:
+            raise ValueError("config 'model' needs a 'name' (see worldssm.list_models())")
+        return cls(**kw)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["--optim.lr", "3e-4", "--run.steps=50"]`` -> nested dict (values parsed as YAML)."""
+    out: dict = {}
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if not item.startswith("--"):
+            raise ValueError(f"expected --section.key, got {item!r}")
+        if "=" in item:
+            key, value = item[2:].split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(items):
+                raise ValueError(f"override {item} has no value")
+            key, value = item[2:], items[i + 1]
+            i += 2
+        parts = key.replace("-", "_").split(".")
+        if len(parts) != 2:
+            raise ValueError(f"override keys look like --section.key; got --{key}")
+        out.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
+    return out
+
+
+def load_config(path: str | Path | None, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML preset (or defaults when None) and apply nested ``overrides``."""
+    d: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        d = yaml.safe_load(path.read_text()) or {}
+    for section, vals in (overrides or {}).items():
+        d.setdefault(section, {})
+        d[section] = {**(d[section] or {}), **vals}
+    return TrainConfig.from_dict(d)

@@ -1,0 +1,160 @@
+"""Teacher-forced frame-prediction trainer: AMP (bf16 on GPU), gradient clipping, cosine schedule
+with warmup, atomic resumable checkpoints, TensorBoard, tqdm, and DDP under torchrun.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from worldssm.models import param_groups
+from worldssm.registry import create_model
+from worldssm.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from worldssm.train.config import TrainConfig
+from worldssm.train.frame_prediction import StepBatchSampler, build_dataset, frame_loss
+
+
+def cosine_with_warmup(warmup: int, total: int):
+    """LR multiplier: linear warmup over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+
+    def fn(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return fn
+
+
+def build_model(cfg: TrainConfig):
+    kw = dict(cfg.model)
+    name = kw.pop("name")
+    return create_model(name, **kw)
+
+
+def _device(cfg: TrainConfig, local_rank: int) -> torch.device:
+    if cfg.run.device != "auto":
+        return torch.device(cfg.run.device)
+    if torch.cuda.is_available():
+        return torch.device("cuda", local_rank)
+    return torch.device("cpu")
+
+
+def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
+    """Train per ``cfg``; resumes from ``run_dir/checkpoint.pt`` when present and ``resume``.
+
+    Under torchrun (``WORLD_SIZE`` > 1) it wraps the model in DDP (NCCL on GPU, gloo on CPU);
+    rank 0 writes logs and checkpoints. Returns ``{"step", "loss", "checkpoint"}``.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = _device(cfg, local_rank)
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        torch.distributed.init_process_group(backend, rank=rank, world_size=world)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.manual_seed(cfg.run.seed)
+
+    run_dir = Path(cfg.run.run_dir)
+    ckpt_path = run_dir / "checkpoint.pt"
+    model = build_model(cfg).to(device)
+    if model.cfg.image_size != cfg.data.image_size:
+        raise ValueError(
+            f"model image_size {model.cfg.image_size} != data.image_size {cfg.data.image_size}"
+        )
+    groups = param_groups(model, cfg.optim.weight_decay, cfg.optim.ssm_lr)
+    opt = torch.optim.AdamW(groups, lr=cfg.optim.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, cosine_with_warmup(cfg.optim.warmup_steps, cfg.run.steps)
+    )
+    step = 0
+    if resume and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path, map_location=device)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"])
+        step = ckpt["step"]
+    net = model
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+    dataset = build_dataset(cfg.data, seed=cfg.run.seed)
+    sampler = StepBatchSampler(cfg.optim.batch_size, step, cfg.run.steps, rank, world)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers
+    )
+    main = rank == 0
+    writer = None
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"))
+    amp = cfg.run.amp and device.type == "cuda"
+
+    def save():
+        if main:
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "step": step,
+                    "rng": rng_state(),
+                    "config": cfg.to_dict(),
+                    "model_name": cfg.model["name"],
+                    "model_config": dataclasses.asdict(model.cfg),
+                },
+            )
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.run.steps, initial=step, disable=not (progress and main), desc="train")
+    t0, loss_val = time.time(), float("nan")
+    model.train()
+    for batch in loader:
+        frames = batch["frames"].to(device, non_blocking=True)
+        actions = batch.get("actions")
+        actions = actions.to(device) if actions is not None and model.cfg.action_dim else None
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            pred = net(frames, actions=actions)
+        loss = frame_loss(pred, frames)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        loss_val = loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_val:.4f}")
+        if writer and step % cfg.run.log_every == 0:
+            writer.add_scalar("train/loss", loss_val, step)
+            writer.add_scalar("train/grad_norm", float(gnorm), step)
+            writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
+        if writer and cfg.run.sample_every and step % cfg.run.sample_every == 0:
+            strip = torch.cat([frames[0, 1:9], pred[0, :8].detach().float()], dim=-1)
+            writer.add_images("samples/real|pred", strip.clamp(0, 1).cpu(), step)
+        if cfg.run.checkpoint_every and step % cfg.run.checkpoint_every == 0:
+            save()
+        if cfg.run.max_minutes and time.time() - t0 > 60 * cfg.run.max_minutes:
+            break
+    bar.close()
+    save()
+    if writer:
+        writer.close()
+    return {"step": step, "loss": loss_val, "checkpoint": str(ckpt_path)}
