@@ -88,7 +88,7 @@ def linear_scan(
             is never expanded over batch or time in memory. Fewer dims than ``b`` broadcast from
             the right, as in PyTorch.
         b: inputs (B, T, *S); float32, float16, bfloat16 (accumulated in float32), float64,
-            complex64 or complex128.
+            complex64 or complex128 (64-bit inputs always take the exact PyTorch path).
         h0: initial state (B, *S) or None (zeros).
         reset: (B, T) bool; True where a new episode starts: h_t = b_t there, nothing from
             before (also not h0).
@@ -114,6 +114,8 @@ def linear_scan(
     if h0 is not None and h0.dtype != out_dtype:
         h0 = h0.to(out_dtype)
     name = resolve_backend(b.device, backend)
+    if name == "triton" and out_dtype in (torch.float64, torch.complex128):
+        name = "torch"  # the Triton kernels compute in float32; keep 64-bit inputs exact
     if name == "naive":
         h, final = linear_scan_naive(a, b, h0, reset, reverse)
         return (h, final) if return_final else h

@@ -85,7 +85,8 @@ def selective_scan(
         h0: (B, D, N) initial state (zeros if None).
         return_final: also return the last state (B, D, N), float32.
         backend: ``"naive"``, ``"torch"`` or ``"triton"``; default ``auto``. The fused Triton
-            path takes per-step B and C; time-invariant (D, N) B or C run on the PyTorch path.
+            path takes per-step B and C; time-invariant (D, N) B or C, and float64 inputs, run
+            on the PyTorch path.
 
     Returns:
         out (B, D, L) in u's dtype (and the last state if ``return_final``). Gradients flow to
@@ -98,8 +99,8 @@ def selective_scan(
     """
     _check(u, delta, A, B, C, D, z, delta_bias, h0)
     name = resolve_backend(u.device, backend)
-    if name == "triton" and (B.dim() == 2 or C.dim() == 2):
-        name = "torch"
+    if name == "triton" and (B.dim() == 2 or C.dim() == 2 or u.dtype == torch.float64):
+        name = "torch"  # fused kernels take per-step B/C and compute in float32
     if name == "naive":
         out, last = selective_scan_naive(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0)
     elif name == "triton":

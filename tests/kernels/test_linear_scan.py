@@ -172,3 +172,12 @@ def test_clear_errors_for_bad_input():
         linear_scan(torch.rand(2, 5, 3, device="meta"), b)
     with pytest.raises(TypeError, match="dtype"):
         linear_scan(torch.ones(2, 5, 3, dtype=torch.int32), b)
+
+
+@pytest.mark.parametrize("backend,device", PATHS)
+def test_float64_stays_exact_on_every_backend(backend, device):
+    (a, b, h0, reset), _ = make_inputs((2, 50, 3), None, device)
+    h = linear_scan(a, b, h0=h0, reset=reset, backend=backend)
+    ref = linear_scan(a, b, h0=h0, reset=reset, backend="naive")
+    assert h.dtype == torch.float64
+    assert rel_err(h, ref) < 1e-12
