@@ -79,6 +79,34 @@ class TrainConfig:
         return cls(**kw)
 
 
+# Model options settable as --model.<key> (a test checks this against the model config classes).
+MODEL_KEYS = (
+    "name image_channels image_size enc_channels enc_blocks num_layers action_dim "
+    "checkpoint_layers state_size ssm_blocks conj_sym dt_min dt_max discretization clip_eigs "
+    "kernel_size width heads token_grid mlp_ratio"
+).split()
+
+
+def override_keys() -> list[str]:
+    """Every ``section.key`` accepted as a ``--section.key value`` override."""
+    keys = [f"model.{k}" for k in MODEL_KEYS]
+    for name, sub in (("data", DataConfig), ("optim", OptimConfig), ("run", RunConfig)):
+        keys += [f"{name}.{f.name}" for f in dataclasses.fields(sub)]
+    return keys
+
+
+def overrides_from_namespace(args) -> dict:
+    """Nested overrides from an argparse namespace built with :func:`override_keys` options
+    (values are strings parsed as YAML; unset options are skipped)."""
+    out: dict = {}
+    for key in override_keys():
+        value = getattr(args, key.replace(".", "__"), None)
+        if value is not None:
+            section, name = key.split(".")
+            out.setdefault(section, {})[name] = yaml.safe_load(value)
+    return out
+
+
 def parse_overrides(items: list[str]) -> dict:
     """``["--optim.lr", "3e-4", "--run.steps=50"]`` -> nested dict (values parsed as YAML)."""
     out: dict = {}

@@ -102,7 +102,9 @@ class MovingDigits(torch.utils.data.Dataset):
             vel = np.array([np.sin(angle), np.cos(angle)]) * rng.uniform(1.0, 3.0) * s / 64
             for i in range(t):
                 y, x = int(round(pos[0])), int(round(pos[1]))
-                np.maximum(video[i, y : y + d, x : x + d], glyph, out=video[i, y : y + d, x : x + d])
+                np.maximum(
+                    video[i, y : y + d, x : x + d], glyph, out=video[i, y : y + d, x : x + d]
+                )
                 pos = pos + vel
                 for k in range(2):
                     if pos[k] < 0 or pos[k] > lim:

@@ -54,7 +54,9 @@ class VideoFolder(torch.utils.data.Dataset):
         length: nominal dataset length; seed: base seed.
     """
 
-    def __init__(self, root, seq_len: int, fmt: str = "mp4", split: str | None = None, length=10_000, seed=0):
+    def __init__(
+        self, root, seq_len: int, fmt: str = "mp4", split: str | None = None, length=10_000, seed=0
+    ):
         base = Path(root) / split if split else Path(root)
         if not base.is_dir():
             raise FileNotFoundError(f"video folder not found: {base}")
@@ -65,9 +67,13 @@ class VideoFolder(torch.utils.data.Dataset):
         if not self.files:
             raise FileNotFoundError(f"no {pattern} files under {base} (format {fmt})")
         if fmt == "teco_mp4":
-            missing = [f.with_suffix(".npz") for f in self.files if not f.with_suffix(".npz").is_file()]
+            missing = [
+                f.with_suffix(".npz") for f in self.files if not f.with_suffix(".npz").is_file()
+            ]
             if missing:
-                raise FileNotFoundError(f"missing actions file {missing[0]} for {missing[0].with_suffix('.mp4')}")
+                raise FileNotFoundError(
+                    f"missing actions file {missing[0]} for {missing[0].with_suffix('.mp4')}"
+                )
         self.root, self.fmt, self.seq_len, self.length, self.seed = base, fmt, seq_len, length, seed
 
     def __len__(self) -> int:
@@ -90,9 +96,14 @@ class VideoFolder(torch.utils.data.Dataset):
             video = _read_mp4(path, start, self.seq_len)
             if self.fmt == "teco_mp4":
                 actions = _read_npz(path.with_suffix(".npz")).get("actions")
-        item = {"frames": torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float() / 255}
+        item = {
+            "frames": torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float()
+            / 255
+        }
         if actions is not None:
-            item["actions"] = torch.from_numpy(np.asarray(actions[start : start + self.seq_len])).long()
+            item["actions"] = torch.from_numpy(
+                np.asarray(actions[start : start + self.seq_len])
+            ).long()
         return item
 
     def _start(self, rng, n: int, path: Path) -> int:
