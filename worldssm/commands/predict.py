@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=12345, help="data seed of the test videos")
     parser.add_argument("--fps", type=int, default=10)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--split", default="test", help="split of a folder dataset (default test; '' = none)"
+    )
 
 
 def run(args) -> int:
@@ -52,7 +55,8 @@ def run(args) -> int:
     model = create_model(ckpt["model_name"], **ckpt["model_config"]).to(device).eval()
     model.load_state_dict(ckpt["model"])
     total = args.context + args.horizon
-    data = build_dataset(dataclasses.replace(cfg.data, split="test"), seq_len=total, seed=args.seed)
+    data_cfg = dataclasses.replace(cfg.data, split=args.split or None)
+    data = build_dataset(data_cfg, seq_len=total, seed=args.seed)
     items = [data[i] for i in range(args.num_videos)]
     frames = torch.stack([it["frames"] for it in items]).to(device)
     actions = None
