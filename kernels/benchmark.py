@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from worldssm.kernels.bench_checks import check_against_naive
+from worldssm.kernels.bench_peers import JAX_SNIPPET, linear_peers, selective_decomposed
 from worldssm.kernels.linear_scan import linear_scan
 from worldssm.kernels.selective_scan import selective_scan
 
@@ -70,70 +72,6 @@ def _min_bytes(numel: int, elsize: int, a_const: bool, backward: bool) -> int:
     if backward:
         per += 3 if a_const else 5  # backward: (a), h, dh -> db, (da)
     return numel * elsize * per
-
-
-def _sequential(a, b):
-    h = torch.empty_like(b)
-    state = torch.zeros_like(b[:, 0])
-    for t in range(b.shape[1]):
-        state = a[:, t if a.shape[1] > 1 else 0] * state + b[:, t]
-        h[:, t] = state
-    return h
-
-
-def _to_bct(a, b):
-    """(B, T, *S) -> accelerated-scan's (B, C, T) layout, with a full-size gate tensor."""
-    bsz, length = b.shape[:2]
-    n = b[0, 0].numel()
-    gates = a.expand_as(b).reshape(bsz, length, n).transpose(1, 2).contiguous()
-    return gates, b.reshape(bsz, length, n).transpose(1, 2).contiguous()
-
-
-def _assoc_scan_compiled():
-    from torch._higher_order_ops.associative_scan import associative_scan
-
-    def combine(left, right):
-        return left[0] * right[0], right[0] * left[1] + right[1]
-
-    @torch.compile(dynamic=False)
-    def run(a, b):
-        return associative_scan(combine, (a, b), dim=1)[1]
-
-    return run
-
-
-def linear_peers(a, b, device, backward, compile_peer):
-    """Peers of linear_scan: name -> (fn(a, b) -> h, inputs in its native layout) or a reason."""
-    peers: dict[str, tuple | str] = {}
-    length = b.shape[1]
-    if device.type == "cuda":
-        if b.is_complex():
-            peers["accelerated-scan"] = "real dtypes only"
-        else:
-            try:
-                from accelerated_scan.scalar import scan as scan_scalar
-
-                peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
-            except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
-                peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
-            if not (32 <= length <= 65536 and length & (length - 1) == 0):
-                peers["accelerated-scan warp (cuda)"] = "needs power-of-two T in [32, 65536]"
-            else:
-                try:
-                    from accelerated_scan.warp import scan as scan_warp
-
-                    peers["accelerated-scan warp (cuda)"] = (scan_warp, _to_bct(a, b))
-                except Exception as e:  # noqa: BLE001
-                    peers["accelerated-scan warp (cuda)"] = f"unavailable: {e}"
-        # Compiling costs ~30 s per shape: only fp32 with a time-varying a, T <= 16384.
-        if compile_peer and b.dtype == torch.float32 and a.shape == b.shape and length <= 16384:
-            peers["torch associative_scan (compiled)"] = (
-                _assoc_scan_compiled(),
-                (a.expand_as(b).contiguous(), b),
-            )
-    if not backward and (device.type == "cpu" or length <= 16384):  # ~3 s a call at 65536
-        peers["sequential torch loop"] = (_sequential, (a, b))
-    return peers
 
 
 def _timed_call(fn, inputs, backward):
@@ -213,21 +151,6 @@ def _row(r: Result) -> str:
     return f"{r.op:15} {r.shape:38} {r.dtype:9} {r.variant:28} {r.impl:36} {ms} {bw} {r.note[:60]}"
 
 
-def selective_decomposed(u, delta, A, B, C, D, z, delta_bias):
-    """Mamba's scan with every (B, D, L, N) intermediate materialised, then linear_scan.
-
-    Computes in float32 (half inputs are upcast) and returns u's dtype.
-    """
-    dtype = u.dtype
-    u, delta, B, C, z = (x.float() for x in (u, delta, B, C, z))
-    dt = torch.nn.functional.softplus(delta + delta_bias[:, None])
-    coeff = torch.exp(dt[..., None] * A[:, None, :])  # (B, D, L, N)
-    inp = (dt * u)[..., None] * B.transpose(-1, -2)[:, None]  # (B, D, L, N)
-    h = linear_scan(coeff.transpose(1, 2), inp.transpose(1, 2))  # (B, L, D, N)
-    y = torch.einsum("bldn,bnl->bdl", h, C) + D[:, None] * u
-    return (y * torch.nn.functional.silu(z)).to(dtype)
-
-
 def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True, sink=None) -> list[Result]:
     """Time selective_scan against the naive loop and the decomposed PyTorch version."""
     from worldssm.kernels.selective_scan import selective_scan_naive
@@ -275,107 +198,6 @@ def bench_selective(device, shapes, dtypes, copy_bw, reps, naive=True, sink=None
             if device.type == "cuda":
                 torch.cuda.empty_cache()
     return results
-
-
-def check_against_naive(device) -> list[dict]:
-    """Quick correctness sweep of the default path vs the float64 naive loop on this device."""
-    from worldssm.kernels.linear_scan import linear_scan_naive
-    from worldssm.kernels.selective_scan import selective_scan_naive
-
-    checks = []
-    g = torch.Generator(device=device).manual_seed(1)
-    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2), (torch.complex64, 1e-4)):
-        for reverse in (False, True):
-            shape = (3, 1000, 5, 7)
-            a = (torch.rand(shape, device=device, generator=g) * 0.3 + 0.7).to(dtype)
-            if dtype.is_complex:
-                a = a * torch.exp(1j * torch.rand(shape, device=device, generator=g))
-            b = torch.randn(shape, device=device, generator=g).to(dtype)
-            h0 = torch.randn(3, 5, 7, device=device, generator=g).to(dtype)
-            reset = torch.rand(3, 1000, device=device, generator=g) < 0.01
-            h = linear_scan(a, b, h0=h0, reset=reset, reverse=reverse)
-            wide = torch.complex128 if dtype.is_complex else torch.float64
-            ref, _ = linear_scan_naive(a.to(wide), b.to(wide), h0.to(wide), reset, reverse)
-            err = ((h.to(wide) - ref).norm() / ref.norm()).item()
-            checks.append({"op": "linear_scan", "dtype": str(dtype), "reverse": reverse,
-                           "rel_err": err, "pass": err < tol})  # fmt: skip
-    # Gradients (da, db, dh0) through the default path, with resets and a final-state gradient.
-    for a_shape in ((4, 777, 300), (1, 1, 300)):
-        a = (torch.rand(a_shape, device=device, generator=g) * 0.3 + 0.7).requires_grad_()
-        b = torch.randn(4, 777, 300, device=device, generator=g, requires_grad=True)
-        h0 = torch.randn(4, 300, device=device, generator=g, requires_grad=True)
-        reset = torch.rand(4, 777, device=device, generator=g) < 0.01
-        w = torch.randn(4, 777, 300, device=device, generator=g)
-        grads = []
-        for wide in (False, True):
-            xs = [x.double() if wide else x for x in (a, b, h0)]
-            h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset, return_final=True,
-                                  backend="naive" if wide else None)  # fmt: skip
-            grads.append(torch.autograd.grad((h * w).sum() + last.sum(), (a, b, h0)))
-        err = max(((x.double() - r).norm() / r.norm()).item() for x, r in zip(*grads, strict=True))
-        checks.append({"op": "linear_scan grads", "dtype": f"float32 a{a_shape}",
-                       "rel_err": err, "pass": err < 1e-4})  # fmt: skip
-    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2)):
-        u, delta, z = (torch.randn(2, 64, 300, device=device, generator=g).to(dtype)
-                       for _ in range(3))  # fmt: skip
-        Bm, Cm = (torch.randn(2, 16, 300, device=device, generator=g).to(dtype) for _ in range(2))
-        A = -torch.rand(64, 16, device=device, generator=g) - 0.5
-        D, bias = torch.randn(64, device=device, generator=g), torch.randn(64, device=device)
-        out = selective_scan(u, delta, A, Bm, Cm, D, z, bias, delta_softplus=True)
-        wide = [x.double() for x in (u, delta, A, Bm, Cm, D, z, bias)]
-        ref, _ = selective_scan_naive(*wide, delta_softplus=True)
-        err = ((out.double() - ref).norm() / ref.norm()).item()
-        checks.append({"op": "selective_scan", "dtype": str(dtype), "rel_err": err,
-                       "pass": err < tol})  # fmt: skip
-    # Gradients of every input, 96 channels (several channel blocks share dB/dC accumulators).
-    leaves = [
-        torch.randn(s, device=device, generator=g, dtype=torch.float64).requires_grad_()
-        for s in ((2, 96, 200), (2, 96, 200), (2, 2, 16, 200), (2, 2, 16, 200), (2, 96, 200))
-    ]
-    A = -torch.rand(96, 16, device=device, generator=g, dtype=torch.float64) - 0.5
-    D = torch.randn(96, device=device, generator=g, dtype=torch.float64)
-    A.requires_grad_(), D.requires_grad_()
-    grads = []
-    for wide in (False, True):
-        u, delta, Bm, Cm, z = (x if wide else x.float() for x in leaves)
-        a_, d_ = (A, D) if wide else (A.float(), D.float())
-        out = selective_scan(u, delta, a_, Bm, Cm, d_, z, delta_softplus=True,
-                             backend="naive" if wide else None)  # fmt: skip
-        grads.append(torch.autograd.grad(out.double().sum(), [*leaves, A, D]))
-    err = max(((x - r).norm() / r.norm()).item() for x, r in zip(*grads, strict=True))
-    checks.append({"op": "selective_scan grads", "dtype": "float32, G=2", "rel_err": err,
-                   "pass": err < 1e-4})  # fmt: skip
-    return checks
-
-
-JAX_SNIPPET = r"""
-import json, sys, time
-import jax, jax.numpy as jnp
-cases = json.loads(sys.argv[1])
-out = []
-def comb(l, r):
-    return l[0] * r[0], r[0] * l[1] + r[1]
-for bsz, length, n, backward in cases:
-    key = jax.random.PRNGKey(0)
-    a = jax.random.uniform(key, (bsz, length, n)) * 0.5 + 0.5
-    b = jax.random.normal(key, (bsz, length, n))
-    fwd = jax.jit(lambda a, b: jax.lax.associative_scan(comb, (a, b), axis=1)[1])
-    if backward:
-        f = jax.jit(jax.grad(lambda a, b: fwd(a, b).sum(), argnums=(0, 1)))
-    else:
-        f = fwd
-    try:
-        jax.block_until_ready(f(a, b))
-        ts = []
-        for _ in range(10):
-            t0 = time.perf_counter(); jax.block_until_ready(f(a, b))
-            ts.append((time.perf_counter() - t0) * 1e3)
-        out.append([bsz, length, n, backward, sorted(ts)[5], ""])
-    except Exception as e:
-        out.append([bsz, length, n, backward, None, type(e).__name__ + ": " + str(e)[:150]])
-    del a, b
-print("JAXRESULT " + json.dumps(out))
-"""
 
 
 def bench_jax(shapes, copy_bw) -> list[Result]:

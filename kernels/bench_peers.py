@@ -1,0 +1,121 @@
+"""Peers timed by :mod:`worldssm.kernels.benchmark`, each in its native layout at equal work.
+
+accelerated-scan (Triton and CUDA kernels, (B, C, T) layout), torch's ``associative_scan`` under
+``torch.compile``, a sequential PyTorch loop, jax ``lax.associative_scan`` (run in a subprocess)
+and a selective scan with every (B, D, L, N) intermediate materialised.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from worldssm.kernels.linear_scan import linear_scan
+
+
+def _sequential(a, b):
+    h = torch.empty_like(b)
+    state = torch.zeros_like(b[:, 0])
+    for t in range(b.shape[1]):
+        state = a[:, t if a.shape[1] > 1 else 0] * state + b[:, t]
+        h[:, t] = state
+    return h
+
+
+def _to_bct(a, b):
+    """(B, T, *S) -> accelerated-scan's (B, C, T) layout, with a full-size gate tensor."""
+    bsz, length = b.shape[:2]
+    n = b[0, 0].numel()
+    gates = a.expand_as(b).reshape(bsz, length, n).transpose(1, 2).contiguous()
+    return gates, b.reshape(bsz, length, n).transpose(1, 2).contiguous()
+
+
+def _assoc_scan_compiled():
+    from torch._higher_order_ops.associative_scan import associative_scan
+
+    def combine(left, right):
+        return left[0] * right[0], right[0] * left[1] + right[1]
+
+    @torch.compile(dynamic=False)
+    def run(a, b):
+        return associative_scan(combine, (a, b), dim=1)[1]
+
+    return run
+
+
+def linear_peers(a, b, device, backward, compile_peer):
+    """Peers of linear_scan: name -> (fn(a, b) -> h, inputs in its native layout) or a reason."""
+    peers: dict[str, tuple | str] = {}
+    length = b.shape[1]
+    if device.type == "cuda":
+        if b.is_complex():
+            peers["accelerated-scan"] = "real dtypes only"
+        else:
+            try:
+                from accelerated_scan.scalar import scan as scan_scalar
+
+                peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
+            except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
+                peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
+            if not (32 <= length <= 65536 and length & (length - 1) == 0):
+                peers["accelerated-scan warp (cuda)"] = "needs power-of-two T in [32, 65536]"
+            else:
+                try:
+                    from accelerated_scan.warp import scan as scan_warp
+
+                    peers["accelerated-scan warp (cuda)"] = (scan_warp, _to_bct(a, b))
+                except Exception as e:  # noqa: BLE001
+                    peers["accelerated-scan warp (cuda)"] = f"unavailable: {e}"
+        # Compiling costs ~30 s per shape: only fp32 with a time-varying a, T <= 16384.
+        if compile_peer and b.dtype == torch.float32 and a.shape == b.shape and length <= 16384:
+            peers["torch associative_scan (compiled)"] = (
+                _assoc_scan_compiled(),
+                (a.expand_as(b).contiguous(), b),
+            )
+    if not backward and (device.type == "cpu" or length <= 16384):  # ~3 s a call at 65536
+        peers["sequential torch loop"] = (_sequential, (a, b))
+    return peers
+
+
+def selective_decomposed(u, delta, A, B, C, D, z, delta_bias):
+    """Mamba's scan with every (B, D, L, N) intermediate materialised, then linear_scan.
+
+    Computes in float32 (half inputs are upcast) and returns u's dtype.
+    """
+    dtype = u.dtype
+    u, delta, B, C, z = (x.float() for x in (u, delta, B, C, z))
+    dt = torch.nn.functional.softplus(delta + delta_bias[:, None])
+    coeff = torch.exp(dt[..., None] * A[:, None, :])  # (B, D, L, N)
+    inp = (dt * u)[..., None] * B.transpose(-1, -2)[:, None]  # (B, D, L, N)
+    h = linear_scan(coeff.transpose(1, 2), inp.transpose(1, 2))  # (B, L, D, N)
+    y = torch.einsum("bldn,bnl->bdl", h, C) + D[:, None] * u
+    return (y * torch.nn.functional.silu(z)).to(dtype)
+
+
+JAX_SNIPPET = r"""
+import json, sys, time
+import jax, jax.numpy as jnp
+cases = json.loads(sys.argv[1])
+out = []
+def comb(l, r):
+    return l[0] * r[0], r[0] * l[1] + r[1]
+for bsz, length, n, backward in cases:
+    key = jax.random.PRNGKey(0)
+    a = jax.random.uniform(key, (bsz, length, n)) * 0.5 + 0.5
+    b = jax.random.normal(key, (bsz, length, n))
+    fwd = jax.jit(lambda a, b: jax.lax.associative_scan(comb, (a, b), axis=1)[1])
+    if backward:
+        f = jax.jit(jax.grad(lambda a, b: fwd(a, b).sum(), argnums=(0, 1)))
+    else:
+        f = fwd
+    try:
+        jax.block_until_ready(f(a, b))
+        ts = []
+        for _ in range(10):
+            t0 = time.perf_counter(); jax.block_until_ready(f(a, b))
+            ts.append((time.perf_counter() - t0) * 1e3)
+        out.append([bsz, length, n, backward, sorted(ts)[5], ""])
+    except Exception as e:
+        out.append([bsz, length, n, backward, None, type(e).__name__ + ": " + str(e)[:150]])
+    del a, b
+print("JAXRESULT " + json.dumps(out))
+"""
