@@ -10,15 +10,7 @@ from __future__ import annotations
 import torch
 
 from worldssm.kernels.linear_scan import linear_scan
-
-
-def _sequential(a, b):
-    h = torch.empty_like(b)
-    state = torch.zeros_like(b[:, 0])
-    for t in range(b.shape[1]):
-        state = a[:, t if a.shape[1] > 1 else 0] * state + b[:, t]
-        h[:, t] = state
-    return h
+from worldssm.kernels.linear_scan.torch_scan import sequential_scan
 
 
 def _to_bct(a, b):
@@ -72,7 +64,7 @@ def linear_peers(a, b, device, backward, compile_peer):
                 (a.expand_as(b).contiguous(), b),
             )
     if not backward and (device.type == "cpu" or length <= 16384):  # ~3 s a call at 65536
-        peers["sequential torch loop"] = (_sequential, (a, b))
+        peers["sequential torch loop"] = (sequential_scan, (a, b))
     return peers
 
 

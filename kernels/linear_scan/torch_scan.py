@@ -35,7 +35,10 @@ def effective_coeff(a: torch.Tensor, shape: torch.Size, cut: torch.Tensor | None
     return a.expand(shape) * (~cut).to(a.real.dtype if a.is_complex() else a.dtype)[..., None]
 
 
-def _sequential(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None) -> torch.Tensor:
+def sequential_scan(
+    a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The plain loop over time (dim 1); a broadcastable to b (B, T, ...). Also a benchmark peer."""
     out = torch.empty_like(b)
     state = torch.zeros_like(b[:, 0]) if h0 is None else h0
     for t in range(b.shape[1]):
@@ -48,7 +51,7 @@ def scan_forward(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None) -> t
     """h_t = a_t h_{t-1} + b_t along dim 1 in scan order; a broadcastable to b (B, T, N)."""
     bsz, length, n = b.shape
     if length <= SEQUENTIAL_MAX_T or bsz * n >= SEQUENTIAL_MIN_WIDTH:
-        return _sequential(a, b, h0)
+        return sequential_scan(a, b, h0)
     chunks = -(-length // CHUNK)
     pad = chunks * CHUNK - length
     a_full = a.expand(bsz, length, n)
