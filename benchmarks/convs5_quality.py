@@ -1,0 +1,145 @@
+"""Short quality run: train one frame-prediction model on moving digits for a fixed wall-clock
+budget, then condition on 100 frames, predict 800 and report PSNR/SSIM per horizon bucket.
+
+Run one model per GPU with the same budget so that ConvS5, ConvLSTM and the frame Transformer
+are compared at equal cost (the ConvS5 paper's Moving-MNIST protocol, at a small budget):
+
+    CUDA_VISIBLE_DEVICES=0 python benchmarks/convs5_quality.py --model convs5 --minutes 6 \\
+        --out results/quality-convs5.json
+    python benchmarks/convs5_quality.py --quick --out /tmp/q.json          # CPU smoke run
+
+The JSON holds the training summary (steps reached, final loss), the per-bucket metrics and
+the exact command; ``--video`` also writes a real | predicted mp4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import time
+
+import torch
+
+from worldssm.eval import psnr, ssim
+from worldssm.train.config import load_config
+from worldssm.train.frame_prediction import build_dataset
+from worldssm.train.generate import generate, side_by_side, to_uint8, write_mp4
+from worldssm.train.trainer import train
+
+
+def bucket_metrics(pred: torch.Tensor, real: torch.Tensor, bucket: int) -> list[dict]:
+    """PSNR and SSIM (frames in [0, 1]) per horizon bucket; pred, real (B, N, C, H, W)."""
+    p = psnr(pred.float().clamp(0, 1), real.float(), data_range=1.0)  # (B, N)
+    s = ssim(pred.float().clamp(0, 1), real.float(), data_range=1.0)
+    rows = []
+    for start in range(0, pred.shape[1], bucket):
+        stop = min(start + bucket, pred.shape[1])
+        rows.append(
+            {
+                "frames": f"{start + 1}-{stop}",
+                "psnr": p[:, start:stop].clamp(max=100).mean().item(),
+                "ssim": s[:, start:stop].mean().item(),
+            }
+        )
+    return rows
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="convs5", help="registry name (convs5, convlstm, ...)")
+    p.add_argument("--minutes", type=float, default=6.0, help="training wall-clock budget")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seq-len", type=int, default=300, help="training clip length")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--context", type=int, default=100)
+    p.add_argument("--horizon", type=int, default=800)
+    p.add_argument("--test-videos", type=int, default=16)
+    p.add_argument("--bucket", type=int, default=100)
+    p.add_argument("--checkpoint-layers", action="store_true", help="recompute core layers")
+    p.add_argument("--run-dir", default="runs/quality")
+    p.add_argument("--video", default=None, help="write real | predicted mp4 here")
+    p.add_argument("--quick", action="store_true", help="tiny CPU smoke run")
+    p.add_argument("--out", default=None, help="write JSON here")
+    args = p.parse_args(argv)
+
+    model_over = {"name": args.model}
+    if args.checkpoint_layers:
+        model_over["checkpoint_layers"] = True
+    data = {"kind": "moving_digits", "seq_len": args.seq_len, "image_size": 64, "num_digits": 2}
+    optim = {"lr": args.lr, "batch_size": args.batch, "warmup_steps": 200}
+    run = {"steps": 100_000, "max_minutes": args.minutes, "run_dir": args.run_dir}
+    run.update(checkpoint_every=0, log_every=50, sample_every=0)
+    if args.quick:
+        model_over["name"] = args.model + "_tiny"
+        data.update(seq_len=8, image_size=32, num_digits=1)
+        optim.update(batch_size=2, warmup_steps=2)
+        run.update(steps=3, max_minutes=None)
+        data["num_workers"] = 0
+        args.context, args.horizon, args.test_videos, args.bucket = 4, 6, 2, 3
+    else:
+        data["num_workers"] = 6
+    cfg = load_config(None, {"model": model_over, "data": data, "optim": optim, "run": run})
+
+    t0 = time.time()
+    summary = train(cfg, resume=False, progress=False)
+    train_s = time.time() - t0
+
+    from worldssm.train.checkpoint import load_checkpoint
+    from worldssm.train.trainer import build_model
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = build_model(cfg).to(device).eval()
+    model.load_state_dict(load_checkpoint(summary["checkpoint"], map_location=device)["model"])
+    total = args.context + args.horizon
+    test = build_dataset(cfg.data, seq_len=total, seed=987_654)  # unseen seed
+    frames = torch.stack([test[i]["frames"] for i in range(args.test_videos)])
+    preds = []
+    t1 = time.time()
+    with (
+        torch.no_grad(),
+        torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda"),
+    ):
+        for i in range(0, len(frames), args.batch):
+            ctx = frames[i : i + args.batch, : args.context].to(device)
+            preds.append(generate(model, ctx, args.horizon).float().clamp(0, 1).cpu())
+    gen_s = time.time() - t1
+    pred = torch.cat(preds)
+    rows = bucket_metrics(pred, frames[:, args.context :], args.bucket)
+    if args.video:
+        grid = side_by_side(frames[:4], torch.cat([frames[:4, : args.context], pred[:4]], 1))
+        write_mp4(args.video, to_uint8(grid), fps=20)
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python " + " ".join(sys.argv),
+        "card": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor(),
+        "torch": torch.__version__,
+        "model": cfg.model["name"],
+        "params_M": sum(q.numel() for q in model.parameters()) / 1e6,
+        "train": {
+            "minutes_budget": args.minutes,
+            "seconds": train_s,
+            "steps": summary["step"],
+            "final_loss": summary["loss"],
+            "batch": cfg.optim.batch_size,
+            "seq_len": cfg.data.seq_len,
+        },
+        "eval": {
+            "context": args.context,
+            "horizon": args.horizon,
+            "videos": len(frames),
+            "seconds": gen_s,
+        },
+        "buckets": rows,
+    }
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
