@@ -39,6 +39,19 @@ _PRESETS: dict[str, tuple[str, str, dict]] = {
     ),
 }
 
+# VFIMamba frame interpolation (F=16 ~17M and F=32 ~66M params as the paper) and the conv-only
+# flow baseline of the same sizes (mixer="conv").
+_VFI = ("vfimamba:VFIMamba", "vfimamba:VFIMambaConfig")
+_VFI_TINY = dict(width=8, depths=(1, 1, 1, 1, 1), d_state=8, local_refine=True)
+_VFI_S = dict(width=16, depths=(2, 2, 2, 3, 3), local_refine=True)
+_VFI_BASE = dict(width=32, depths=(2, 2, 2, 3, 3), local_refine=True)
+_PRESETS["vfimamba_tiny"] = (*_VFI, _VFI_TINY)
+_PRESETS["vfimamba_s"] = (*_VFI, _VFI_S)
+_PRESETS["vfimamba"] = (*_VFI, _VFI_BASE)
+_PRESETS["vfiflow_conv_tiny"] = (*_VFI, dict(_VFI_TINY, mixer="conv"))
+_PRESETS["vfiflow_conv_s"] = (*_VFI, dict(_VFI_S, mixer="conv"))
+_PRESETS["vfiflow_conv"] = (*_VFI, dict(_VFI_BASE, mixer="conv"))
+
 
 def _load(path: str):
     import importlib
@@ -54,6 +67,7 @@ def list_models() -> list[str]:
 
 def model_config(name: str, **overrides):
     """The resolved config dataclass of preset ``name`` with ``overrides`` applied."""
+    name = name.replace("-", "_")  # "vfimamba-s" == "vfimamba_s"
     if name not in _PRESETS:
         raise KeyError(f"unknown model {name!r}; choose one of {list_models()}")
     _, cfg_path, defaults = _PRESETS[name]
@@ -72,4 +86,5 @@ def create_model(name: str, **overrides):
     ``name`` rebuilds the same model.
     """
     cfg = model_config(name, **overrides)
+    name = name.replace("-", "_")
     return _load(_PRESETS[name][0])(cfg)

@@ -4,6 +4,7 @@ from worldssm.layers.convlstm import ConvLSTMCell
 from worldssm.layers.convs5 import ConvS5, ConvS5State
 from worldssm.layers.resnet import FrameDecoder, FrameEncoder, ResBlock
 from worldssm.layers.s5 import S5, S5State
+from worldssm.layers.ss2d import SS2D, directional_orders
 from worldssm.layers.ssm_init import SSMConfig
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "FrameEncoder",
     "FrameDecoder",
     "ConvLSTMCell",
+    "SS2D",
+    "directional_orders",
 ]

@@ -5,6 +5,7 @@ from worldssm.models.convlstm import ConvLSTMVideo, ConvLSTMVideoConfig
 from worldssm.models.convs5_video import ConvS5Video, ConvS5VideoConfig
 from worldssm.models.frame_transformer import FrameTransformer, FrameTransformerConfig
 from worldssm.models.param_groups import param_groups
+from worldssm.models.vfimamba import VFIMamba, VFIMambaConfig, laplacian_l1
 
 __all__ = [
     "FramePredictor",
@@ -16,4 +17,7 @@ __all__ = [
     "FrameTransformer",
     "FrameTransformerConfig",
     "param_groups",
+    "VFIMamba",
+    "VFIMambaConfig",
+    "laplacian_l1",
 ]

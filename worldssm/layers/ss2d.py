@@ -1,0 +1,182 @@
+"""SS2D: a 2-D selective-scan layer (VMamba / VFIMamba) on the shared ``selective_scan`` kernel.
+
+x -> in-proj to (x, z) of 2·expand·C -> depthwise 3x3 conv + SiLU on x -> K S6 scans of the token
+sequence in K orders (by default row-major, column-major and their reverses), each with its own
+x-proj (Δ-rank + 2·d_state), Δ-proj, A and D -> outputs put back in token order and summed ->
+LayerNorm -> gate with SiLU(z) -> out-proj.
+
+The K directions run as ONE ``selective_scan`` call: directions are stacked along the channel
+dim (K·D channels) and B/C are grouped (B, K, N, L), so direction k's channels read group k.
+
+A layer sees one image (B, H, W, C) or a group of T frames (B, T, H, W, C) scanned as one
+sequence whose tokens are interleaved frame by frame: the token of frame f at pixel (i, j) sits at
+position (i·W + j)·T + f (VFIMamba's Mixed-SSM with T = 2). Other token arrangements (e.g.
+ChangeMamba's) are any (K, L) permutations over that layout: pass them as ``orders``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worldssm.kernels.selective_scan import selective_scan
+
+# Parameters that param_groups() puts in the no-weight-decay "ssm" group (as Mamba does).
+SS2D_PARAM_NAMES = ("A_log", "D", "dt_bias")
+
+
+def directional_orders(
+    height: int, width: int, frames: int = 1, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """The four scan orders of an (H, W) grid of T-frame token groups.
+
+    Tokens are laid out as (H, W, T) flattened: token (i, j, f) at (i·W + j)·T + f.
+
+    Returns:
+        (4, L) int64 with L = H·W·T: row-major, column-major (frames still interleaved one by one
+        at each pixel), and the reverses of both. Row k lists the token positions in scan order.
+    """
+    idx = torch.arange(height * width * frames, device=device).view(height, width, frames)
+    row = idx.reshape(-1)
+    col = idx.transpose(0, 1).reshape(-1)
+    return torch.stack([row, col, row.flip(0), col.flip(0)])
+
+
+def _dt_bias_init(d_inner: int, dt_min: float, dt_max: float, floor: float = 1e-4) -> torch.Tensor:
+    """Mamba's Δ bias: softplus(bias) is log-uniform in [dt_min, dt_max] (inverse softplus)."""
+    u = torch.rand(d_inner)
+    dt = torch.exp(u * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)).clamp(min=floor)
+    return dt + torch.log(-torch.expm1(-dt))
+
+
+class SS2D(nn.Module):
+    """2-D selective scan over images (B, H, W, C) or interleaved frame groups (B, T, H, W, C).
+
+    Args:
+        dim: C, input and output channels.
+        d_state: N, the S6 state size per channel.
+        expand: D = expand · C inner channels.
+        dt_rank: rank of the Δ projection; default ceil(C / 16).
+        d_conv: kernel size of the depthwise conv.
+        num_dirs: K, number of scan orders (4 for :func:`directional_orders`).
+        dt_min, dt_max: range of the initial Δ (Mamba init).
+
+    Example::
+
+        >>> layer = SS2D(32)
+        >>> y = layer(torch.randn(2, 5, 7, 32))            # one image per sample
+        >>> y2 = layer(torch.randn(2, 2, 8, 8, 32))        # two frames, tokens interleaved
+    """
+
+    ssm_param_names = SS2D_PARAM_NAMES
+
+    def __init__(
+        self,
+        dim: int,
+        d_state: int = 16,
+        expand: float = 2.0,
+        dt_rank: int | None = None,
+        d_conv: int = 3,
+        num_dirs: int = 4,
+        dt_min: float = 1e-3,
+        dt_max: float = 1e-1,
+    ):
+        super().__init__()
+        if d_conv % 2 != 1:
+            raise ValueError(f"d_conv must be odd (same-size depthwise conv); got {d_conv}")
+        self.dim, self.d_state, self.num_dirs = dim, d_state, num_dirs
+        self.d_inner = d_inner = int(expand * dim)
+        self.dt_rank = dt_rank or math.ceil(dim / 16)
+        k, r = num_dirs, self.dt_rank
+        self.in_proj = nn.Linear(dim, 2 * d_inner, bias=False)
+        self.conv = nn.Conv2d(d_inner, d_inner, d_conv, padding=d_conv // 2, groups=d_inner)
+        # Per-direction projections, stored stacked so all directions run in one einsum.
+        self.x_proj_weight = nn.Parameter(
+            torch.empty(k, r + 2 * d_state, d_inner).uniform_(-1, 1) / math.sqrt(d_inner)
+        )
+        self.dt_proj_weight = nn.Parameter(torch.empty(k, d_inner, r).uniform_(-(r**-0.5), r**-0.5))
+        self.dt_bias = nn.Parameter(
+            torch.stack([_dt_bias_init(d_inner, dt_min, dt_max) for _ in range(k)])
+        )
+        # S4D-real init A = -(1..N) per channel, kept as log for positivity.
+        a = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(k * d_inner, 1)
+        self.A_log = nn.Parameter(torch.log(a).view(k, d_inner, d_state))
+        self.D = nn.Parameter(torch.ones(k, d_inner))
+        self.out_norm = nn.LayerNorm(d_inner)
+        self.out_proj = nn.Linear(d_inner, dim, bias=False)
+
+    def forward(self, x: torch.Tensor, orders: torch.Tensor | None = None) -> torch.Tensor:
+        """Mix ``x`` by 2-D selective scans.
+
+        Args:
+            x: (B, H, W, C) images, or (B, T, H, W, C) groups of T frames scanned as one sequence
+                of L = T·H·W tokens interleaved frame by frame.
+            orders: (K, L) int64 permutations of the (H, W, T) token layout; default
+                :func:`directional_orders`.
+
+        Returns:
+            Same shape as ``x``.
+        """
+        if x.dim() not in (4, 5) or x.shape[-1] != self.dim:
+            raise ValueError(
+                f"SS2D expects (B, H, W, {self.dim}) or (B, T, H, W, {self.dim}); "
+                f"got {tuple(x.shape)}"
+            )
+        single = x.dim() == 4
+        if single:
+            x = x[:, None]
+        bsz, frames, h, w, _ = x.shape
+        if orders is None:
+            orders = directional_orders(h, w, frames, device=x.device)
+        xz = self.in_proj(x)
+        u, z = xz.chunk(2, dim=-1)  # (B, T, H, W, D) each
+        u = u.reshape(bsz * frames, h, w, self.d_inner).permute(0, 3, 1, 2)
+        u = F.silu(self.conv(u))  # (B*T, D, H, W): the conv sees each frame alone
+        # (B, T, D, H, W) -> tokens (B, L, D) in the (H, W, T) layout.
+        u = u.view(bsz, frames, self.d_inner, h, w).permute(0, 3, 4, 1, 2)
+        y = self.scan_tokens(u.reshape(bsz, h * w * frames, self.d_inner), orders)
+        y = y.view(bsz, h, w, frames, self.d_inner).permute(0, 3, 1, 2, 4)
+        y = self.out_norm(y) * F.silu(z)
+        out = self.out_proj(y)
+        return out[:, 0] if single else out
+
+    def scan_tokens(self, u: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
+        """The K directional S6 scans of a token sequence, summed in token order.
+
+        Args:
+            u: (B, L, D) tokens (after the conv and SiLU).
+            orders: (K, L) int64; row k is the token order of direction k.
+
+        Returns:
+            (B, L, D) float32: sum over k of scan_k(u in order k), put back in token order.
+        """
+        bsz, length, d = u.shape
+        k, n, r = self.num_dirs, self.d_state, self.dt_rank
+        if orders.dim() != 2 or orders.shape != (k, length):
+            raise ValueError(
+                f"orders must have shape (K, L) = ({k}, {length}); got {tuple(orders.shape)}"
+            )
+        orders = orders.to(u.device)
+        # (B, K, D, L): direction k's copy of the sequence in its scan order.
+        xs = torch.stack([u.index_select(1, o) for o in orders], 1).transpose(2, 3)
+        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight.to(xs.dtype))
+        dts, bs, cs = torch.split(x_dbl, [r, n, n], dim=2)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_proj_weight.to(dts.dtype))
+        a = -torch.exp(self.A_log.float()).view(k * d, n)
+        out = selective_scan(
+            xs.reshape(bsz, k * d, length),
+            dts.reshape(bsz, k * d, length),
+            a,
+            bs.contiguous(),
+            cs.contiguous(),
+            D=self.D.float().view(-1),
+            delta_bias=self.dt_bias.float().view(-1),
+            delta_softplus=True,
+        ).view(bsz, k, d, length)
+        # Undo each permutation (inverse order) and sum the directions in float32.
+        inverse = torch.argsort(orders, dim=1)
+        y = sum(out[:, i].float().index_select(2, inverse[i]) for i in range(k))
+        return y.transpose(1, 2)

@@ -1,0 +1,200 @@
+"""VFIMamba flow side: backward warping, coarse-to-fine flow heads, local refinement, U-Net.
+
+Flows are in pixels of the frame they are defined on. ``flow[:, 0:2]`` points from the wanted
+frame at time t to frame 0 and ``flow[:, 2:4]`` from t to frame 1 (x then y), so frame k is
+brought to time t by :func:`backward_warp`. Masks are logits; sigmoid(mask) is the weight of the
+warped frame 0 in the blend.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worldssm.models.vfi_blocks import conv_prelu
+
+
+def backward_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample ``img`` at x + flow(x) (bilinear, border padding).
+
+    Args:
+        img: (N, C, H, W); flow: (N, 2, H, W) in pixels, channel 0 along W (x), 1 along H (y).
+
+    Returns:
+        (N, C, H, W): out[..., y, x] = img[..., y + flow_y, x + flow_x]. A zero flow returns
+        ``img``; an integer flow shifts it exactly (align_corners=True keeps pixel centres on
+        the sampling grid).
+    """
+    if img.dim() != 4 or flow.dim() != 4 or flow.shape[1] != 2:
+        raise ValueError(
+            f"backward_warp expects img (N, C, H, W) and flow (N, 2, H, W); got "
+            f"{tuple(img.shape)} and {tuple(flow.shape)}"
+        )
+    if img.shape[0] != flow.shape[0] or img.shape[-2:] != flow.shape[-2:]:
+        raise ValueError(
+            f"img {tuple(img.shape)} and flow {tuple(flow.shape)} differ in batch or size"
+        )
+    n, _, h, w = img.shape
+    flow = flow.float()
+    ys = torch.arange(h, device=img.device, dtype=torch.float32)
+    xs = torch.arange(w, device=img.device, dtype=torch.float32)
+    # Pixel coordinates -> [-1, 1] with align_corners=True: -1 and 1 are the corner pixel centres.
+    gx = (xs[None, None, :] + flow[:, 0]) * (2 / max(w - 1, 1)) - 1
+    gy = (ys[None, :, None] + flow[:, 1]) * (2 / max(h - 1, 1)) - 1
+    grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of (N, C, H, W) to ``size``; a no-op at the same size."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (N, 2k, H, W) flow and rescale its vectors to the new pixel size."""
+    if tuple(flow.shape[-2:]) == tuple(size):
+        return flow
+    sx, sy = size[1] / flow.shape[-1], size[0] / flow.shape[-2]
+    scale = torch.tensor([sx, sy], device=flow.device, dtype=flow.dtype)
+    scale = scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
+    return resize(flow, size) * scale
+
+
+class FlowHead(nn.Module):
+    """One coarse-to-fine step: features of both frames at 1/scale -> flow and mask at full size.
+
+    The pair's features (B, 2C, H/s, W/s) are pixel-shuffled by 4 to (B, 2C/16, 4H/s, 4W/s), the
+    image inputs are resized to that grid, three 3x3 convs predict 4 flow + 1 mask channels, and
+    the result is upsampled to (H, W).
+
+    Args:
+        feat_channels: C per frame (2C divisible by 16); scale: s; hidden: conv width;
+        in_extra: channels of the image inputs (7 for img0, img1, t; 14 + 4 with the previous
+        warps, mask and flow).
+    """
+
+    def __init__(self, feat_channels: int, scale: int, hidden: int, in_extra: int):
+        super().__init__()
+        if (2 * feat_channels) % 16:
+            raise ValueError(f"2 * feat_channels must be divisible by 16; got {feat_channels}")
+        self.scale = scale
+        self.convs = nn.Sequential(
+            conv_prelu(2 * feat_channels // 16 + in_extra, hidden),
+            conv_prelu(hidden, hidden),
+            nn.Conv2d(hidden, 5, 3, 1, 1),
+        )
+
+    def forward(
+        self, feat_pair: torch.Tensor, inputs: torch.Tensor, flow: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """feat_pair (B, 2C, h, w), inputs (B, in_extra - 4|0, H, W), flow (B, 4, H, W) or None.
+
+        Returns the flow (B, 4, H, W) and mask logits (B, 1, H, W) of this head (increments
+        when ``flow`` is given).
+        """
+        full = tuple(inputs.shape[-2:])
+        m = F.pixel_shuffle(feat_pair, 4)
+        work = tuple(m.shape[-2:])
+        x = resize(inputs, work)
+        if flow is not None:
+            x = torch.cat([x, resize_flow(flow, work)], 1)
+        y = self.convs(torch.cat([m, x.to(m.dtype)], 1))
+        return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
+
+
+class LocalRefineBlock(nn.Module):
+    """RIFE-style local flow refinement at 1/scale: (img0, img1, warps, mask, flow) -> increments.
+
+    Two stride-2 convs, ``depth`` residual 3x3 convs, a transposed conv, upsampled to (H, W).
+
+    Shapes: inputs (B, 13, H, W) and flow (B, 4, H, W) -> flow (B, 4, H, W), mask (B, 1, H, W).
+    """
+
+    def __init__(self, hidden: int, scale: int, depth: int = 8):
+        super().__init__()
+        self.scale = scale
+        self.down = nn.Sequential(
+            conv_prelu(17, hidden // 2, stride=2), conv_prelu(hidden // 2, hidden, stride=2)
+        )
+        self.body = nn.Sequential(*[conv_prelu(hidden, hidden) for _ in range(depth)])
+        self.up = nn.ConvTranspose2d(hidden, 5, 4, 2, 1)
+
+    def forward(
+        self, inputs: torch.Tensor, flow: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        full = tuple(inputs.shape[-2:])
+        small = (full[0] // self.scale, full[1] // self.scale)
+        x = torch.cat([resize(inputs, small), resize_flow(flow, small)], 1)
+        x = self.down(x)
+        y = self.up(self.body(x) + x)
+        return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
+
+
+def _down(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(conv_prelu(c_in, c_out, stride=2), conv_prelu(c_out, c_out))
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.PReLU(c_out))
+
+
+class RefineUNet(nn.Module):
+    """U-Net predicting a residual in [-1, 1] from the warps and both frames' warped features.
+
+    Encoder level i (i = 0..3, at 1/2**(i+1)) takes the previous level and the warped features
+    of both frames at 1/2**i; the bottleneck adds the 1/16 features; the decoder has skips.
+
+    Args:
+        feat_widths: channels of the 5 feature levels; c: base width (2F in VFIMamba).
+
+    Shapes: inputs (B, 17, H, W) (img0, img1, warp0, warp1, mask, flow), warped features two
+    lists of 5 (B, feat_widths[i], H/2**i, W/2**i) -> residual (B, 3, H, W).
+    """
+
+    def __init__(self, feat_widths: tuple[int, ...], c: int):
+        super().__init__()
+        fw = feat_widths
+        self.down = nn.ModuleList(
+            [
+                _down(17 + 2 * fw[0], 2 * c),
+                _down(2 * c + 2 * fw[1], 4 * c),
+                _down(4 * c + 2 * fw[2], 8 * c),
+                _down(8 * c + 2 * fw[3], 16 * c),
+            ]
+        )
+        self.up = nn.ModuleList(
+            [_up(16 * c + 2 * fw[4], 8 * c), _up(16 * c, 4 * c), _up(8 * c, 2 * c), _up(4 * c, c)]
+        )
+        self.out = nn.Conv2d(c, 3, 3, 1, 1)
+
+    def forward(
+        self, inputs: torch.Tensor, c0: list[torch.Tensor], c1: list[torch.Tensor]
+    ) -> torch.Tensor:
+        x = inputs.to(c0[0].dtype)
+        skips = []
+        for i, down in enumerate(self.down):
+            x = down(torch.cat([x, c0[i], c1[i]], 1))
+            skips.append(x)
+        x = self.up[0](torch.cat([x, c0[4], c1[4]], 1))
+        for up, skip in zip(self.up[1:], reversed(skips[:-1]), strict=True):
+            x = up(torch.cat([x, skip], 1))
+        return torch.sigmoid(self.out(x)) * 2 - 1
+
+
+def warp_features(
+    feats: list[torch.Tensor], flow: torch.Tensor
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Warp each level of the stacked (2B, C, h, w) features to time t.
+
+    Returns the warped frame-0 and frame-1 features, two lists of (B, C_i, h_i, w_i).
+    """
+    bsz = flow.shape[0]
+    c0, c1 = [], []
+    for f in feats:
+        fl = resize_flow(flow, tuple(f.shape[-2:]))
+        c0.append(backward_warp(f[:bsz], fl[:, 0:2]))
+        c1.append(backward_warp(f[bsz:], fl[:, 2:4]))
+    return c0, c1

@@ -1,0 +1,267 @@
+"""VFIMamba (Zhang et al., NeurIPS 2024): video frame interpolation with Mixed-SSM blocks.
+
+Pipeline (RIFE / EMA-VFI style):
+1. A shared 5-stage :class:`FeatureExtractor` runs on both frames (convs at 1, 1/2, 1/4; Mixed-SSM
+   blocks at 1/8 and 1/16 that scan the two frames' tokens interleaved).
+2. Coarse-to-fine :class:`FlowHead` s (1/16 features, then 1/8) predict bidirectional flow from
+   time t to both frames and a blend mask; t in [0, 1] is an input channel, so any timestep works.
+3. Optional RIFE-style local refinement (``local_refine``) at 1/2 and 1.
+4. Both frames and their features are backward-warped to t and blended; a :class:`RefineUNet`
+   adds a residual. Output clamped to [0, 1].
+
+``mixer="conv"`` swaps the Mixed-SSM scans for a local conv mixer of the same width and depth:
+the conv-only flow baseline. Train with :func:`laplacian_l1`.
+
+Example::
+
+    >>> model = worldssm.create_model("vfimamba_tiny")
+    >>> pred = model(img0, img1, 0.5)                      # (B, 3, H, W), H, W % 16 == 0
+    >>> pred, aux = model(img0, img1, torch.rand(B), return_aux=True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worldssm.models.vfi_blocks import FeatureExtractor
+from worldssm.models.vfi_flow import (
+    FlowHead,
+    LocalRefineBlock,
+    RefineUNet,
+    backward_warp,
+    resize,
+    resize_flow,
+    warp_features,
+)
+
+
+@dataclass
+class VFIMambaConfig:
+    """Hyper-parameters of :class:`VFIMamba`.
+
+    Attributes:
+        width: F; the feature stages have F, 2F, 4F, 8F, 16F channels.
+        depths: blocks per stage (conv layers for stages 0-2, Mixed-SSM blocks for 3-4).
+        mixer: ``"ssm"`` (Mixed-SSM, VFIMamba) or ``"conv"`` (conv-only baseline, same size).
+        d_state, expand: S6 state size and inner expansion of the SS2D layers.
+        head_width: hidden width of the flow heads; default 4F.
+        unet_width: base width of the refinement U-Net; default 2F.
+        local_refine: add two RIFE-style local flow refinement blocks (at 1/2 and full size).
+        local_width: hidden width of those blocks; default 4F.
+    """
+
+    width: int = 32
+    depths: tuple[int, ...] = (2, 2, 2, 3, 3)
+    mixer: str = "ssm"
+    d_state: int = 16
+    expand: float = 2.0
+    head_width: int | None = None
+    unet_width: int | None = None
+    local_refine: bool = True
+    local_width: int | None = None
+
+    def __post_init__(self):
+        self.depths = tuple(self.depths)
+        if len(self.depths) != 5 or min(self.depths) < 0 or min(self.depths[3:]) < 1:
+            raise ValueError(
+                f"depths must be 5 counts (conv stages >= 0, SSM stages >= 1); got {self.depths}"
+            )
+        if self.width < 1:
+            raise ValueError(f"width must be positive; got {self.width}")
+        if self.mixer not in ("ssm", "conv"):
+            raise ValueError(f"mixer must be 'ssm' or 'conv'; got {self.mixer!r}")
+
+
+def _as_timestep(t, batch: int, ref: torch.Tensor) -> torch.Tensor:
+    """t (float or (B,) / (B, 1, 1, 1) tensor) -> (B, 1, 1, 1) float tensor; checks [0, 1]."""
+    t = torch.as_tensor(t, dtype=torch.float32, device=ref.device)
+    if t.dim() == 0:
+        t = t.expand(batch)
+    t = t.reshape(-1)
+    if t.numel() != batch:
+        raise ValueError(f"t must be a float or a ({batch},) tensor; got {t.numel()} values")
+    if not torch.isfinite(t).all() or (t < 0).any() or (t > 1).any():
+        raise ValueError(f"t must lie in [0, 1] (the wanted frame's time); got {t.tolist()}")
+    return t.view(batch, 1, 1, 1)
+
+
+class VFIMamba(nn.Module):
+    """Frame interpolation: (img0, img1, t) -> the frame at time t.
+
+    ``pad_multiple``: H and W (after ``scale``) must be multiples of it; pad first (replicate
+    padding, see :func:`pad_to_multiple`) and crop the output back.
+    """
+
+    pad_multiple = 16
+
+    def __init__(self, cfg: VFIMambaConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or VFIMambaConfig()
+        f = cfg.width
+        widths = tuple(f * 2**i for i in range(5))
+        self.encoder = FeatureExtractor(widths, cfg.depths, cfg.mixer, cfg.d_state, cfg.expand)
+        head = cfg.head_width or 4 * f
+        # Coarse to fine: the 1/16 features (img0, img1, t: 7 inputs), then the 1/8 ones with
+        # the previous warps, mask logits and flow (3 + 3 + 3 + 3 + 1 + 1 + 4 = 18).
+        self.heads = nn.ModuleList(
+            [FlowHead(widths[4], 16, head, 7), FlowHead(widths[3], 8, head, 18)]
+        )
+        local = cfg.local_width or 4 * f
+        self.local = nn.ModuleList(
+            [LocalRefineBlock(local, s) for s in (2, 1)] if cfg.local_refine else []
+        )
+        self.unet = RefineUNet(widths, cfg.unet_width or 2 * f)
+
+    def _check(self, img0, img1, scale):
+        if img0.dim() != 4 or img0.shape[1] != 3 or img1.shape != img0.shape:
+            raise ValueError(
+                "img0 and img1 must both be (B, 3, H, W); got "
+                f"{tuple(img0.shape)} and {tuple(img1.shape)}"
+            )
+        if not 0 < scale <= 1:
+            raise ValueError(f"scale must be in (0, 1]; got {scale}")
+        h, w = img0.shape[-2:]
+        m = self.pad_multiple
+        sh, sw = h * scale, w * scale
+        if sh != int(sh) or sw != int(sw) or int(sh) % m or int(sw) % m:
+            need = m if scale == 1 else f"{m}/scale = {m / scale:g}"
+            raise ValueError(
+                f"VFIMamba needs H and W that are multiples of {need}; got {h}x{w}. Pad the "
+                "frames (worldssm.models.vfimamba.pad_to_multiple, replicate mode) and crop "
+                "the output back."
+            )
+
+    def forward(
+        self,
+        img0: torch.Tensor,
+        img1: torch.Tensor,
+        t: float | torch.Tensor = 0.5,
+        return_aux: bool = False,
+        scale: float = 1.0,
+    ):
+        """Interpolate the frame at time ``t`` between ``img0`` (t=0) and ``img1`` (t=1).
+
+        Args:
+            img0, img1: (B, 3, H, W) in [0, 1]; H, W multiples of ``pad_multiple / scale``.
+            t: float or (B,) tensor in [0, 1].
+            return_aux: also return a dict with ``flow`` (B, 4, H, W) (t->0 then t->1, in
+                pixels), ``mask`` (B, 1, H, W) (weight of warped img0, in [0, 1]), ``merged``
+                (B, 3, H, W) (blend before the U-Net) and ``merged_stages`` (the blend after
+                each flow stage, for deep supervision).
+            scale: estimate flow on frames resized by ``scale`` (0.5 / 0.25 for 2K / 4K), then
+                upsample it; features for the refinement are taken at full size.
+
+        Returns:
+            pred (B, 3, H, W) in [0, 1], and ``aux`` when ``return_aux``.
+        """
+        self._check(img0, img1, scale)
+        bsz, _, h, w = img0.shape
+        tt = _as_timestep(t, bsz, img0)
+        if scale != 1:
+            small = (int(h * scale), int(w * scale))
+            i0, i1 = resize(img0, small), resize(img1, small)
+        else:
+            i0, i1 = img0, img1
+        feats = self.encoder(torch.cat([i0, i1], 0))
+        flow, mask, stages = self._estimate_flow(i0, i1, tt, feats)
+        if scale != 1:
+            flow, mask = resize_flow(flow, (h, w)), resize(mask, (h, w))
+            feats = self.encoder(torch.cat([img0, img1], 0))
+        warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
+        for block in self.local:
+            d_flow, d_mask = block(torch.cat([img0, img1, warp0, warp1, mask], 1), flow)
+            flow, mask = flow + d_flow, mask + d_mask
+            warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
+        weight = torch.sigmoid(mask)
+        merged = warp0 * weight + warp1 * (1 - weight)
+        c0, c1 = warp_features(feats, flow)
+        res = self.unet(torch.cat([img0, img1, warp0, warp1, mask, flow], 1), c0, c1)
+        pred = (merged + res).clamp(0, 1)
+        if not return_aux:
+            return pred
+        aux = {"flow": flow, "mask": weight, "merged": merged, "merged_stages": stages}
+        return pred, aux
+
+    def _estimate_flow(self, img0, img1, tt, feats):
+        """Coarse-to-fine flow and mask logits at the size of img0; also each stage's blend."""
+        bsz, _, h, w = img0.shape
+        t_map = tt.to(img0.dtype).expand(bsz, 1, h, w)
+        flow = mask = warp0 = warp1 = None
+        stages = []
+        for i, head in enumerate(self.heads):
+            f = feats[4 - i]
+            pair = torch.cat([f[:bsz], f[bsz:]], 1)
+            if flow is None:
+                flow, mask = head(pair, torch.cat([img0, img1, t_map], 1), None)
+            else:
+                inputs = torch.cat([img0, img1, warp0, warp1, mask, t_map], 1)
+                d_flow, d_mask = head(pair, inputs, flow)
+                flow, mask = flow + d_flow, mask + d_mask
+            warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
+            weight = torch.sigmoid(mask)
+            stages.append(warp0 * weight + warp1 * (1 - weight))
+        return flow, mask, stages
+
+
+def pad_to_multiple(
+    x: torch.Tensor, multiple: int, mode: str = "replicate"
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad (..., C, H, W) at the bottom and right up to multiples of ``multiple``.
+
+    Returns the padded tensor and the original (H, W); crop with ``y[..., :H, :W]``.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        flat = F.pad(x.reshape(-1, *x.shape[-3:]), (0, pw, 0, ph), mode=mode)
+        x = flat.reshape(*x.shape[:-2], h + ph, w + pw)
+    return x, (h, w)
+
+
+def _gauss_kernel(channels: int, device, dtype) -> torch.Tensor:
+    k1 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], device=device, dtype=dtype) / 16
+    return (k1[:, None] * k1[None, :]).expand(channels, 1, 5, 5).contiguous()
+
+
+def _blur(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), kernel, groups=x.shape[1])
+
+
+def laplacian_pyramid(x: torch.Tensor, levels: int = 5) -> list[torch.Tensor]:
+    """Laplacian pyramid of (N, C, H, W): ``levels`` band-pass images, then the low-pass rest."""
+    kernel = _gauss_kernel(x.shape[1], x.device, x.dtype)
+    pyramid = []
+    for _ in range(levels):
+        if min(x.shape[-2:]) < 2:
+            break
+        down = _blur(x, kernel)[..., ::2, ::2]
+        # Upsample by zero insertion and a 4x-gain blur (the standard pyrUp).
+        up = torch.zeros_like(x)
+        up[..., ::2, ::2] = down * 4
+        pyramid.append(x - _blur(up, kernel))
+        x = down
+    pyramid.append(x)
+    return pyramid
+
+
+def laplacian_l1(pred: torch.Tensor, target: torch.Tensor, levels: int = 5) -> torch.Tensor:
+    """Laplacian-pyramid L1 loss: sum over levels of the mean |L_k(pred) - L_k(target)|.
+
+    Args:
+        pred, target: (B, C, H, W) images of the same shape. levels: band-pass levels (fewer
+            when the image gets smaller than 2 pixels).
+
+    Returns:
+        A scalar float32 tensor; zero iff pred == target (the pyramid is invertible).
+    """
+    if pred.shape != target.shape or pred.dim() != 4:
+        raise ValueError(
+            f"pred and target must be (B, C, H, W) of one shape; got {tuple(pred.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+    diff = pred.float() - target.float()  # the pyramid is linear: one pyramid of the difference
+    return sum(band.abs().mean() for band in laplacian_pyramid(diff, levels))
