@@ -16,6 +16,10 @@ from __future__ import annotations
 import dataclasses
 
 _TINY = dict(image_size=32, enc_channels=(16, 32, 32), num_layers=2)
+_WM_TINY = dict(
+    image_size=32, enc_channels=(8, 16, 32, 32), d_model=64, hidden=64, stoch=8, classes=8,
+    head_layers=1,
+)
 
 # name -> (model class path, config class path, preset defaults)
 _PRESETS: dict[str, tuple[str, str, dict]] = {
@@ -36,6 +40,17 @@ _PRESETS: dict[str, tuple[str, str, dict]] = {
         "frame_transformer:FrameTransformer",
         "frame_transformer:FrameTransformerConfig",
         dict(_TINY, width=64, heads=4, token_grid=2),
+    ),
+    # World models (issue 6): S4WM, RSSM, Transformer SSM behind one interface.
+    "s4wm": ("s4wm:S4WM", "s4wm:S4WMConfig", {}),
+    "s4wm_tiny": ("s4wm:S4WM", "s4wm:S4WMConfig", dict(_WM_TINY, num_layers=1, state_size=16)),
+    "rssm": ("rssm:RSSM", "rssm:RSSMConfig", {}),
+    "rssm_tiny": ("rssm:RSSM", "rssm:RSSMConfig", dict(_WM_TINY)),
+    "transformer_wm": ("transformer_wm:TransformerWM", "transformer_wm:TransformerWMConfig", {}),
+    "transformer_wm_tiny": (
+        "transformer_wm:TransformerWM",
+        "transformer_wm:TransformerWMConfig",
+        dict(_WM_TINY, num_layers=1, heads=2, window=64),
     ),
 }
 
