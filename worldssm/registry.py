@@ -16,10 +16,8 @@ from __future__ import annotations
 import dataclasses
 
 _TINY = dict(image_size=32, enc_channels=(16, 32, 32), num_layers=2)
-_WM_TINY = dict(
-    image_size=32, enc_channels=(8, 16, 32, 32), d_model=64, hidden=64, stoch=8, classes=8,
-    head_layers=1,
-)
+_WM_TINY = dict(image_size=32, enc_channels=(8, 16, 32, 32), d_model=64, hidden=64, head_layers=1)
+_WM_TINY.update(stoch=8, classes=8)
 
 # name -> (model class path, config class path, preset defaults)
 _PRESETS: dict[str, tuple[str, str, dict]] = {

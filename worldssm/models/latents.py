@@ -78,7 +78,7 @@ class CategoricalLatent:
         else:
             idx = logits.argmax(-1)
         onehot = F.one_hot(idx, self.classes).to(probs.dtype)
-        z = onehot + probs - probs.detach()
+        z = onehot + (probs - probs.detach())  # exactly one-hot forward, gradient of probs
         return z.flatten(-2)
 
     def kl(self, lhs: dict[str, torch.Tensor], rhs: dict[str, torch.Tensor]) -> torch.Tensor:
