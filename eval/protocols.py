@@ -183,6 +183,20 @@ def fvd_chunks(
     used = n - n % chunk
     f_real = i3d_features(_Take(real, used), **feature_kwargs)
     f_fake = i3d_features(_Take(fake, used), **feature_kwargs)
+    result = fvd_chunks_from_features(f_real, f_fake, chunk)
+    result["videos_dropped"] = n - used
+    return result
+
+
+def fvd_chunks_from_features(f_real: torch.Tensor, f_fake: torch.Tensor, chunk: int) -> dict:
+    """:func:`fvd_chunks` on features ``(N, D)`` already extracted (e.g. batch by batch while
+    generating); rows beyond the last full chunk are left out."""
+    n = f_real.shape[0]
+    if f_fake.shape[0] != n:
+        raise ValueError(f"{n} real feature rows but {f_fake.shape[0]} fake ones")
+    if n < chunk:
+        raise ValueError(f"FVD over chunks of {chunk} videos needs at least {chunk}, got {n}")
+    used = n - n % chunk
     values = [
         frechet_distance(f_real[i : i + chunk], f_fake[i : i + chunk], allow_rank_deficient=True)
         for i in range(0, used, chunk)

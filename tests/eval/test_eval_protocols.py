@@ -137,3 +137,107 @@ def test_report_files(tmp_path, lpips_model):
     assert (out / "horizon.png").read_bytes()[:4] == b"\x89PNG"
     grid = read_video(out / "grid.mp4")
     assert grid.shape == (20, 3 * 32 + 2 * 2, 2 * 32 + 2, 3)
+
+
+# -- model evaluation (eval/model_eval.py) with a stand-in predictor ---------------------------
+
+
+class Persistence(torch.nn.Module):
+    """Stand-in frame predictor: every prediction is the last frame seen (models.base contract)."""
+
+    def __init__(self, c=3, size=32, action_dim=0):
+        super().__init__()
+        from types import SimpleNamespace
+
+        self.cfg = SimpleNamespace(image_channels=c, image_size=size, action_dim=action_dim)
+
+    def forward(self, frames, actions=None, return_state=False):
+        return (frames, None) if return_state else frames
+
+    def step(self, state, frame, action=None):
+        return frame, state
+
+
+def _clips(source):
+    return [{"frames": source[i]} for i in range(len(source))]
+
+
+def test_make_plan_and_fvd_skip_reason():
+    from worldssm.eval.model_eval import make_plan
+
+    teco = make_plan("teco-dmlab")
+    assert [(g.context, g.horizon) for g in teco.generations] == [(36, 264), (144, 156)]
+    assert teco.generations[0].fvd == (("fvd", 300),) and teco.generations[1].frame_metrics
+    assert teco.clip_length == 300 and teco.fvd_chunk == 256
+    mm = make_plan("moving-mnist")
+    assert mm.generations[0].context == 100 and mm.generations[0].horizon == 1200
+    assert mm.clip_length == 1300 and mm.horizons == (400, 800, 1200)
+    assert make_plan("moving-mnist", 5, [8, 4]).generations[0].fvd == (("fvd@4", 9), ("fvd@8", 13))
+    with pytest.raises(ValueError, match="custom"):
+        make_plan("teco-dmlab", context=4)
+    with pytest.raises(ValueError, match="--horizon"):
+        make_plan("custom", 4)
+    assert "256" in fvd_skip_reason(teco, 255) and fvd_skip_reason(teco, 256) is None
+    assert "full-rank" in fvd_skip_reason(make_plan("custom", 4, [8]), 400)
+    assert fvd_skip_reason(make_plan("custom", 4, [8], allow_rank_deficient=True), 3) is None
+    assert fvd_skip_reason(make_plan("custom", 4, [8]), 401) is None
+
+
+def fvd_skip_reason(plan, n):
+    from worldssm.eval.model_eval import fvd_skip_reason as reason
+
+    return reason(plan, n)
+
+
+def test_evaluate_model_teco_frames_are_the_156_after_144(lpips_model):
+    from worldssm.eval.model_eval import evaluate_model, make_plan
+
+    real = Synthetic(3, 310, size=32)  # longer than 300: only the first 300 are used
+    scores = evaluate_model(
+        Persistence(), _clips(real), make_plan("teco-dmlab"), ["psnr", "ssim"], batch_size=2,
+        device="cpu", progress=False,
+    )  # fmt: skip
+    assert scores.videos == 3 and scores.frames.first_frame == 144
+    assert scores.frames.values["psnr"].shape == (3, 156)
+    expect = psnr(real[2][143:144].expand(156, -1, -1, -1), real[2][144:300])
+    torch.testing.assert_close(scores.frames.values["psnr"][2], expect)
+    assert scores.summary["psnr"] == pytest.approx(float(scores.frames.values["psnr"].mean()))
+    assert scores.grid_real.shape == scores.grid_fake.shape == (3, 300, 3, 32, 32)
+    assert torch.equal(scores.grid_fake[0, :144], real[0][:144])
+    assert torch.equal(scores.grid_fake[0, 299], real[0][143])
+
+
+def test_evaluate_model_fvd_matches_the_folder_protocol(lpips_model):
+    from worldssm.eval.model_eval import evaluate_model, make_plan
+
+    real = Synthetic(5, 14, c=1, size=32)
+    plan = make_plan("moving-mnist", 4, [5, 10])
+    scores = evaluate_model(
+        Persistence(c=1), _clips(real), plan, batch_size=2, device="cpu",
+        lpips_model=lpips_model, i3d_model=MeanModel(), progress=False,
+    )  # fmt: skip
+    fake = torch.stack([torch.cat([v[:4], v[3:4].expand(10, -1, -1, -1)]) for v in real])
+    reals = torch.stack(list(real))
+    _, expect = P.moving_mnist(
+        reals, fake, 4, (5, 10), with_fvd=True,
+        frame_kwargs=dict(lpips_model=lpips_model, progress=False),
+        fvd_kwargs=dict(model=MeanModel(), progress=False),
+    )  # fmt: skip
+    assert set(scores.summary) == {k for k in expect}
+    fvds = [scores.summary[f"fvd@{h}"]["value"] for h in (5, 10)]
+    assert fvds[1] > 0 and fvds[0] != fvds[1]
+    for key, value in expect.items():
+        got = scores.summary[key]
+        got = got["value"] if isinstance(got, dict) else got
+        assert got == pytest.approx(value, rel=1e-6), key
+
+
+def test_evaluate_model_checks_the_data():
+    from worldssm.eval.model_eval import evaluate_model, make_plan
+
+    plan = make_plan("custom", 2, [3])
+    clips = _clips(Synthetic(2, 5, size=32))
+    with pytest.raises(ValueError, match="model takes"):
+        evaluate_model(Persistence(size=16), clips, plan, ["psnr"], progress=False)
+    with pytest.raises(ValueError, match="no actions"):
+        evaluate_model(Persistence(action_dim=3), clips, plan, ["psnr"], progress=False)

@@ -28,15 +28,29 @@ def add_arguments(parser) -> None:
     )
 
 
+def load_model(path, device):
+    """A trained model from a trainer checkpoint, in eval mode on ``device``.
+
+    Returns ``(model, cfg, ckpt)``: the model, its :class:`TrainConfig` and the raw checkpoint
+    dict. Shared by ``worldssm predict`` and ``worldssm evaluate --checkpoint``.
+    """
+    from worldssm.registry import create_model
+    from worldssm.train.checkpoint import load_checkpoint
+    from worldssm.train.config import TrainConfig
+
+    ckpt = load_checkpoint(path)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    model = create_model(ckpt["model_name"], **ckpt["model_config"]).to(device).eval()
+    model.load_state_dict(ckpt["model"])
+    return model, cfg, ckpt
+
+
 def run(args) -> int:
     import dataclasses
     import json
 
     import torch
 
-    from worldssm.registry import create_model
-    from worldssm.train.checkpoint import load_checkpoint
-    from worldssm.train.config import TrainConfig
     from worldssm.train.frame_prediction import build_dataset
     from worldssm.train.generate import (
         generate,
@@ -50,10 +64,7 @@ def run(args) -> int:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
         device = torch.device(args.device)
-    ckpt = load_checkpoint(args.checkpoint)
-    cfg = TrainConfig.from_dict(ckpt["config"])
-    model = create_model(ckpt["model_name"], **ckpt["model_config"]).to(device).eval()
-    model.load_state_dict(ckpt["model"])
+    model, cfg, _ = load_model(args.checkpoint, device)
     total = args.context + args.horizon
     data_cfg = dataclasses.replace(cfg.data, split=args.split or None)
     data = build_dataset(data_cfg, seq_len=total, seed=args.seed)
