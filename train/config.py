@@ -1,7 +1,8 @@
 """Typed training config: YAML presets in ``configs/``, ``--section.key value`` overrides.
 
 A config has four sections: ``model`` (``name`` plus registry overrides), ``data``, ``optim``
-and ``run``. The resolved config is saved beside every run and inside every checkpoint.
+and ``run``. ``data.kind`` picks the task: frame prediction or frame interpolation. The resolved
+config is saved beside every run and inside every checkpoint.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import yaml
 
 @dataclass
 class DataConfig:
-    """kind: ``moving_digits``, ``teco_dmlab``, ``teco_mp4`` or ``mp4``; the rest as in the
-    datasets (:class:`MovingDigits`, :class:`VideoFolder`)."""
+    """kind: ``moving_digits``, ``teco_dmlab``, ``teco_mp4`` or ``mp4`` (frame prediction), or
+    ``vfi_embedded``, ``vimeo90k``, ``video_triplets`` (frame interpolation); the rest as in the
+    datasets (:class:`MovingDigits`, :class:`VideoFolder`, :mod:`worldssm.train.triplets`)."""
 
     kind: str = "moving_digits"
     seq_len: int = 32
@@ -26,6 +28,15 @@ class DataConfig:
     root: str | None = None
     split: str | None = "train"
     num_workers: int = 0
+    # Frame interpolation (kinds vfi_embedded, vimeo90k, video_triplets; image_size = crop side).
+    max_gap: int = 8  # largest frame gap of video/world triplets at full curriculum
+    max_motion: float = 48.0  # largest synthetic displacement in pixels at full curriculum
+    curriculum_steps: int = 0  # steps over which motion grows to the maximum (0: no curriculum)
+    curriculum_start: float = 0.25  # fraction of the maximum motion at step 0
+    world_weight: float = 0.3  # share of triplets from the built-in worlds (vfi_embedded)
+    world_clips: int = 64  # clips rendered from the worlds (vfi_embedded)
+    clip_len: int = 24
+    val_size: int = 0  # held-out validation triplets (0: no validation)
 
 
 @dataclass
@@ -47,6 +58,7 @@ class RunConfig:
     log_every: int = 10
     sample_every: int = 0
     checkpoint_every: int = 200
+    val_every: int = 0  # validate every N steps (interpolation: PSNR on held-out triplets)
     amp: bool = True
     device: str = "auto"
 
@@ -87,9 +99,15 @@ MODEL_KEYS = (
 ).split()
 
 
+# Frame-interpolation model options (VFIMambaConfig fields not already in MODEL_KEYS).
+VFI_MODEL_KEYS = (
+    "depths mixer d_state expand head_width unet_width local_refine local_width".split()
+)
+
+
 def override_keys() -> list[str]:
     """Every ``section.key`` accepted as a ``--section.key value`` override."""
-    keys = [f"model.{k}" for k in MODEL_KEYS]
+    keys = [f"model.{k}" for k in MODEL_KEYS + VFI_MODEL_KEYS]
     for name, sub in (("data", DataConfig), ("optim", OptimConfig), ("run", RunConfig)):
         keys += [f"{name}.{f.name}" for f in dataclasses.fields(sub)]
     return keys

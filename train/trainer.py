@@ -1,5 +1,6 @@
-"""Teacher-forced frame-prediction trainer: AMP (bf16 on GPU), gradient clipping, cosine schedule
-with warmup, atomic resumable checkpoints, TensorBoard, tqdm, and DDP under torchrun.
+"""Trainer for every task (frame prediction, frame interpolation; :mod:`worldssm.train.tasks`
+picks it from ``data.kind``): AMP (bf16 on GPU), gradient clipping, cosine schedule with warmup,
+atomic resumable checkpoints, TensorBoard, tqdm, periodic validation, and DDP under torchrun.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from worldssm.models import param_groups
 from worldssm.registry import create_model
 from worldssm.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from worldssm.train.config import TrainConfig
-from worldssm.train.frame_prediction import StepBatchSampler, build_dataset, frame_loss
+from worldssm.train.frame_prediction import StepBatchSampler
+from worldssm.train.tasks import make_task
 
 
 def cosine_with_warmup(warmup: int, total: int):
@@ -66,10 +68,8 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
     run_dir = Path(cfg.run.run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
     model = build_model(cfg).to(device)
-    if model.cfg.image_size != cfg.data.image_size:
-        raise ValueError(
-            f"model image_size {model.cfg.image_size} != data.image_size {cfg.data.image_size}"
-        )
+    task = make_task(cfg)
+    task.check(model)
     groups = param_groups(model, cfg.optim.weight_decay, cfg.optim.ssm_lr)
     opt = torch.optim.AdamW(groups, lr=cfg.optim.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -88,12 +88,17 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
         ids = [device.index] if device.type == "cuda" else None
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
-    dataset = build_dataset(cfg.data, seed=cfg.run.seed)
+    dataset = task.dataset(seed=cfg.run.seed, items_per_step=cfg.optim.batch_size * world)
     sampler = StepBatchSampler(cfg.optim.batch_size, step, cfg.run.steps, rank, world)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=sampler, num_workers=cfg.data.num_workers
+        dataset,
+        batch_sampler=sampler,
+        num_workers=cfg.data.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
     )
     main = rank == 0
+    val = task.validation_set(device) if main else None
     writer = None
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +121,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
                     "config": cfg.to_dict(),
                     "model_name": cfg.model["name"],
                     "model_config": dataclasses.asdict(model.cfg),
+                    "task": task.name,
                 },
             )
 
@@ -125,12 +131,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
     t0, loss_val = time.time(), float("nan")
     model.train()
     for batch in loader:
-        frames = batch["frames"].to(device, non_blocking=True)
-        actions = batch.get("actions")
-        actions = actions.to(device) if actions is not None and model.cfg.action_dim else None
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            pred = net(frames, actions=actions)
-        loss = frame_loss(pred, frames)
+        loss, pred = task.loss(net, model, batch, device, amp)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss {loss.item()} at step {step}")
         opt.zero_grad(set_to_none=True)
@@ -147,8 +148,10 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
             writer.add_scalar("train/grad_norm", float(gnorm), step)
             writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
         if writer and cfg.run.sample_every and step % cfg.run.sample_every == 0:
-            strip = torch.cat([frames[0, 1:9], pred[0, :8].detach().float()], dim=-1)
-            writer.add_images("samples/real|pred", strip.clamp(0, 1).cpu(), step)
+            writer.add_images(*task.samples(batch, pred), step)
+        if writer and val is not None and step % cfg.run.val_every == 0:
+            for key, value in task.validate(model, val, device, amp).items():
+                writer.add_scalar(f"val/{key}", value, step)
         if cfg.run.checkpoint_every and step % cfg.run.checkpoint_every == 0:
             save()
         if cfg.run.max_minutes and time.time() - t0 > 60 * cfg.run.max_minutes:
