@@ -151,7 +151,7 @@ class SS2D(nn.Module):
             orders: (K, L) int64; row k is the token order of direction k.
 
         Returns:
-            (B, L, D) float32: sum over k of scan_k(u in order k), put back in token order.
+            (B, L, D) in u's dtype: sum over k of scan_k(u in order k), back in token order.
         """
         bsz, length, d = u.shape
         k, n, r = self.num_dirs, self.d_state, self.dt_rank
@@ -165,18 +165,20 @@ class SS2D(nn.Module):
         x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight.to(xs.dtype))
         dts, bs, cs = torch.split(x_dbl, [r, n, n], dim=2)
         dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_proj_weight.to(dts.dtype))
-        a = -torch.exp(self.A_log.float()).view(k * d, n)
+        # The scan parameters stay in (at least) float32, also under bf16 autocast.
+        acc = torch.promote_types(self.A_log.dtype, torch.float32)
+        a = -torch.exp(self.A_log.to(acc)).view(k * d, n)
         out = selective_scan(
             xs.reshape(bsz, k * d, length),
             dts.reshape(bsz, k * d, length),
             a,
             bs.contiguous(),
             cs.contiguous(),
-            D=self.D.float().view(-1),
-            delta_bias=self.dt_bias.float().view(-1),
+            D=self.D.to(acc).view(-1),
+            delta_bias=self.dt_bias.to(acc).view(-1),
             delta_softplus=True,
         ).view(bsz, k, d, length)
-        # Undo each permutation (inverse order) and sum the directions in float32.
+        # Undo each permutation (inverse order) and sum the directions in (at least) float32.
         inverse = torch.argsort(orders, dim=1)
-        y = sum(out[:, i].float().index_select(2, inverse[i]) for i in range(k))
-        return y.transpose(1, 2)
+        y = sum(out[:, i].to(acc).index_select(2, inverse[i]) for i in range(k))
+        return y.transpose(1, 2).to(u.dtype)

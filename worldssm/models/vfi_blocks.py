@@ -36,7 +36,9 @@ class ChannelAttentionBlock(nn.Module):
         self.gate = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             nn.Conv2d(channels, sq, 1),
-            nn.ReLU(),
+            # GELU, not RCAN's ReLU: with only C/30 squeeze units and one pooled value per
+            # image, a ReLU unit can start dead and never get a gradient.
+            nn.GELU(),
             nn.Conv2d(sq, channels, 1),
             nn.Sigmoid(),
         )
