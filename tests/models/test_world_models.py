@@ -84,6 +84,33 @@ def test_observe_parallel_equals_stepping(family, latent):
             assert _rel(st["prior"][key], out["prior"][key][:, 4]) < 1e-10
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_states_of_every_step_continue_the_sequence(family):
+    model = small_model(family).double().eval()
+    batch = make_batch(dtype=torch.float64)
+    b, t = batch["action"].shape
+    with torch.no_grad():
+        s0, _ = _observe(model, batch, None, slice(0, 2))  # start mid-stream: non-empty state
+        _, out = model.observe(
+            s0,
+            batch["obs"][:, 2:],
+            batch["action"][:, 2:],
+            batch["is_first"][:, 2:],
+            False,
+            return_states=True,
+        )
+        states = out["states"]
+        assert states.h.shape == (b * (t - 2), model.cfg.d_model)
+        assert _rel(states.feat.view(b, t - 2, -1), out["feat"]) < 1e-12
+        # one prior step from every per-step state gives h of the next step of the sequence
+        nxt = torch.cat([batch["action"][:, 3:], batch["action"][:, :1]], 1).flatten()
+        _, st = model.step(states, nxt, sample=False)
+        h_next = st["h"].view(b, t - 2, -1)[:, :-1]
+        cont = ~batch["is_first"][:, 3:]  # a reset at t+1 is not a continuation
+        assert cont.sum() > 0 and _rel(h_next[cont], out["h"][:, 1:][cont]) < 1e-10
+        assert _rel(h_next[~cont], out["h"][:, 1:][~cont]) > 1e-3
+
+
 @pytest.mark.parametrize("latent", ["gaussian", "categorical"])
 @pytest.mark.parametrize("family", FAMILIES)
 def test_loss_finite_and_every_parameter_gets_a_gradient(family, latent):

@@ -25,8 +25,8 @@ class GaussianLatent:
         self.z_dim = size
 
     def stats(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
-        """raw (..., 2S) -> {mean, std} (..., S)."""
-        mean, std = raw.chunk(2, dim=-1)
+        """raw (..., 2S) -> {mean, std} (..., S), at least float32."""
+        mean, std = _at_least_fp32(raw).chunk(2, dim=-1)
         return {"mean": mean, "std": F.softplus(std) + self.min_std}
 
     def sample(self, stats: dict[str, torch.Tensor], sample: bool = True) -> torch.Tensor:
@@ -57,8 +57,9 @@ class CategoricalLatent:
         self.z_dim = groups * classes
 
     def stats(self, raw: torch.Tensor) -> dict[str, torch.Tensor]:
-        """raw (..., S·K) -> {logits} (..., S, K): log of (1 - u)·softmax + u / K."""
-        logits = raw.unflatten(-1, (self.groups, self.classes))
+        """raw (..., S·K) -> {logits} (..., S, K): log of (1 - u)·softmax + u / K, at least
+        float32."""
+        logits = _at_least_fp32(raw).unflatten(-1, (self.groups, self.classes))
         if self.unimix > 0:
             probs = torch.softmax(logits, -1)
             probs = (1 - self.unimix) * probs + self.unimix / self.classes
@@ -90,6 +91,11 @@ class CategoricalLatent:
         """Entropy summed over groups: (...,)."""
         logits = stats["logits"]
         return -(logits.exp() * logits).sum((-2, -1))
+
+
+def _at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    # Under autocast the nets emit bf16/fp16; KL and log-probs need float32 precision.
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def make_latent(kind: str, stoch: int, classes: int, min_std: float, unimix: float):

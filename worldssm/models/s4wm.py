@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import nn
 
+from worldssm.kernels.linear_scan import linear_scan
 from worldssm.layers.s5 import S5, S5State
-from worldssm.layers.ssm_init import SSMConfig
+from worldssm.layers.ssm_init import SSMConfig, complex_dtype
 from worldssm.models.world_model import WorldModel, WorldModelConfig
 
 
@@ -55,9 +56,18 @@ class SSMSublayer(nn.Module):
         self.ssm = S5(d_model, cfg)
         self.out = nn.Linear(d_model, d_model)
 
-    def forward(self, u, state: S5State, reset):
-        y, state = self.ssm(self.norm(u), state=state, reset=reset, return_state=True)
-        return u + self.out(F.gelu(y)), state
+    def forward(self, u, state: S5State, reset, all_states: bool = False):
+        """u (B, T, D) -> (out, state after T, the states after every step (B·T, M) or None)."""
+        v = self.norm(u)
+        if not all_states:
+            y, state = self.ssm(v, state=state, reset=reset, return_state=True)
+            return u + self.out(F.gelu(y)), state, None
+        # S5.forward returns only the last state; here every x_t is kept (same scan, same maths).
+        lam_bar, b_bar = self.ssm.discrete()
+        cdt = complex_dtype(v.dtype)
+        x = linear_scan(lam_bar.to(cdt), v.to(cdt) @ b_bar.to(cdt).T, h0=state.x, reset=reset)
+        y = self.ssm._readout(x, v)
+        return u + self.out(F.gelu(y)), S5State(x[:, -1]), S5State(x.flatten(0, 1))
 
     def step(self, u, state: S5State, reset):
         y, state = self.ssm.step(state, self.norm(u), reset)
@@ -78,10 +88,16 @@ class S4WMBlock(nn.Module):
             nn.Linear(mlp_ratio * d_model, d_model),
         )
 
-    def forward(self, u, states: list[S5State], reset, step: bool = False):
-        run = "step" if step else "forward"
-        u, s1 = getattr(self.ssm1, run)(u, states[0], reset)
-        u, s2 = getattr(self.ssm2, run)(u, states[1], reset)
+    def forward(self, u, states: list[S5State], reset, all_states: bool = False):
+        """Parallel: u (B, T, D) -> (out, [2 last states], [2 per-step states] or None)."""
+        u, s1, a1 = self.ssm1(u, states[0], reset, all_states)
+        u, s2, a2 = self.ssm2(u, states[1], reset, all_states)
+        return u + self.mlp(self.norm(u)), [s1, s2], [a1, a2] if all_states else None
+
+    def step(self, u, states: list[S5State], reset):
+        """One step: u (B, D) -> (out, [2 states])."""
+        u, s1 = self.ssm1.step(u, states[0], reset)
+        u, s2 = self.ssm2.step(u, states[1], reset)
         return u + self.mlp(self.norm(u)), [s1, s2]
 
 
@@ -107,16 +123,17 @@ class S4WM(WorldModel):
             for b in self.blocks
         ]
 
-    def _core(self, core, u, is_first):
-        new = []
+    def _core(self, core, u, is_first, all_states: bool = False):
+        new, per_step = [], []
         for block, states in zip(self.blocks, core, strict=True):
-            u, states = block(u, states, is_first)
+            u, states, every = block(u, states, is_first, all_states)
             new.append(states)
-        return self.out_norm(u), new
+            per_step.append(every)
+        return self.out_norm(u), new, per_step if all_states else None
 
     def _core_step(self, core, u, is_first):
         new = []
         for block, states in zip(self.blocks, core, strict=True):
-            u, states = block(u, states, is_first, step=True)
+            u, states = block.step(u, states, is_first)
             new.append(states)
         return self.out_norm(u), new

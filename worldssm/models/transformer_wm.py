@@ -60,7 +60,7 @@ class TransformerWM(WorldModel):
         n = cfg.num_layers
         return KVCache([empty] * n, [empty] * n, ep, cur, cur.clone())
 
-    def _core(self, core: KVCache, u, is_first):
+    def _core(self, core: KVCache, u, is_first, all_states: bool = False):
         bsz, t = u.shape[:2]
         idx = torch.arange(t, device=u.device).expand(bsz, t)
         episode = core.current[:, None] + torch.cumsum(is_first.long(), 1)
@@ -74,15 +74,43 @@ class TransformerWM(WorldModel):
         causal = (k_idx <= q_idx) & (q_idx - k_idx < self.cfg.window)
         mask = (causal[None] & (episode[:, :, None] == all_ep[:, None, :]))[:, None]
         keys, values = [], []
-        keep = self.cfg.window - 1  # the oldest token a later query can still see
         for layer, pk, pv in zip(self.layers, core.keys, core.values, strict=True):
             x, k, v = layer(x, mask, pk, pv)
-            keys.append(k[:, :, k.shape[2] - min(keep, k.shape[2]) :])
-            values.append(v[:, :, v.shape[2] - min(keep, v.shape[2]) :])
-        ep_kept = all_ep[:, all_ep.shape[1] - min(keep, all_ep.shape[1]) :]
-        new = KVCache(keys, values, ep_kept, episode[:, -1], position[:, -1] + 1)
-        return self.out_norm(x), new
+            keys.append(k)
+            values.append(v)
+        keep = self.cfg.window - 1  # the oldest token a later query can still see
+        new = KVCache(
+            [k[:, :, max(k.shape[2] - keep, 0) :] for k in keys],
+            [v[:, :, max(v.shape[2] - keep, 0) :] for v in values],
+            all_ep[:, max(all_ep.shape[1] - keep, 0) :],
+            episode[:, -1],
+            position[:, -1] + 1,
+        )
+        every = None
+        if all_states:
+            every = KVCache(
+                [_windows(k, past, keep, 0.0) for k in keys],
+                [_windows(v, past, keep, 0.0) for v in values],
+                _windows(all_ep[:, None, :, None], past, keep, -1)[:, 0, :, 0],
+                episode.flatten(),
+                (position + 1).flatten(),
+            )
+        return self.out_norm(x), new, every
 
     def _core_step(self, core: KVCache, u, is_first):
-        h, core = self._core(core, u[:, None], is_first[:, None])
+        h, core, _ = self._core(core, u[:, None], is_first[:, None])
         return h[:, 0], core
+
+
+def _windows(x: torch.Tensor, past: int, keep: int, pad) -> torch.Tensor:
+    """The cache after each new token: x (B, H, past + T, E) -> (B·T, H, keep, E), the ``keep``
+    entries up to and including token t, front-padded with ``pad`` (episode id -1 never matches,
+    so padding is masked out)."""
+    b, h, total, e = x.shape
+    t = total - past
+    if keep == 0:
+        return x.new_zeros(b * t, h, 0, e)
+    padded = torch.cat([x.new_full((b, h, keep, e), pad), x], 2)
+    # window ending at token past + t sits at padded[past + t + 1 : past + t + 1 + keep]
+    win = padded.unfold(2, keep, 1)[:, :, past + 1 : past + 1 + t]  # (B, H, T, E, keep)
+    return win.permute(0, 2, 1, 4, 3).reshape(b * t, h, keep, e)

@@ -119,6 +119,16 @@ def tree_map(fn, obj):
     return obj
 
 
+def _stack_flat(items: list):
+    """Per-step states (each with batch B) -> one with batch B·T (row b·T + t)."""
+    first = items[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(items, 1).flatten(0, 1)
+    if isinstance(first, (list, tuple)):
+        return type(first)(_stack_flat(list(parts)) for parts in zip(*items, strict=True))
+    raise TypeError(f"cannot stack core states of type {type(first).__name__}")
+
+
 class WorldModel(nn.Module):
     """Encoder, latents, heads, ELBO and imagination around a sequence core (subclasses)."""
 
@@ -149,8 +159,9 @@ class WorldModel(nn.Module):
     def _core_initial(self, batch: int, device, dtype):
         raise NotImplementedError
 
-    def _core(self, core, u: torch.Tensor, is_first: torch.Tensor):
-        """Parallel: tokens u (B, T, D), is_first (B, T) -> h (B, T, D), core state after T."""
+    def _core(self, core, u: torch.Tensor, is_first: torch.Tensor, all_states: bool = False):
+        """Parallel: tokens u (B, T, D), is_first (B, T) -> h (B, T, D), the core state after T
+        and, if ``all_states``, the core states after every step with batch B·T (else None)."""
         raise NotImplementedError
 
     def _core_step(self, core, u: torch.Tensor, is_first: torch.Tensor):
@@ -208,6 +219,7 @@ class WorldModel(nn.Module):
         is_first: torch.Tensor,
         sample: bool = True,
         decode: bool = True,
+        return_states: bool = False,
     ) -> tuple[WorldModelState, dict]:
         """Run the posterior over a chunk of real frames.
 
@@ -216,6 +228,9 @@ class WorldModel(nn.Module):
             obs (B, T, C, H, W) in [0, 1]; action (B, T) long; is_first (B, T) bool.
             sample: sample z from the posterior (else its mode: the mean / the argmax one-hot).
             decode: also decode the frames (``out["recon"]``).
+            return_states: also return ``out["states"]``, the state after every step as one
+                :class:`WorldModelState` of batch B·T (row b·T + t), e.g. to start imagination
+                from every posterior step (DreamerV3).
 
         Returns:
             the state after the last step, and ``out`` with ``feat`` (B, T, F), ``h`` (B, T, D),
@@ -231,9 +246,10 @@ class WorldModel(nn.Module):
             post = self.latent.stats(self.post_net(embed))
             z = self.latent.sample(post, sample)
             z_prev = torch.cat([state.z[:, None].to(z.dtype), z[:, :-1]], 1)
-            h, core = self._core(state.core, self._tokens(z_prev, action, is_first), is_first)
+            u = self._tokens(z_prev, action, is_first)
+            h, core, every = self._core(state.core, u, is_first, return_states)
         else:
-            core, z_t, hs, zs, stats = state.core, state.z, [], [], []
+            core, z_t, hs, zs, stats, cores = state.core, state.z, [], [], [], []
             for i in range(t):
                 u = self._tokens(z_t, action[:, i], is_first[:, i])
                 h_t, core = self._core_step(core, u, is_first[:, i])
@@ -242,13 +258,17 @@ class WorldModel(nn.Module):
                 hs.append(h_t)
                 zs.append(z_t)
                 stats.append(s)
+                cores.append(core)
             h, z = torch.stack(hs, 1), torch.stack(zs, 1)
             post = {k: torch.stack([s[k] for s in stats], 1) for k in stats[0]}
+            every = _stack_flat(cores) if return_states else None
         prior = self.latent.stats(self.prior_net(h))
         feat = torch.cat([h, z], -1)
         out = {"feat": feat, "h": h, "z": z, "post": post, "prior": prior, "embed": embed}
         if decode:
             out["recon"] = self.decoder(feat)
+        if return_states:
+            out["states"] = WorldModelState(h.flatten(0, 1), z.flatten(0, 1), every)
         return WorldModelState(h[:, -1], z[:, -1], core), out
 
     def step(self, state: WorldModelState, action: torch.Tensor, sample: bool = True):
@@ -340,11 +360,13 @@ class WorldModel(nn.Module):
         for key in ("reward", "cont"):
             if tuple(batch[key].shape) != tuple(obs.shape[:2]):
                 raise ValueError(f"loss: {key} must be (B, T) = {tuple(obs.shape[:2])}")
-        recon = ((out["recon"] - obs) ** 2).sum((-3, -2, -1))
-        reward = (self.reward_head(out["feat"])[..., 0] - batch["reward"].to(obs.dtype)) ** 2
-        cont_logit = self.cont_head(out["feat"])[..., 0]
+        # loss terms in at least float32 (the nets may run under bf16 autocast)
+        ft = torch.promote_types(obs.dtype, torch.float32)
+        recon = ((out["recon"].to(ft) - obs.to(ft)) ** 2).sum((-3, -2, -1))
+        reward = (self.reward_head(out["feat"])[..., 0].to(ft) - batch["reward"].to(ft)) ** 2
+        cont_logit = self.cont_head(out["feat"])[..., 0].to(ft)
         cont = F.binary_cross_entropy_with_logits(
-            cont_logit, batch["cont"].to(obs.dtype), reduction="none"
+            cont_logit, batch["cont"].to(ft), reduction="none"
         )
         post, prior = out["post"], out["prior"]
         kl_dyn = self.latent.kl(detach_stats(post), prior)
@@ -359,15 +381,18 @@ class WorldModel(nn.Module):
             + cfg.kl_scale * kl
         ).mean()
         with torch.no_grad():
-            metrics = {
-                "loss": total.item(),
-                "recon": recon.mean().item(),
-                "recon_mse": (recon.mean() / obs[0, 0].numel()).item(),
-                "reward": reward.mean().item(),
-                "cont": cont.mean().item(),
-                "kl": kl_dyn.mean().item(),
-                "kl_loss": kl.mean().item(),
-                "post_entropy": self.latent.entropy(post).mean().item(),
-                "prior_entropy": self.latent.entropy(prior).mean().item(),
+            parts = {
+                "loss": total,
+                "recon": recon.mean(),
+                "recon_mse": recon.mean() / obs[0, 0].numel(),
+                "reward": reward.mean(),
+                "cont": cont.mean(),
+                "kl": kl_dyn.mean(),
+                "kl_loss": kl.mean(),
+                "post_entropy": self.latent.entropy(post).mean(),
+                "prior_entropy": self.latent.entropy(prior).mean(),
             }
+            # one device sync for all metrics
+            values = torch.stack([v.detach().to(ft) for v in parts.values()]).tolist()
+        metrics = dict(zip(parts, values, strict=True))
         return total, metrics, state.detach()
