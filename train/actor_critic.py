@@ -216,6 +216,8 @@ class AgentPolicy:
         wm_state, prev = state
         x = obs.to(self.device).permute(0, 3, 1, 2).float().div(255.0)[:, None]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            wm_state, out = self.model.observe(wm_state, x, prev.to(self.device)[:, None], first)
+            wm_state, out = self.model.observe(
+                wm_state, x, prev.to(self.device)[:, None], first, decode=False
+            )
         action = self.ac.act(out["feat"][:, 0].float(), self.greedy).cpu()
         return action, (wm_state, action)

@@ -154,7 +154,7 @@ def imagine_from_batch(model, ac: ActorCritic, batch: dict, chunks: int, horizon
             if state is None:
                 state = model.initial(batch["obs"].shape[0], batch["obs"].device)
             piece = [batch[k][:, lo:hi] for k in ("obs", "action", "is_first")]
-            state, _ = model.observe(state, *piece)
+            state, _ = model.observe(state, *piece, decode=False)
             trajs.append(model.imagine(state, lambda f: ac.act(f.float()), horizon))
     return {
         k: torch.cat([tr[k].float() for tr in trajs]) for k in ("feat", "action", "reward", "cont")
