@@ -131,6 +131,19 @@ def test_loss_finite_and_every_parameter_gets_a_gradient(family, latent):
     assert torch.isfinite(loss2)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bf16_autocast_train_and_imagine(family):
+    model = small_model(family, latent="categorical")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, metrics, state = model.loss(make_batch())
+        loss.backward()
+        traj = model.imagine(state, lambda f: torch.ones(2, dtype=torch.long), horizon=2)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    # a state made under autocast continues without it (and the reverse)
+    traj = model.imagine(traj["state"], lambda f: torch.ones(2, dtype=torch.long), horizon=2)
+    assert torch.isfinite(traj["feat"]).all()
+
+
 def test_free_nats_and_balance():
     model = small_model("s4wm", free_nats=1e6, kl_balance=0.8)
     _, metrics, _ = model.loss(make_batch())
@@ -227,3 +240,31 @@ def test_s4wm_triton_observe_equals_stepping_on_gpu():
             feats.append(o["feat"])
     assert _rel(torch.cat(feats, 1), out["feat"]) < 1e-3
     assert _rel(state.feat, last.feat) < 1e-3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+@pytest.mark.parametrize("family", FAMILIES)
+def test_full_size_preset_trains_and_imagines_on_gpu(family):
+    """The paper-size presets (64x64 RGB): a bf16 training step on (16, 64) and 64 imagined
+    steps, with finite numbers."""
+    torch.manual_seed(0)
+    model = worldssm.create_model(family).cuda()
+    b, t = 16, 64
+    batch = {
+        "obs": torch.rand(b, t, 3, 64, 64, device="cuda"),
+        "action": torch.randint(0, model.cfg.action_dim, (b, t), device="cuda"),
+        "reward": torch.randn(b, t, device="cuda"),
+        "cont": torch.ones(b, t, device="cuda"),
+        "is_first": torch.rand(b, t, device="cuda") < 0.05,
+    }
+    opt = torch.optim.AdamW(param_groups(model, weight_decay=0.0), lr=1e-4)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        loss, metrics, state = model.loss(batch)
+    loss.backward()
+    opt.step()
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values()), metrics
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        a = torch.zeros(b, dtype=torch.long, device="cuda")
+        traj = model.imagine(state, lambda f: a, horizon=64)
+        frames = model.decode(traj["feat"][:, -1])
+    assert torch.isfinite(traj["feat"]).all() and frames.shape == (b, 3, 64, 64)

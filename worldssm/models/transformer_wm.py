@@ -74,8 +74,11 @@ class TransformerWM(WorldModel):
         causal = (k_idx <= q_idx) & (q_idx - k_idx < self.cfg.window)
         mask = (causal[None] & (episode[:, :, None] == all_ep[:, None, :]))[:, None]
         keys, values = [], []
+        # the cache may come from a call with(out) autocast: match the dtype keys have now
+        dev = u.device.type
+        kv_dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else x.dtype
         for layer, pk, pv in zip(self.layers, core.keys, core.values, strict=True):
-            x, k, v = layer(x, mask, pk, pv)
+            x, k, v = layer(x, mask, pk.to(kv_dtype), pv.to(kv_dtype))
             keys.append(k)
             values.append(v)
         keep = self.cfg.window - 1  # the oldest token a later query can still see
