@@ -4,7 +4,8 @@ One interpolated frame per forward pass of a (img0, img1) pair batch, t = 0.5, r
 (speed does not depend on them) unless ``--checkpoint`` is given. Frames are padded to the
 model's multiple as the CLI does (1080 -> 1088). Each (model, resolution, precision) runs a
 warm-up pass (Triton JIT, cuDNN autotune), then CUDA-synchronised passes until ``--repeats``
-passes or ``--seconds`` have run. An out-of-memory error is recorded, not fatal.
+passes or ``--seconds`` have run; the feature extractor (where the Mixed-SSM scans run) is also
+timed alone. An out-of-memory error is recorded, not fatal.
 
     python benchmarks/vfi_speed.py --out benchmarks/results/vfi-speed-h100.json     # one GPU
     python benchmarks/vfi_speed.py --quick --out /tmp/vfi_quick.json               # CPU check
@@ -76,6 +77,19 @@ def bench_one(model, size, precision: str, args, device) -> dict:
             n += 1
         elapsed = time.perf_counter() - t0
         row.update(passes=n, ms_per_pass=1e3 * elapsed / n, frames_per_s=n * args.batch / elapsed)
+        if args.breakdown:
+            # The feature extractor alone (where the Mixed-SSM scans run) on the same pair.
+            pair = torch.cat([img0, img1], 0)
+            if args.scale != 1:
+                pair = torch.nn.functional.interpolate(pair, scale_factor=args.scale)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                model.encoder(pair)
+                _sync(device)
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    model.encoder(pair)
+                _sync(device)
+            row["encoder_ms_per_pass"] = 1e3 * (time.perf_counter() - t0) / n
         if device.type == "cuda":
             row["peak_GiB"] = torch.cuda.max_memory_allocated(device) / 2**30
     except torch.OutOfMemoryError as e:
@@ -103,6 +117,15 @@ def main(argv=None) -> int:
     p.add_argument("--scale", type=float, default=1.0, help="flow at this scale (0.5, 0.25)")
     p.add_argument("--repeats", type=int, default=20, help="most timed passes per setting")
     p.add_argument("--seconds", type=float, default=3.0, help="time budget per setting")
+    p.add_argument(
+        "--scan-config", default=None, help="BLOCK_D,BLOCK_L,WARPS of the Triton scan forward"
+    )
+    p.add_argument(
+        "--no-breakdown",
+        dest="breakdown",
+        action="store_false",
+        help="skip timing the feature extractor alone",
+    )
     p.add_argument("--out", default=None, help="write JSON here")
     args = p.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() and not args.quick else "cpu")
@@ -113,6 +136,10 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = True  # fixed sizes: let cuDNN pick conv algorithms
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    if args.scan_config:
+        from worldssm.kernels.selective_scan import triton_scan
+
+        triton_scan.FWD_CONFIG = tuple(int(v) for v in args.scan_config.split(","))
     names = [m for m in args.models.split(",") if m]
     if args.checkpoint:
         names.append(f"checkpoint:{args.checkpoint}")
@@ -143,7 +170,7 @@ def main(argv=None) -> int:
         "scan_backend": resolve_backend(device),
         "settings": {
             k: getattr(args, k)
-            for k in ("quick", "batch", "scale", "repeats", "seconds", "precisions")
+            for k in ("quick", "batch", "scale", "repeats", "seconds", "precisions", "scan_config")
         }
         | {"t": 0.5, "tf32": device.type == "cuda", "cudnn_benchmark": device.type == "cuda"},
         "results": rows,

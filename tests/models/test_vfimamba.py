@@ -79,8 +79,9 @@ def test_bf16_autocast_cpu():
     model = worldssm.create_model("vfimamba_tiny")
     img0, img1 = _pair(b=1)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        pred = model(img0, img1, 0.5)
+        pred, aux = model(img0, img1, 0.5, return_aux=True)
     assert pred.shape == img0.shape and torch.isfinite(pred).all()
+    assert aux["flow"].dtype == torch.float32  # flows accumulate in float32
     pred.float().mean().backward()
 
 
@@ -115,6 +116,16 @@ def test_backward_warp_zero_and_integer_flow():
     torch.testing.assert_close(half[:, 1], torch.full((2, 3, 3), -0.5))
     with pytest.raises(ValueError, match="flow"):
         backward_warp(img, torch.zeros(2, 3, 6, 9))
+
+
+def test_bf16_warp_is_exact_on_wide_frames():
+    # A bf16 sampling grid would be off by up to W/256 pixels; the warp samples in float32.
+    img = torch.rand(1, 2, 4, 600).bfloat16()
+    flow = torch.zeros(1, 2, 4, 600)
+    flow[:, 0] = 3.0
+    out = backward_warp(img, flow)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out[..., :597], img[..., 3:], atol=1e-3, rtol=0)
 
 
 def test_clear_errors():

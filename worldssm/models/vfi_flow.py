@@ -42,8 +42,12 @@ def backward_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     # Pixel coordinates -> [-1, 1] with align_corners=True: -1 and 1 are the corner pixel centres.
     gx = (xs[None, None, :] + flow[:, 0]) * (2 / max(w - 1, 1)) - 1
     gy = (ys[None, :, None] + flow[:, 1]) * (2 / max(h - 1, 1)) - 1
-    grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    grid = torch.stack([gx, gy], dim=-1)
+    # Sample in float32: a bf16 grid would put points up to W/256 pixels off.
+    out = F.grid_sample(
+        img.float(), grid, mode="bilinear", padding_mode="border", align_corners=True
+    )
+    return out.to(img.dtype)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -101,7 +105,8 @@ class FlowHead(nn.Module):
         x = resize(inputs, work)
         if flow is not None:
             x = torch.cat([x, resize_flow(flow, work)], 1)
-        y = self.convs(torch.cat([m, x.to(m.dtype)], 1))
+        # Flow and mask leave the head in float32 (they are accumulated and scaled to pixels).
+        y = self.convs(torch.cat([m, x.to(m.dtype)], 1)).float()
         return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
 
 
@@ -129,7 +134,7 @@ class LocalRefineBlock(nn.Module):
         small = (full[0] // self.scale, full[1] // self.scale)
         x = torch.cat([resize(inputs, small), resize_flow(flow, small)], 1)
         x = self.down(x)
-        y = self.up(self.body(x) + x)
+        y = self.up(self.body(x) + x).float()
         return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
 
 
