@@ -41,7 +41,7 @@ class ActorCriticConfig:
     slow_fraction: float = 0.02  # EMA step of the slow critic per update
     slow_reg: float = 1.0  # weight of the pull towards the slow critic
     return_decay: float = 0.99  # EMA decay of the percentile scale
-    start_chunks: int = 4  # imagination starts per replayed sequence (see world_model_training)
+    start_chunks: int = 0  # 0: imagine from every replayed step (B*T starts); k: k per sequence
 
 
 def symlog(x: torch.Tensor) -> torch.Tensor:

@@ -124,8 +124,14 @@ def load_agent_config(path: str | Path | None, overrides: dict | None = None) ->
 
 
 def build_world_model(cfg: AgentConfig, num_actions: int, image_size: int, channels: int = 3):
-    """The registry model with ``action_dim`` and frame size taken from the env."""
-    from worldssm.registry import create_model
+    """The registry model with ``action_dim`` and frame size taken from the env.
+
+    Overrides that the chosen family lacks (e.g. ``state_size`` for ``rssm``) are dropped with a
+    warning, so one preset serves S4WM, RSSM and the Transformer (``--model`` swaps the family).
+    """
+    import warnings
+
+    from worldssm.registry import create_model, model_config
 
     kw = dict(cfg.model)
     name = kw.pop("name")
@@ -134,31 +140,39 @@ def build_world_model(cfg: AgentConfig, num_actions: int, image_size: int, chann
         if kw.get(key, want) != want:
             raise ValueError(f"model.{key}={kw[key]} does not match the env's {want}; drop it")
         kw[key] = want
-    return create_model(name, **kw)
+    fields = {f.name for f in dataclasses.fields(model_config(name))}
+    dropped = sorted(set(kw) - fields)
+    if dropped:
+        warnings.warn(f"{name} has no option(s) {dropped}; ignoring them", stacklevel=2)
+    return create_model(name, **{k: v for k, v in kw.items() if k in fields})
 
 
 def imagine_from_batch(model, ac: ActorCritic, batch: dict, chunks: int, horizon: int):
-    """Imagined trajectories started from posterior states of a replayed batch.
+    """Imagined trajectories started from posterior states of a replayed batch (no gradients).
 
-    The batch (B, T) is observed in ``chunks`` pieces and imagination starts from the state after
-    each piece, giving ``chunks * B`` starts (one imagine call per piece, since state shapes may
-    differ between pieces, e.g. a transformer's context). Returns the trajectories concatenated.
+    ``chunks = 0``: from the state after every step (B·T starts, DreamerV3; the model's
+    ``observe(return_states=True)``). ``chunks = k``: the batch (B, T) is observed in ``k``
+    pieces and imagination starts from the state after each piece (k·B starts, one imagine call
+    per piece, since state shapes may differ between pieces, e.g. a transformer's context).
     """
-    t = batch["obs"].shape[1]
-    bounds = torch.linspace(0, t, chunks + 1).round().long().tolist()
-    state, trajs = None, []
+    policy = lambda f: ac.act(f.float())  # noqa: E731
+    keys = ("feat", "action", "reward", "cont")
     with torch.no_grad():
+        if chunks == 0:
+            seq = [batch[k] for k in ("obs", "action", "is_first")]
+            _, out = model.observe(None, *seq, decode=False, return_states=True)
+            traj = model.imagine(out["states"], policy, horizon)
+            return {k: traj[k].float() for k in keys}
+        t = batch["obs"].shape[1]
+        bounds = torch.linspace(0, t, chunks + 1).round().long().tolist()
+        state, trajs = None, []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             if hi <= lo:
                 continue
-            if state is None:
-                state = model.initial(batch["obs"].shape[0], batch["obs"].device)
             piece = [batch[k][:, lo:hi] for k in ("obs", "action", "is_first")]
             state, _ = model.observe(state, *piece, decode=False)
-            trajs.append(model.imagine(state, lambda f: ac.act(f.float()), horizon))
-    return {
-        k: torch.cat([tr[k].float() for tr in trajs]) for k in ("feat", "action", "reward", "cont")
-    }
+            trajs.append(model.imagine(state, policy, horizon))
+    return {k: torch.cat([tr[k].float() for tr in trajs]) for k in keys}
 
 
 def _device(name: str) -> torch.device:
@@ -336,3 +350,38 @@ def load_agent(path: str | Path, device="cpu"):
     ac = ActorCritic(model.feat_dim, mc["action_dim"], cfg.ac).to(device)
     ac.load_state_dict(ckpt["actor_critic"])
     return model, ac, cfg
+
+
+@torch.no_grad()
+def evaluate_agent(checkpoint: str | Path, episodes: int = 16, seed: int = 12345,
+                   device: str = "auto", greedy: bool = False) -> dict:  # fmt: skip
+    """Mean return of the trained agent and of a uniformly random policy over ``episodes``
+    episodes each (one per environment, the same episode seeds for both)."""
+    from worldssm.envs import make_vector
+    from worldssm.train.policies import RandomPolicy
+
+    dev = _device(device)
+    model, ac, cfg = load_agent(checkpoint, dev)
+    model.eval()
+    amp = cfg.run.amp and dev.type == "cuda"
+    results = {}
+    for name in ("agent", "random"):
+        steps = cfg.env.max_episode_steps
+        venv = make_vector(cfg.env.name, episodes, dev, steps, **cfg.env.options)
+        if name == "agent":
+            policy = AgentPolicy(model, ac, dev, greedy=greedy, amp=amp)
+        else:
+            policy = plain_policy(
+                RandomPolicy(len(venv.world.actions), range(seed, seed + episodes))
+            )
+        runner = EnvRunner(venv, None, seed=seed)
+        first: dict[int, float] = {}
+        while len(first) < episodes:
+            runner.collect(policy, 1)
+            for ep in runner.episodes:
+                first.setdefault(ep["env"], ep["return"])
+            runner.episodes.clear()
+        rets = torch.tensor(list(first.values()))
+        std = rets.std().item() if episodes > 1 else 0.0
+        results[name] = {"mean": rets.mean().item(), "std": std, "returns": rets.tolist()}
+    return {"env": cfg.env.name, "model": cfg.model["name"], "episodes": episodes, **results}
