@@ -186,17 +186,19 @@ class WorldModel(nn.Module):
             raise TypeError(f"{name}: is_first must be bool; got {is_first.dtype} (use .bool())")
         self._check_action(action)
 
-    def _check_action(self, action: torch.Tensor) -> None:
+    def _check_action(self, action: torch.Tensor, check_range: bool = True) -> None:
         if action.is_floating_point() or action.is_complex() or action.dtype == torch.bool:
             raise TypeError(f"action must be an integer (long) tensor; got {action.dtype}")
         n = self.cfg.action_dim
-        if action.numel() and (int(action.min()) < 0 or int(action.max()) >= n):
-            raise ValueError(
-                f"actions must be in [0, {n}); got [{int(action.min())}, {int(action.max())}]"
-            )
+        if check_range and action.numel():
+            lo, hi = torch.stack([action.min(), action.max()]).tolist()  # one device sync
+            if lo < 0 or hi >= n:
+                raise ValueError(f"actions must be in [0, {n}); got [{lo}, {hi}]")
 
     def _onehot(self, action: torch.Tensor, dtype) -> torch.Tensor:
-        return F.one_hot(action.long(), self.cfg.action_dim).to(dtype)
+        # a comparison, not F.one_hot: no host sync inside imagination loops
+        classes = torch.arange(self.cfg.action_dim, device=action.device)
+        return (action.long()[..., None] == classes).to(dtype)
 
     def _tokens(self, z_prev, action, is_first):
         """u = token_in([z_{t-1}, onehot(a_t)]), both zeroed where is_first. Any lead dims."""
@@ -284,7 +286,8 @@ class WorldModel(nn.Module):
         if not isinstance(action, torch.Tensor) or action.shape != state.h.shape[:1]:
             got = tuple(action.shape) if isinstance(action, torch.Tensor) else type(action)
             raise ValueError(f"step: action must be (B,) = ({state.h.shape[0]},); got {got}")
-        self._check_action(action)
+        # the range check syncs with the device: on GPU only once per observe, not every step
+        self._check_action(action, check_range=action.device.type == "cpu")
         first = torch.zeros_like(action, dtype=torch.bool)
         h, core = self._core_step(state.core, self._tokens(state.z, action, first), first)
         prior = self.latent.stats(self.prior_net(h))
