@@ -215,6 +215,8 @@ def test_clear_errors():
         model.loss({"obs": obs, "action": act, "is_first": first})
     with pytest.raises(ValueError, match="reward must be"):
         model.loss({**b, "reward": b["reward"][:, :2]})
+    with pytest.raises(ValueError, match="state must be a WorldModelState of batch 2"):
+        model.observe(model.initial(3), obs, act, first)
     state = model.initial(2)
     with pytest.raises(ValueError, match="step: action"):
         model.step(state, act)

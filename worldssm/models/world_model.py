@@ -243,6 +243,9 @@ class WorldModel(nn.Module):
         bsz, t = obs.shape[:2]
         if state is None:
             state = self.initial(bsz, obs.device, obs.dtype)
+        elif not isinstance(state, WorldModelState) or state.h.shape[0] != bsz:
+            got = state.h.shape[0] if isinstance(state, WorldModelState) else type(state).__name__
+            raise ValueError(f"observe: state must be a WorldModelState of batch {bsz}; got {got}")
         embed = self.encoder(obs)
         if self.parallel:
             post = self.latent.stats(self.post_net(embed))
