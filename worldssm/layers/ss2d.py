@@ -148,7 +148,8 @@ class SS2D(nn.Module):
 
         Args:
             u: (B, L, D) tokens (after the conv and SiLU).
-            orders: (K, L) int64; row k is the token order of direction k.
+            orders: (K, L) int64; row k is the token order of direction k (a permutation of
+                0..L-1; not checked, as that would synchronise with the GPU).
 
         Returns:
             (B, L, D) in u's dtype: sum over k of scan_k(u in order k), back in token order.
@@ -159,7 +160,7 @@ class SS2D(nn.Module):
             raise ValueError(
                 f"orders must have shape (K, L) = ({k}, {length}); got {tuple(orders.shape)}"
             )
-        orders = orders.to(u.device)
+        orders = orders.to(u.device, torch.long)
         # (B, K, D, L): direction k's copy of the sequence in its scan order.
         xs = torch.stack([u.index_select(1, o) for o in orders], 1).transpose(2, 3)
         x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight.to(xs.dtype))
@@ -179,6 +180,7 @@ class SS2D(nn.Module):
             delta_softplus=True,
         ).view(bsz, k, d, length)
         # Undo each permutation (inverse order) and sum the directions in (at least) float32.
-        inverse = torch.argsort(orders, dim=1)
+        positions = torch.arange(length, device=u.device).expand(k, length)
+        inverse = torch.empty_like(orders).scatter_(1, orders, positions)
         y = sum(out[:, i].to(acc).index_select(2, inverse[i]) for i in range(k))
         return y.transpose(1, 2).to(u.dtype)
