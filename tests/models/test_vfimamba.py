@@ -9,7 +9,14 @@ from worldssm.models.vfi_blocks import MixedSSMBlock
 from worldssm.models.vfi_flow import backward_warp, resize_flow
 from worldssm.models.vfimamba import VFIMamba, laplacian_l1, pad_to_multiple
 
-PRESETS = ["vfimamba_tiny", "vfimamba_s", "vfimamba", "vfiflow_conv_tiny", "vfiflow_conv_s"]
+PRESETS = [
+    "vfimamba_tiny",
+    "vfimamba_s",
+    "vfimamba",
+    "vfiflow_conv_tiny",
+    "vfiflow_conv_s",
+    "vfiflow_conv",
+]
 
 
 def _count(name: str) -> int:
@@ -26,6 +33,8 @@ def test_presets_build_with_paper_sizes():
     assert counts["vfimamba_tiny"] < 5e6
     # The conv baseline has the same widths and depths: within 10% of the SSM model.
     assert abs(counts["vfiflow_conv_s"] / counts["vfimamba_s"] - 1) < 0.1
+    assert abs(counts["vfiflow_conv"] / counts["vfimamba"] - 1) < 0.1
+    assert _count("vfimamba-s") == counts["vfimamba_s"]  # hyphenated names work too
     assert worldssm.registry.model_config("vfimamba-s") == worldssm.registry.model_config(
         "vfimamba_s"
     )
