@@ -273,6 +273,7 @@ def evaluate_model(
     clips: torch.utils.data.Dataset,
     plan: Plan,
     metrics: Sequence[str] = ("psnr", "ssim", "lpips", "fvd"),
+    gen_batch_size: int = 16,
     batch_size: int = 4,
     device: str | torch.device | None = None,
     precision: str = "auto",
@@ -289,6 +290,8 @@ def evaluate_model(
         clips: items ``{"frames": uint8 (T, C, H, W), "actions"?: (T,)}`` with
             ``T >= plan.clip_length`` (:class:`FolderClips`, :class:`DigitsClips`).
         metrics: any of ``psnr``, ``ssim``, ``lpips``, ``fvd``.
+        gen_batch_size: videos generated at once (read, predicted and scored, then dropped).
+        batch_size: videos per I3D / LPIPS forward pass within a generated batch.
         precision: ``auto`` (bf16 autocast on CUDA for generation and I3D), ``fp32`` or ``bf16``.
         lpips_model, i3d_model: the networks (see :func:`~worldssm.eval.perceptual.
             get_lpips_model`, :func:`~worldssm.eval.i3d.load_i3d`); needed for those metrics.
@@ -315,7 +318,12 @@ def evaluate_model(
     grid: tuple[list, list] = ([], [])
     values: dict[str, list[torch.Tensor]] = {m: [] for m in frame_names}
     out = ModelScores({}, None)
-    loader = torch.utils.data.DataLoader(clips, batch_size=batch_size, num_workers=num_workers)
+    if not callable(getattr(model, "step", None)) or not hasattr(model, "cfg"):
+        raise ValueError(
+            f"{type(model).__name__} is not a frame predictor (no cfg / step(state, frame)); "
+            "evaluate takes ConvS5 / ConvLSTM / frame Transformer checkpoints"
+        )
+    loader = torch.utils.data.DataLoader(clips, gen_batch_size, num_workers=num_workers)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(clips), desc="evaluate", unit="video", disable=not progress)

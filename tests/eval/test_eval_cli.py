@@ -1,6 +1,7 @@
 """``worldssm evaluate``: the whole report, with random-weight networks, from two video folders
 (``--real/--fake``) or from an untrained tiny model (``--checkpoint/--data``)."""
 
+import csv
 import json
 
 import numpy as np
@@ -140,6 +141,7 @@ def _ckpt_args(folders, trained, ckpt, data, out, *extra):
 def test_evaluate_checkpoint_custom_on_teco_folder(folders, trained, tmp_path):
     out = tmp_path / "report"
     extra = ("--protocol", "custom", "--context", "4", "--horizon", "8", "--allow-rank-deficient")
+    extra += ("--gen-batch-size", "2")  # 3 videos: two batches
     args = _ckpt_args(folders, trained, "dmlab.pt", str(trained / "dmlab"), out, *extra)
     assert main(args) == 0
     data = json.loads((out / "metrics.json").read_text())
@@ -159,9 +161,12 @@ def test_evaluate_checkpoint_custom_on_teco_folder(folders, trained, tmp_path):
     acts = torch.stack([torch.from_numpy(np.load(f)["actions"]) for f in files])[:, :11]
     pred = generate(model, videos[:, :4].float() / 255, 8, acts)
     pred = (pred.clamp(0, 1) * 255).round().to(torch.uint8)
-    assert data["metrics"]["psnr"] == pytest.approx(float(psnr(pred, videos[:, 4:]).mean()))
-    lines = (out / "per_frame.csv").read_text().splitlines()
-    assert len(lines) == 1 + 8 and lines[1].startswith("4,")
+    expect = psnr(pred, videos[:, 4:])  # (3, 8); batches of 2 + 1 round a few pixels otherwise
+    assert data["metrics"]["psnr"] == pytest.approx(float(expect.mean()), rel=1e-4)
+    rows = list(csv.DictReader(open(out / "per_frame.csv")))
+    assert [int(r["frame"]) for r in rows] == list(range(4, 12))
+    curve = [float(r["psnr_mean"]) for r in rows]
+    assert curve == pytest.approx(expect.mean(0).tolist(), abs=2e-3)
     assert (out / "horizon.png").read_bytes()[:4] == b"\x89PNG"
     grid = read_video(out / "grid.mp4")
     assert grid.shape == (12, 3 * 32 + 2 * 2, 2 * 32 + 2, 3)
@@ -170,11 +175,11 @@ def test_evaluate_checkpoint_custom_on_teco_folder(folders, trained, tmp_path):
 def test_evaluate_checkpoint_moving_digits(folders, trained, tmp_path, capsys):
     out = tmp_path / "report"
     extra = ("--protocol", "moving-mnist", "--context", "5", "--horizon", "4,8")
-    extra += ("--max-videos", "2", "--metrics", "psnr,ssim,fvd")
+    extra += ("--max-videos", "2", "--metrics", "psnr,ssim")  # FVD@h: test_eval_protocols
     assert main(_ckpt_args(folders, trained, "digits.pt", "moving-digits", out, *extra)) == 0
     m = json.loads((out / "metrics.json").read_text())["metrics"]
-    assert set(m) == {f"{k}@{h}" for k in ("psnr", "ssim", "fvd") for h in (4, 8)}
-    assert m["psnr@4"] != m["psnr@8"] and m["fvd@8"]["value"] > 0
+    assert set(m) == {f"{k}@{h}" for k in ("psnr", "ssim") for h in (4, 8)}
+    assert m["psnr@4"] != m["psnr@8"] and -1 < m["ssim@8"] < 1 and m["ssim@8"] != m["ssim@4"]
     lines = (out / "per_frame.csv").read_text().splitlines()
     assert lines[0] == "frame,psnr_mean,psnr_std,ssim_mean,ssim_std" and len(lines) == 1 + 8
     assert lines[1].startswith("5,") and "psnr@8:" in capsys.readouterr().out

@@ -194,7 +194,7 @@ def test_evaluate_model_teco_frames_are_the_156_after_144(lpips_model):
 
     real = Synthetic(3, 310, size=32)  # longer than 300: only the first 300 are used
     scores = evaluate_model(
-        Persistence(), _clips(real), make_plan("teco-dmlab"), ["psnr", "ssim"], batch_size=2,
+        Persistence(), _clips(real), make_plan("teco-dmlab"), ["psnr", "ssim"], gen_batch_size=2,
         device="cpu", progress=False,
     )  # fmt: skip
     assert scores.videos == 3 and scores.frames.first_frame == 144
@@ -213,7 +213,7 @@ def test_evaluate_model_fvd_matches_the_folder_protocol(lpips_model):
     real = Synthetic(5, 14, c=1, size=32)
     plan = make_plan("moving-mnist", 4, [5, 10])
     scores = evaluate_model(
-        Persistence(c=1), _clips(real), plan, batch_size=2, device="cpu",
+        Persistence(c=1), _clips(real), plan, gen_batch_size=2, batch_size=1, device="cpu",
         lpips_model=lpips_model, i3d_model=MeanModel(), progress=False,
     )  # fmt: skip
     fake = torch.stack([torch.cat([v[:4], v[3:4].expand(10, -1, -1, -1)]) for v in real])
@@ -241,3 +241,5 @@ def test_evaluate_model_checks_the_data():
         evaluate_model(Persistence(size=16), clips, plan, ["psnr"], progress=False)
     with pytest.raises(ValueError, match="no actions"):
         evaluate_model(Persistence(action_dim=3), clips, plan, ["psnr"], progress=False)
+    with pytest.raises(ValueError, match="not a frame predictor"):
+        evaluate_model(torch.nn.Linear(2, 2), clips, plan, ["psnr"], progress=False)

@@ -86,7 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "$WORLDSSM_ALEXNET_WEIGHTS, the torch hub cache or the worldssm cache",
     )
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
-    parser.add_argument("--batch-size", type=int, default=4, help="videos per batch")
+    parser.add_argument(
+        "--batch-size", type=int, default=4, help="videos per metric (I3D, LPIPS) batch"
+    )
+    parser.add_argument(
+        "--gen-batch-size",
+        type=int,
+        default=16,
+        help="with --checkpoint: videos generated (and held) at once",
+    )
     parser.add_argument(
         "--max-videos",
         type=int,
@@ -284,11 +292,14 @@ def _evaluate_checkpoint(args, metrics: list[str]) -> dict:
     if not run_metrics:
         raise ValueError(f"every requested metric was skipped ({', '.join(skipped)}): see above")
     start = time.time()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     scores = model_eval.evaluate_model(
         model,
         clips,
         plan,
         run_metrics,
+        gen_batch_size=args.gen_batch_size,
         batch_size=args.batch_size,
         device=device,
         precision=args.precision,
@@ -318,12 +329,18 @@ def _evaluate_checkpoint(args, metrics: list[str]) -> dict:
         "metrics": scores.summary,
         "skipped": skipped,
         "seconds": round(time.time() - start, 2),
+        "peak_gpu_GiB": (
+            round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+            if device.type == "cuda"
+            else None
+        ),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "worldssm": __version__,
         "settings": {
             "metrics": metrics,
             "device": str(device),
             "precision": args.precision,
+            "gen_batch_size": args.gen_batch_size,
             "batch_size": args.batch_size,
             "seed": args.seed if args.data == model_eval.DIGITS else None,
             "i3d_weights": args.i3d_weights,
