@@ -81,8 +81,9 @@ def test_ss2d_custom_orders():
 @pytest.mark.skipif(not triton_available(), reason="needs triton")
 def test_ss2d_triton_path_matches_torch_path():
     torch.manual_seed(2)
-    layer = SS2D(2, d_state=2)
-    x = torch.randn(1, 2, 2, 3, 2)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # CPU: the Triton interpreter
+    layer = SS2D(2, d_state=2).to(device)
+    x = torch.randn(1, 2, 2, 3, 2, device=device)
     with scan_backend("torch"):
         ref = layer(x)
         g_ref = torch.autograd.grad(ref.square().sum(), list(layer.parameters()))
