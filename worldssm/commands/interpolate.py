@@ -69,8 +69,8 @@ def run(args) -> int:
         device = torch.device(args.device)
     try:
         model, ckpt = load_interpolator(args.checkpoint, device)
-    except FileNotFoundError as e:
-        raise SystemExit(str(e)) from e
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from e
     interp = FrameInterpolator(model, scale=args.scale, batch_size=args.batch_size)
     if images:
         paths = interpolate_images(interp, first, second, args.n, Path(args.out))
