@@ -183,3 +183,55 @@ def test_memory_eval_metrics_and_video(tmp_path):
     path = generation_video(model, eps, tmp_path / "gen.mp4", context=5, horizon=10, num=2)
     video = read_mp4(path)
     assert video.shape[0] == 15 and video.shape[2] == 2 * 32 + 2
+
+
+def _script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", ROOT / "benchmarks" / f"{name}.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_world_models_benchmark_quick(tmp_path):
+    import json
+
+    out = tmp_path / "wm.json"
+    assert _script("world_models").main(["--quick", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["command"] and result["device"] and result["date"]
+    rows = {r["model"]: r for r in result["results"]}
+    assert set(rows) == {"s4wm_tiny", "rssm_tiny", "transformer_wm_tiny"}
+    for row in rows.values():
+        assert [t["seq_len"] for t in row["train"]] == [8, 16]
+        assert all(t["frames_per_s"] > 0 for t in row["train"])
+        assert row["imagine"]["latent_frames_per_s"] > 0 and row["imagine"]["decoded_s"] > 0
+    assert result["ratios"]["imagine_rssm_over_s4wm"] > 0
+
+
+def test_memory_study_quick(tmp_path):
+    import json
+
+    out = tmp_path / "mem.json"
+    assert _script("memory_study").main(["--quick", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]
+    for task in ("MultiDoorsKeys", "DistractingMemory"):
+        for model in ("s4wm_tiny", "rssm_tiny"):
+            row = res[task][model]
+            assert row["train_steps"] == 2 and row["generation"]["mse"] > 0
+    acc = res["DistractingMemory"]["rssm_tiny"]["reward_accuracy"]
+    assert acc["scored_posterior"] >= 1 and 0.0 <= acc["posterior"] <= 1.0
+
+
+def test_agent_benchmark_quick(tmp_path):
+    import json
+
+    out = tmp_path / "agent.json"
+    argv = ["--quick", "--seeds", "0", "--run-root", str(tmp_path / "runs"), "--out", str(out)]
+    assert _script("agent_gpu").main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["overall"]["seeds"] == 1 and result["per_seed"][0]["env_steps"] == 48
+    assert {"agent_mean", "random_mean"} <= set(result["overall"])
