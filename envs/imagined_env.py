@@ -39,7 +39,7 @@ class ImaginedEnv(gym.Env):
     """One imagined environment (batch 1) driven by a world model.
 
     Args:
-        model: a world model (:mod:`worldssm.models.world_model` interface).
+        model: a world model (:mod:`worldssm.models.world_model` interface); put in eval mode.
         contexts: ``obs`` (N, K, H, W, 3) uint8 (or (N, K, C, H, W) float in [0, 1]),
             ``action`` (N, K) long (``action[:, t]`` led to frame t), optional ``is_first``
             (N, K) bool (default: only the first step).

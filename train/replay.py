@@ -123,6 +123,10 @@ class ReplayBuffer:
     def _stream_length(self, s: int) -> int:
         return sum(len(c["obs"]) for c in self.chunks[s]) + len(self.open[s]["obs"])
 
+    def can_sample(self, seq_len: int) -> bool:
+        """Whether some stream holds ``seq_len`` consecutive steps."""
+        return any(self._stream_length(s) >= seq_len for s in range(self.num_streams))
+
     def sample(
         self, batch_size: int, seq_len: int, mark_start: bool = True
     ) -> dict[str, np.ndarray]:

@@ -283,8 +283,8 @@ def train_agent(cfg: AgentConfig, resume: bool = True, progress: bool = True) ->
                 writer.add_scalar("episode/return", ep["return"], env_steps)
                 writer.add_scalar("episode/length", ep["length"], env_steps)
             runner.episodes.clear()
-        if env_steps < cfg.run.prefill:
-            continue
+        if env_steps < cfg.run.prefill or not replay.can_sample(cfg.replay.seq_len):
+            continue  # (a resumed in-memory replay refills first)
         for _ in range(cfg.run.updates):
             batch = to_model_batch(replay.sample(cfg.replay.batch_size, cfg.replay.seq_len), device)
             model.train()

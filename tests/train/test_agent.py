@@ -104,6 +104,15 @@ def test_train_agent_saves_loads_and_resumes(tmp_path):
         train_agent(cfg, resume=False, progress=False)
 
 
+def test_resume_with_an_in_memory_replay_refills_before_training(tmp_path):
+    cfg = _tiny_cfg(tmp_path, model="rssm_tiny")
+    cfg.replay.on_disk = False
+    assert train_agent(cfg, progress=False)["updates"] == 3
+    assert not (Path(cfg.run.run_dir) / "replay").exists()
+    cfg.run.env_steps = 64  # 2 more iterations: 5 then 9 steps per stream, seq_len 8
+    assert train_agent(cfg, progress=False)["updates"] == 4
+
+
 def test_trained_agent_evaluates_against_random(tmp_path):
     from worldssm.train.world_model_training import evaluate_agent
 

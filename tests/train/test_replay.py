@@ -59,6 +59,7 @@ def test_sample_shapes_and_boundaries():
 def test_sample_too_early_is_a_clear_error():
     buf = ReplayBuffer(num_streams=2, chunk_size=4)
     _fill(buf, 3, ep_len=[5, 5])
+    assert buf.can_sample(3) and not buf.can_sample(4)
     with pytest.raises(ValueError, match="no sequence of 8 steps"):
         buf.sample(2, 8)
     with pytest.raises(KeyError, match="lacks"):
