@@ -300,6 +300,11 @@ def evaluate_model(
         :class:`ModelScores`; ``summary`` holds ``psnr``/``ssim``/``lpips`` means (or
         ``<metric>@<h>`` per horizon) and the FVD entries of the plan.
     """
+    if not callable(getattr(model, "step", None)) or not hasattr(model, "cfg"):
+        raise ValueError(
+            f"{type(model).__name__} is not a frame predictor (no cfg / step(state, frame)); "
+            "evaluate takes ConvS5 / ConvLSTM / frame Transformer checkpoints"
+        )
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     frame_names = [m for m in metrics if m in P.FRAME_METRICS]
     use_fvd = "fvd" in metrics
@@ -318,11 +323,6 @@ def evaluate_model(
     grid: tuple[list, list] = ([], [])
     values: dict[str, list[torch.Tensor]] = {m: [] for m in frame_names}
     out = ModelScores({}, None)
-    if not callable(getattr(model, "step", None)) or not hasattr(model, "cfg"):
-        raise ValueError(
-            f"{type(model).__name__} is not a frame predictor (no cfg / step(state, frame)); "
-            "evaluate takes ConvS5 / ConvLSTM / frame Transformer checkpoints"
-        )
     loader = torch.utils.data.DataLoader(clips, gen_batch_size, num_workers=num_workers)
     from tqdm.auto import tqdm
 
