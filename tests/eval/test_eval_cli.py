@@ -230,5 +230,7 @@ def test_evaluate_checkpoint_errors(trained, tmp_path, capsys):
     assert "--horizon" in capsys.readouterr().err
     assert run(trained / "digits.pt", dmlab, *custom) == 2
     assert "model takes (1, 32, 32)" in capsys.readouterr().err
+    assert run(ckpt, dmlab, *custom, "--metrics", "lpips", "--alexnet-weights", "nope.pth") == 2
+    assert "nope.pth" in capsys.readouterr().err  # a path the user gave: an error, not a skip
     assert main(["evaluate", "--checkpoint", str(ckpt)]) == 2
     assert "--data" in capsys.readouterr().err

@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="custom",
         help="teco-dmlab: TECO's FVD (36 context, 300 frames, chunks of 256) and "
         "PSNR/SSIM/LPIPS on frames 144..299; moving-mnist: condition 100, "
-        "horizons 400/800/1200; custom: score frames after --context",
+        "horizons 400/800/1200; custom: score frames after --context (with --checkpoint: "
+        "--context K --horizon N)",
     )
     parser.add_argument(
         "--context",
