@@ -49,7 +49,11 @@ def time_train_step(cfg, device, warmup: int = 5, iters: int = 15) -> float:
         opt.step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / iters
+    seconds = (time.perf_counter() - t0) / iters
+    del model, opt, pred, loss
+    if device.type == "cuda":
+        torch.cuda.empty_cache()  # the real run builds its own model
+    return seconds
 
 
 def cmd_train(args) -> int:

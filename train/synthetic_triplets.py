@@ -128,29 +128,27 @@ class MotionImages:
         return frames * (1 - a) + layer[:, :3] * a
 
 
-def _pixel_grid(size: int) -> torch.Tensor:
-    """(size, size, 2) pixel-centre offsets (x, y) from the crop centre."""
-    r = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
-    return torch.stack([xx, yy], -1)
-
-
-def _normalise(xy: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Pixel coordinates (x, y) -> grid_sample coordinates (align_corners=False)."""
-    return torch.stack([(2 * xy[..., 0] + 1) / w - 1, (2 * xy[..., 1] + 1) / h - 1], -1)
+def _grid(mat: torch.Tensor, offset: torch.Tensor, crop: int, src_hw) -> torch.Tensor:
+    """grid_sample grid (T, crop, crop, 2) for the pixel map ``u = mat @ p + offset``, with ``p``
+    an output pixel's offset from the crop centre and ``u`` a source pixel coordinate (x, y);
+    ``mat`` (T, 2, 2), ``offset`` (T, 2). Built with affine_grid (align_corners=False)."""
+    h, w = src_hw
+    to_norm = torch.tensor([2.0 / w, 2.0 / h])
+    theta = torch.cat(
+        [mat * to_norm[None, :, None] * crop / 2, (offset * to_norm + to_norm / 2 - 1)[..., None]],
+        dim=-1,
+    )
+    return F.affine_grid(theta, [len(theta), 1, crop, crop], align_corners=False)
 
 
 def _affine_sample(src, crop, c0, shift, angle, zoom, scale, times) -> torch.Tensor:
     """Sample ``src`` (3, H, W) through the camera at each time: centre ``c0 + shift * tau``,
     rotation ``angle * tau``, scale ``scale * exp(zoom * tau)``. Returns (T, 3, crop, crop)."""
-    base = _pixel_grid(crop)
-    grids = []
-    for tau in times.tolist():
-        a, s = angle * tau, scale * math.exp(zoom * tau)
-        rot = torch.tensor([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) * s
-        xy = base @ rot.T + c0 + shift * tau
-        grids.append(_normalise(xy, *src.shape[-2:]))
-    grid = torch.stack(grids)
+    a, s = angle * times, scale * torch.exp(zoom * times)
+    mat = torch.stack(
+        [torch.stack([a.cos(), -a.sin()], -1), torch.stack([a.sin(), a.cos()], -1)], 1
+    )
+    grid = _grid(mat * s[:, None, None], c0 + shift * times[:, None], crop, src.shape[-2:])
     src = src[None].expand(len(times), -1, -1, -1)
     return F.grid_sample(src, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
@@ -158,16 +156,12 @@ def _affine_sample(src, crop, c0, shift, angle, zoom, scale, times) -> torch.Ten
 def _place(rgba, crop, q0, v, times) -> torch.Tensor:
     """Paste ``rgba`` (4, p, p) centred at ``q0 + v * tau`` (crop pixel coords) at each time."""
     p_h, p_w = rgba.shape[-2:]
-    r = torch.arange(crop, dtype=torch.float32)
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
-    pix = torch.stack([xx, yy], -1)
-    grids = []
-    for tau in times.tolist():
-        local = pix - (q0 + v * tau) + torch.tensor([p_w / 2, p_h / 2])
-        grids.append(_normalise(local, p_h, p_w))
+    mat = torch.eye(2).expand(len(times), 2, 2)
+    # output pixel x = centre offset + (crop - 1) / 2; patch pixel = x - position + size / 2
+    offset = (crop - 1) / 2 - (q0 + v * times[:, None]) + torch.tensor([p_w / 2, p_h / 2])
+    grid = _grid(mat, offset, crop, (p_h, p_w))
     src = rgba[None].expand(len(times), -1, -1, -1)
-    return F.grid_sample(src, torch.stack(grids), mode="bilinear", padding_mode="zeros",
-                         align_corners=False)  # fmt: skip
+    return F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 class WorldClips:

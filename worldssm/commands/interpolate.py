@@ -26,7 +26,9 @@ def add_arguments(parser) -> None:
         "--scale", type=float, default=1.0, help="estimate flow at this scale: 0.5 (2K), 0.25 (4K)"
     )
     parser.add_argument("--checkpoint", help="trained checkpoint (default: the shipped one)")
-    parser.add_argument("--batch-size", type=int, default=8, help="frame pairs per forward pass")
+    parser.add_argument(
+        "--batch-size", type=int, help="frame pairs per forward pass (default: by frame size)"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
         "--export", metavar="PATH", help="write a slim (bf16, no optimizer) copy of --checkpoint"
@@ -71,7 +73,8 @@ def run(args) -> int:
         model, ckpt = load_interpolator(args.checkpoint, device)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from e
-    interp = FrameInterpolator(model, scale=args.scale, batch_size=args.batch_size)
+    batch = args.batch_size or _default_batch(first, images)
+    interp = FrameInterpolator(model, scale=args.scale, batch_size=batch)
     if images:
         paths = interpolate_images(interp, first, second, args.n, Path(args.out))
         print(f"{len(paths)} frames ({args.n} interpolated) -> {args.out}")
@@ -120,3 +123,18 @@ def interpolate_images(interp, a, b, n: int, out_dir):
         Image.fromarray(np.ascontiguousarray(arr)).save(path)
         paths.append(path)
     return paths
+
+
+def _default_batch(path, images: bool) -> int:
+    """Pairs per forward: 8 at 720p and below, fewer for larger frames (GPU memory)."""
+    if images:
+        return 8
+    from worldssm.train.vfi_video import open_video
+
+    try:
+        with open_video(path) as c:
+            s = c.streams.video[0]
+            pixels = s.width * s.height
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from e
+    return max(1, min(8, int(8 * 1280 * 720 / max(1, pixels))))
