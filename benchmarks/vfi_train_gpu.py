@@ -58,11 +58,14 @@ def time_train_step(cfg, device, warmup: int = 5, iters: int = 15) -> float:
 
 def cmd_train(args) -> int:
     from worldssm.train.config import load_config, parse_overrides
+    from worldssm.train.synthetic_triplets import image_set
     from worldssm.train.trainer import train
     from worldssm.train.vfi_inference import export_slim
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cfg = load_config(args.config, parse_overrides(args.overrides))
+    if cfg.data.kind == "vfi_embedded" and len(image_set(False)) < 5:
+        print("WARNING: few natural training images; pip install scikit-image", file=sys.stderr)
     name = cfg.model["name"]
     run_dir = Path(args.run_root) / name
     cfg.run.run_dir = str(run_dir)
