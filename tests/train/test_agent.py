@@ -64,6 +64,29 @@ def test_actor_critic_loss_trains_both_and_slow_critic_follows():
     torch.testing.assert_close(after, 0.5 * before + 0.5 * ac.critic[-1].bias.detach())
 
 
+def test_actor_learns_the_rewarded_action_in_a_toy_imagination():
+    torch.manual_seed(0)
+    cfg = ActorCriticConfig(hidden=32, layers=1, actor_lr=1e-3, critic_lr=1e-3)
+    ac = ActorCritic(4, 3, cfg)
+    actor_opt, critic_opt = ac.optimizers()
+    n, h = 64, 8
+    for _ in range(150):
+        feat = torch.randn(n, 1, 4).expand(n, h + 1, 4)  # the state never changes
+        action = ac.act(feat[:, :-1])
+        traj = {"feat": feat, "action": action, "reward": (action == 2).float(),
+                "cont": torch.ones(n, h)}  # fmt: skip
+        actor_loss, critic_loss, _ = ac.loss(traj)
+        actor_opt.zero_grad()
+        critic_opt.zero_grad()
+        (actor_loss + critic_loss).backward()
+        actor_opt.step()
+        critic_opt.step()
+        ac.update_slow()
+    probs = ac.dist(torch.randn(100, 4)).probs.mean(0)
+    assert probs[2] > 0.85, probs
+    assert ac.value(torch.randn(100, 4)).mean() > 1.0  # the critic learned positive returns
+
+
 def _tiny_cfg(tmp_path, model="s4wm_tiny", **run):
     return load_agent_config(None, {
         "model": {"name": model},
