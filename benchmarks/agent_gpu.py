@@ -3,7 +3,8 @@
 Every seed trains ``worldssm agent`` (a world model plus a DreamerV3-style actor-critic in its
 imagination) in its own process, all at once on the same card, for ``--minutes``; then each
 trained agent and a uniformly random policy play ``--episodes`` episodes (the same episode seeds)
-and the mean returns are reported per seed and over seeds.
+and the mean returns are reported per seed and over seeds (the agent sampling its actions, and
+greedy).
 
     python benchmarks/agent_gpu.py --out benchmarks/results/agent_mdk_h100.json       # ~7 min
     python benchmarks/agent_gpu.py --model rssm --out benchmarks/results/agent_mdk_rssm.json
@@ -74,16 +75,21 @@ def main(argv=None) -> int:
     rows = []
     for seed, (_, run_dir, _) in procs.items():
         summary = json.loads((run_dir / "summary.json").read_text())
-        res = evaluate_agent(run_dir / "checkpoint.pt", episodes=args.episodes, seed=10_000 + seed)
+        ckpt, eval_seed = run_dir / "checkpoint.pt", 10_000 + seed
+        res = evaluate_agent(ckpt, episodes=args.episodes, seed=eval_seed)
+        greedy = evaluate_agent(ckpt, episodes=args.episodes, seed=eval_seed, greedy=True)
         row = {"seed": seed, "env_steps": summary["env_steps"], "updates": summary["updates"],
                "agent_return": res["agent"]["mean"], "random_return": res["random"]["mean"],
                "agent_std": res["agent"]["std"], "random_std": res["random"]["std"],
+               "agent_greedy_return": greedy["agent"]["mean"],
                "train_return_last20": summary["mean_return_last"]}  # fmt: skip
         print(json.dumps(row))
         rows.append(row)
     agent = np.array([r["agent_return"] for r in rows])
     rand = np.array([r["random_return"] for r in rows])
+    greedy = np.array([r["agent_greedy_return"] for r in rows])
     overall = {"agent_mean": float(agent.mean()), "agent_std_over_seeds": float(agent.std()),
+               "agent_greedy_mean": float(greedy.mean()),
                "random_mean": float(rand.mean()), "random_std_over_seeds": float(rand.std()),
                "seeds_beating_random": int((agent > rand).sum()), "seeds": len(rows)}  # fmt: skip
     print(json.dumps(overall))
