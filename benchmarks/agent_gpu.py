@@ -6,7 +6,7 @@ trained agent and a uniformly random policy play ``--episodes`` episodes (the sa
 and the mean returns are reported per seed and over seeds (the agent sampling its actions, and
 greedy).
 
-    python benchmarks/agent_gpu.py --out benchmarks/results/agent_mdk_h100.json       # ~7 min
+    python benchmarks/agent_gpu.py --out benchmarks/results/agent_mdk_h100.json       # ~6 min
     python benchmarks/agent_gpu.py --model rssm --out benchmarks/results/agent_mdk_rssm.json
     python benchmarks/agent_gpu.py --quick --out /tmp/agent_quick.json                # CPU smoke
 """
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     p.add_argument("--config", default=str(ROOT / "configs" / "agent_multidoorskeys.yaml"))
     p.add_argument("--model", default="s4wm", help="s4wm | rssm | transformer_wm")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--minutes", type=float, default=5.5, help="training budget per seed")
+    p.add_argument("--minutes", type=float, default=5.0, help="training budget per seed")
     p.add_argument("--episodes", type=int, default=32, help="evaluation episodes per policy")
     p.add_argument("--run-root", default="runs/agent_gpu", help="runs go to <root>/<date-time>")
     p.add_argument("--out", default=None, help="write JSON here")

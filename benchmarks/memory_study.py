@@ -13,7 +13,7 @@ whole episodes from that data and is scored on held-out episodes as in the S4WM 
 Sizes here are small (32x32 frames, short episodes), so the numbers are not the paper's; the
 comparison between models under one budget is the point.
 
-    python benchmarks/memory_study.py --minutes 1.5 --out benchmarks/results/memory_study_h100.json
+    python benchmarks/memory_study.py --minutes 1.25 --out benchmarks/results/memory_study_h100.json
     python benchmarks/memory_study.py --quick --out /tmp/memory_quick.json      # CPU smoke
 """
 
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny presets and data, CPU smoke")
     p.add_argument("--models", default="s4wm,rssm")
     p.add_argument("--tasks", default=",".join(TASKS))
-    p.add_argument("--minutes", type=float, default=1.5, help="training budget per model per task")
+    p.add_argument("--minutes", type=float, default=1.25, help="training budget per model per task")
     p.add_argument("--max-steps", type=int, default=0, help="also stop after this many updates")
     p.add_argument("--episodes", type=int, default=512, help="training episodes per task")
     p.add_argument("--test-episodes", type=int, default=64)

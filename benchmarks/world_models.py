@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny presets and sizes for a CPU check")
     p.add_argument("--models", default=",".join(FAMILIES))
     p.add_argument("--seq-lens", default="64,256,1024")
-    p.add_argument("--batch", type=int, default=8, help="sequences per training update")
+    p.add_argument("--batch", type=int, default=4, help="sequences per training update")
     p.add_argument("--imagine-steps", type=int, default=500)
     p.add_argument("--imagine-batch", type=int, default=64)
     p.add_argument("--context", type=int, default=16, help="frames observed before imagining")
