@@ -219,12 +219,12 @@ def train_agent(cfg: AgentConfig, resume: bool = True, progress: bool = True) ->
     device = _device(cfg.run.device)
     torch.manual_seed(cfg.run.seed)
     run_dir = Path(cfg.run.run_dir)
+    ckpt_path = run_dir / "checkpoint.pt"
+    if not resume and ckpt_path.is_file():
+        raise FileExistsError(f"{run_dir} holds a run; resume it or use another run.run_dir")
+    ckpt = load_checkpoint(ckpt_path, device) if resume and ckpt_path.is_file() else None
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    ckpt_path = run_dir / "checkpoint.pt"
-    ckpt = load_checkpoint(ckpt_path, device) if resume and ckpt_path.is_file() else None
-    if not resume and ckpt_path.is_file():
-        raise FileExistsError(f"{run_dir} holds a run; pass resume or use another run.run_dir")
 
     venv = make_vector(cfg.env.name, cfg.env.num_envs, device=device,
                        max_episode_steps=cfg.env.max_episode_steps, **cfg.env.options)  # fmt: skip
