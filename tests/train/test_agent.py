@@ -145,7 +145,9 @@ def test_trained_agent_evaluates_against_random(tmp_path):
     assert set(result) >= {"agent", "random"} and len(result["agent"]["returns"]) == 2
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("agent_*.yaml")), ids=str)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "configs").glob("agent_*.yaml")), ids=lambda p: p.name
+)
 @pytest.mark.parametrize("family", ["s4wm", "rssm", "transformer_wm"])
 def test_agent_presets_build_every_family(path, family):
     import warnings
