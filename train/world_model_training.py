@@ -204,12 +204,30 @@ class EpisodeLog:
                 self.returns.append(ep["return"])
 
 
+def _summary_writer(path: Path):
+    """TensorBoard's writer, or a no-op one (with a warning) where tensorboard is missing."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        import warnings
+
+        warnings.warn("tensorboard is not installed (pip install tensorboard): no TB logs; "
+                      "episodes.csv and summary.json are still written", stacklevel=3)  # fmt: skip
+
+        class _NoWriter:
+            def add_scalar(self, *args, **kwargs): ...
+
+            def close(self): ...
+
+        return _NoWriter()
+    return SummaryWriter(str(path))
+
+
 def train_agent(cfg: AgentConfig, resume: bool = True, progress: bool = True) -> dict:
     """Train per ``cfg``; resumes from ``run_dir/checkpoint.pt`` when present and ``resume``.
 
     Returns ``{"env_steps", "updates", "episodes", "mean_return_last", "checkpoint"}``.
     """
-    from torch.utils.tensorboard import SummaryWriter
     from tqdm.auto import tqdm
 
     from worldssm.envs import make_vector
@@ -251,7 +269,7 @@ def train_agent(cfg: AgentConfig, resume: bool = True, progress: bool = True) ->
     # A resumed run starts fresh episodes (the env state is not saved): seed them apart.
     runner = EnvRunner(venv, replay, seed=cfg.run.seed * 1_000_003 + env_steps)
     log = EpisodeLog(run_dir / "episodes.csv", env_steps if ckpt is not None else None)
-    writer = SummaryWriter(str(run_dir / "tb"))
+    writer = _summary_writer(run_dir / "tb")
     amp = cfg.run.amp and device.type == "cuda"
     random_policy = plain_policy(
         RandomPolicy(num_actions, [cfg.run.seed + env_steps + i for i in range(cfg.env.num_envs)])
