@@ -211,6 +211,11 @@ def _selective_bwd_kernel(
 
 
 # (BLOCK_D, BLOCK_L, num_warps) for forward and backward; benchmarks may override.
+# Defaults from benchmarks/tune_selective.py on an H100 (results/tune-selective-h100.json):
+# the backward holds many (BLOCK_D, BLOCK_L, N) temporaries, so few channels and one warp per
+# program win (5x faster than (8, 16, 4)); the backward must reuse the forward's BLOCK_L.
+DEFAULT_FWD = (4, 32, 4)
+DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
 # Copies of the dB/dC accumulators (summed afterwards): atomics from many channel blocks to one
 # address serialise in L2; 16 copies of (B, G, N, L) float32 are small next to u.
@@ -248,7 +253,7 @@ class TritonSelectiveScan(torch.autograd.Function):
         b4, c4 = _as_groups(B), _as_groups(C)
         groups = b4.shape[1]
         d_per_group = d_inner // groups
-        block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, (16, 16, 4))
+        block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, DEFAULT_FWD)
         n_dblocks = triton.cdiv(d_inner, block_d)
         n_tiles = triton.cdiv(length, block_l)
         out = torch.empty_like(u)
@@ -282,7 +287,7 @@ class TritonSelectiveScan(torch.autograd.Function):
         b4, c4 = _as_groups(B), _as_groups(C)
         groups = b4.shape[1]
         d_per_group = d_inner // groups
-        block_d, _, warps = _config(d_per_group, BWD_CONFIG, (8, 16, 4))
+        block_d, _, warps = _config(d_per_group, BWD_CONFIG, DEFAULT_BWD)
         block_l, n_tiles = ctx.block_l, ckpt.shape[2]  # tiles must match the checkpoints
         n_dblocks = triton.cdiv(d_inner, block_d)
         dout = torch.zeros_like(u) if dout is None else dout.contiguous()
