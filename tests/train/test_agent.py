@@ -174,6 +174,12 @@ def test_cli_model_keys_are_world_model_fields():
     for name in ("s4wm", "rssm", "transformer_wm"):
         fields |= {f.name for f in dataclasses.fields(model_config(name))}
     assert set(MODEL_KEYS) <= fields, set(MODEL_KEYS) - fields
+    from worldssm.commands.agent import SECTION_FIELDS
+    from worldssm.train.world_model_training import SECTIONS
+
+    for section, names in SECTION_FIELDS.items():  # every typed field has its --section.key
+        want = {f.name for f in dataclasses.fields(SECTIONS[section])} - {"name"}
+        assert set(names.split()) == want, section
 
 
 def test_cli_agent_smoke(tmp_path, capsys):
