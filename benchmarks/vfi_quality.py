@@ -48,15 +48,22 @@ def heldout_sets(n: int, crop: int, max_motion: float, max_gap: int, seed: int, 
     return {"images": [images[i] for i in range(n)], "world": [world[i] for i in range(n)]}
 
 
+PSNR_CAP = 100.0
+
+
 def score(method, items: list[dict], batch: int) -> dict:
-    """Mean PSNR/SSIM of ``method(img0, img1, t) -> pred`` over ``items`` (uint8 scoring)."""
+    """Mean PSNR/SSIM of ``method(img0, img1, t) -> pred`` over ``items`` (uint8 scoring).
+
+    Per-triplet PSNR is capped at 100 dB: a prediction equal to its target (e.g. repeating a
+    frame of a static world triplet) would otherwise make the mean infinite.
+    """
     ps, ss = [], []
     for lo in range(0, len(items), batch):
         b = torch.utils.data.default_collate(items[lo : lo + batch])
         pred = method(b["img0"], b["img1"], b["t"]).float().cpu()
         p8 = (pred.clamp(0, 1) * 255).round().byte()
         g8 = (b["gt"] * 255).round().byte()
-        ps.append(psnr(p8, g8))
+        ps.append(psnr(p8, g8).clamp(max=PSNR_CAP))
         ss.append(ssim(p8, g8))
     ps, ss = torch.cat(ps), torch.cat(ss)
     return {"psnr": ps.mean().item(), "ssim": ss.mean().item(), "n": len(items)}
