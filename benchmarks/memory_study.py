@@ -72,8 +72,19 @@ def train_model(name: str, data: dict, args, device) -> tuple:
     opt = torch.optim.AdamW(param_groups(model, 0.0), lr=args.lr)
     amp = device.type == "cuda"
     rng = np.random.default_rng(args.seed)
-    n, t0, steps, losses = len(data["obs"]), time.time(), 0, []
+    n = len(data["obs"])
     model.train()
+    # One untimed forward/backward first: Triton compiles and autotunes the scan kernels on first
+    # use (over a minute for S4WM's complex scan on a fresh machine), which must not eat the budget.
+    t_warm = time.time()
+    idx = rng.integers(n, size=args.batch)
+    batch = to_model_batch({k: data[k][idx] for k in ("obs", "action", "reward", "cont",
+                                                      "is_first")}, device)  # fmt: skip
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        model.loss(batch)[0].backward()
+    opt.zero_grad(set_to_none=True)
+    warmup_s = time.time() - t_warm
+    t0, steps, losses = time.time(), 0, []
     while time.time() - t0 < 60 * args.minutes and (args.max_steps <= 0 or steps < args.max_steps):
         idx = rng.integers(n, size=args.batch)
         batch = to_model_batch({k: data[k][idx] for k in ("obs", "action", "reward", "cont",
@@ -88,7 +99,7 @@ def train_model(name: str, data: dict, args, device) -> tuple:
         losses.append(loss.item())
     info = {"params_M": sum(p.numel() for p in model.parameters()) / 1e6, "train_steps": steps,
             "train_seconds": time.time() - t0, "final_loss": float(np.mean(losses[-20:])),
-            "final_recon_mse": metrics["recon_mse"]}  # fmt: skip
+            "final_recon_mse": metrics["recon_mse"], "warmup_seconds": warmup_s}  # fmt: skip
     return model, info
 
 

@@ -77,7 +77,10 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> TrainConfig:
         unknown = sorted(set(d) - {"model", "data", "optim", "run"})
         if unknown:
-            raise ValueError(f"unknown config section(s) {unknown}")
+            hint = ""
+            if {"env", "replay", "ac"} & set(unknown):
+                hint = "; this is an agent config: run it with `worldssm agent --config FILE`"
+            raise ValueError(f"unknown config section(s) {unknown}{hint}")
         kw = {"model": dict(d.get("model", {"name": "convs5_tiny"}))}
         for name, sub in (("data", DataConfig), ("optim", OptimConfig), ("run", RunConfig)):
             vals = d.get(name) or {}
