@@ -119,3 +119,28 @@ def test_bad_input_shape_names_the_expectation():
         layer(torch.randn(2, 5, 3, 6, 6))
     with pytest.raises(ValueError, match="divisible"):
         SSMConfig(state_size=10, blocks=3)
+
+
+@pytest.mark.parametrize("kind", ["s5", "convs5"])
+def test_step_operator_cache_follows_parameter_updates(kind):
+    """Without autograd, step reuses Λ̄/B̄/C̃; an in-place parameter update must invalidate them."""
+    torch.manual_seed(0)
+    cfg = SSMConfig(state_size=8)
+    if kind == "s5":
+        layer, u = S5(6, cfg), torch.randn(3, 6)
+    else:
+        layer, u = ConvS5(4, cfg), torch.randn(2, 4, 5, 5)
+    state = layer.init_state(*((3,) if kind == "s5" else (2, 5, 5)))
+    state.x = torch.randn_like(state.x)
+    with torch.no_grad():
+        y_cached, _ = layer.step(state, u)
+        y_again, _ = layer.step(state, u)  # served from the cache
+    y_fresh, _ = layer.step(state, u)  # autograd on: recomputed
+    torch.testing.assert_close(y_cached, y_fresh.detach())
+    torch.testing.assert_close(y_again, y_cached)
+    with torch.no_grad():
+        layer.log_dt.add_(0.5)  # what an optimizer step does
+        y_updated, _ = layer.step(state, u)
+    y_expected, _ = layer.step(state, u)
+    assert not torch.allclose(y_updated, y_cached)
+    torch.testing.assert_close(y_updated, y_expected.detach())

@@ -17,6 +17,7 @@ from worldssm.kernels.linear_scan import linear_scan
 from worldssm.layers.s5 import SSM_PARAM_NAMES
 from worldssm.layers.ssm_init import (
     SSMConfig,
+    cached_when_no_grad,
     complex_dtype,
     discretize,
     init_eigen,
@@ -127,7 +128,7 @@ class ConvS5(nn.Module):
 
     def step(self, state: ConvS5State, u_t: torch.Tensor, reset_t: torch.Tensor | None = None):
         """One recurrent step: u_t (B, C, H, W) -> (y_t (B, C, H, W), new state). O(1) memory."""
-        lam_bar, w_b, w_c = self._operators()
+        lam_bar, w_b, w_c = cached_when_no_grad(self, "operators", self._operators)
         x = state.x
         if reset_t is not None:
             x = torch.where(reset_t[:, None, None, None], torch.zeros_like(x), x)

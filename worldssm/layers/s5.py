@@ -15,6 +15,7 @@ from torch import nn
 from worldssm.kernels.linear_scan import linear_scan
 from worldssm.layers.ssm_init import (
     SSMConfig,
+    cached_when_no_grad,
     complex_dtype,
     discretize,
     init_eigen,
@@ -111,12 +112,23 @@ class S5(nn.Module):
         y = self._readout(x, u)
         return (y, S5State(last)) if return_state else y
 
+    def _step_operators(self, cdt: torch.dtype):
+        """Λ̄ (M,), B̄ᵀ (H, M) and C̃ᵀ (M, H) in ``cdt``; cached across steps without autograd."""
+
+        def compute():
+            lam_bar, b_bar = self.discrete()
+            c = torch.complex(self.c_re, self.c_im)
+            return lam_bar.to(cdt), b_bar.to(cdt).T, c.to(cdt).T
+
+        return cached_when_no_grad(self, f"step_{cdt}", compute)
+
     def step(self, state: S5State, u_t: torch.Tensor, reset_t: torch.Tensor | None = None):
         """One recurrent step: u_t (B, H) -> (y_t (B, H), new state)."""
-        lam_bar, b_bar = self.discrete()
         cdt = complex_dtype(u_t.dtype)
+        lam_bar, b_t, c_t = self._step_operators(cdt)
         x = state.x
         if reset_t is not None:
             x = torch.where(reset_t[:, None], torch.zeros_like(x), x)
-        x = lam_bar.to(cdt) * x + u_t.to(cdt) @ b_bar.to(cdt).T
-        return self._readout(x, u_t), S5State(x)
+        x = lam_bar * x + u_t.to(cdt) @ b_t
+        y = (x.to(c_t.dtype) @ c_t).real
+        return (2 * y if self.cfg.conj_sym else y) + self.d * u_t, S5State(x)

@@ -126,3 +126,26 @@ def lambda_from(lam_re: torch.Tensor, lam_im: torch.Tensor, clip: bool) -> torch
 def complex_dtype(dtype: torch.dtype) -> torch.dtype:
     """complex128 for float64 inputs, else complex64 (the scan accumulates in fp32)."""
     return torch.complex128 if dtype == torch.float64 else torch.complex64
+
+
+def cached_when_no_grad(module: torch.nn.Module, name: str, compute):
+    """``compute()``, reused while autograd is off and ``module``'s own parameters are unchanged.
+
+    Recurrent generation and imagination call a layer's ``step`` thousands of times with fixed
+    weights; rebuilding Λ̄, B̄ and C̃ from the raw parameters each time costs dozens of small
+    kernels per layer per step. The key holds each parameter's storage, version counter (bumped
+    by optimizer steps and ``load_state_dict``), dtype and device, so any change recomputes.
+    With autograd on, it always recomputes (gradients must flow to the parameters).
+    """
+    if torch.is_grad_enabled():
+        return compute()
+    key = tuple(
+        (p.data_ptr(), p._version, p.dtype, p.device) for p in module.parameters(recurse=False)
+    )
+    cache = module.__dict__.setdefault("_no_grad_cache", {})
+    hit = cache.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = compute()
+    cache[name] = (key, value)
+    return value
