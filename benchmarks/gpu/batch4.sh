@@ -16,7 +16,7 @@ left() { echo $((570 - SECONDS)); }
     --run-root /tmp/agent --out $R/agent-mdk-rssm.json > $R/agent-rssm.log 2>&1
 ) &
 (
-  cd /tmp && CUDA_VISIBLE_DEVICES=2,3 timeout 240 torchrun --standalone --nproc_per_node 2 \
+  cd /tmp && CUDA_VISIBLE_DEVICES=2,3 timeout 190 torchrun --standalone --nproc_per_node 2 \
     -m worldssm train --config $ROOT/configs/convs5_moving_mnist.yaml --data.seq_len 64 \
     --optim.batch_size 4 --run.steps 40 --run.log_every 10 --run.run_dir /tmp/ddp > $R/ddp.log 2>&1
   echo "ddp rc=$?" >> $R/ddp.log
@@ -24,8 +24,8 @@ left() { echo $((570 - SECONDS)); }
     --lengths 16384 --no-jax --out $R/scan-long16384.json > $R/scan-long16384.log 2>&1
 ) &
 (
-  sleep 240
-  CUDA_VISIBLE_DEVICES=2 timeout $(left) python3 benchmarks/memory_study.py --minutes 1.0 \
+  sleep 200
+  CUDA_VISIBLE_DEVICES=2 timeout $(left) python3 benchmarks/memory_study.py --minutes 0.7 \
     --out $R/memory-study.json > $R/memory-study.log 2>&1
 ) &
 sleep 60; nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv
