@@ -83,12 +83,7 @@ class TrainConfig:
             raise ValueError(f"unknown config section(s) {unknown}{hint}")
         kw = {"model": dict(d.get("model", {"name": "convs5_tiny"}))}
         for name, sub in (("data", DataConfig), ("optim", OptimConfig), ("run", RunConfig)):
-            vals = d.get(name) or {}
-            fields = {f.name for f in dataclasses.fields(sub)}
-            bad = sorted(set(vals) - fields)
-            if bad:
-                raise ValueError(f"unknown {name} option(s) {bad}; options: {sorted(fields)}")
-            kw[name] = sub(**vals)
+            kw[name] = typed_section(name, sub, d.get(name))
         if "name" not in kw["model"]:
             raise ValueError("config 'model' needs a 'name' (see worldssm.list_models())")
         return cls(**kw)
@@ -153,13 +148,29 @@ def parse_overrides(items: list[str]) -> dict:
 
 def load_config(path: str | Path | None, overrides: dict | None = None) -> TrainConfig:
     """Read a YAML preset (or defaults when None) and apply nested ``overrides``."""
+    return TrainConfig.from_dict(read_config_dict(path, overrides, "config file not found: {path}"))
+
+
+def read_config_dict(path: str | Path | None, overrides: dict | None, missing: str) -> dict:
+    """The YAML mapping at ``path`` ({} when None) with nested ``overrides`` merged per section;
+    a missing file raises ``FileNotFoundError(missing.format(path=path))``."""
     d: dict = {}
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
+            raise FileNotFoundError(missing.format(path=path))
         d = yaml.safe_load(path.read_text()) or {}
     for section, vals in (overrides or {}).items():
-        d.setdefault(section, {})
-        d[section] = {**(d[section] or {}), **vals}
-    return TrainConfig.from_dict(d)
+        d[section] = {**(d.get(section) or {}), **vals}
+    return d
+
+
+def typed_section(name: str, cls, vals: dict | None):
+    """``cls(**vals)`` for config section ``name``; unknown keys raise a ValueError listing the
+    valid ones."""
+    vals = vals or {}
+    fields = {f.name for f in dataclasses.fields(cls)}
+    bad = sorted(set(vals) - fields)
+    if bad:
+        raise ValueError(f"unknown {name} option(s) {bad}; options: {sorted(fields)}")
+    return cls(**vals)

@@ -30,6 +30,7 @@ import yaml
 
 from worldssm.train.actor_critic import ActorCritic, ActorCriticConfig, AgentPolicy
 from worldssm.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from worldssm.train.config import read_config_dict, typed_section
 from worldssm.train.replay import EnvRunner, ReplayBuffer, plain_policy, to_model_batch
 
 
@@ -101,26 +102,14 @@ class AgentConfig:
         if "name" not in kw["model"]:
             raise ValueError("config 'model' needs a 'name', e.g. s4wm_tiny or rssm")
         for name, sub in SECTIONS.items():
-            vals = d.get(name) or {}
-            fields = {f.name for f in dataclasses.fields(sub)}
-            bad = sorted(set(vals) - fields)
-            if bad:
-                raise ValueError(f"unknown {name} option(s) {bad}; options: {sorted(fields)}")
-            kw[name] = sub(**vals)
+            kw[name] = typed_section(name, sub, d.get(name))
         return cls(**kw)
 
 
 def load_agent_config(path: str | Path | None, overrides: dict | None = None) -> AgentConfig:
     """A YAML preset (defaults when None) with nested ``overrides`` ({section: {key: value}})."""
-    d: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"agent config not found: {path} (see configs/agent_*.yaml)")
-        d = yaml.safe_load(path.read_text()) or {}
-    for section, vals in (overrides or {}).items():
-        d[section] = {**(d.get(section) or {}), **vals}
-    return AgentConfig.from_dict(d)
+    missing = "agent config not found: {path} (see configs/agent_*.yaml)"
+    return AgentConfig.from_dict(read_config_dict(path, overrides, missing))
 
 
 def build_world_model(cfg: AgentConfig, num_actions: int, image_size: int, channels: int = 3):
