@@ -111,11 +111,12 @@ def override_keys() -> list[str]:
     return keys
 
 
-def overrides_from_namespace(args) -> dict:
-    """Nested overrides from an argparse namespace built with :func:`override_keys` options
-    (values are strings parsed as YAML; unset options are skipped)."""
+def overrides_from_namespace(args, keys: list[str] | None = None) -> dict:
+    """Nested overrides from an argparse namespace built with ``--section.key`` options for
+    ``keys`` (default :func:`override_keys`); values are strings parsed as YAML, unset ones
+    are skipped."""
     out: dict = {}
-    for key in override_keys():
+    for key in keys or override_keys():
         value = getattr(args, key.replace(".", "__"), None)
         if value is not None:
             section, name = key.split(".")

@@ -54,14 +54,9 @@ def add_arguments(parser) -> None:
 
 
 def _overrides(args) -> dict:
-    import yaml
+    from worldssm.train.config import overrides_from_namespace
 
-    out: dict = {}
-    for key in override_keys():
-        value = getattr(args, key.replace(".", "__"), None)
-        if value is not None:
-            section, name = key.split(".")
-            out.setdefault(section, {})[name] = yaml.safe_load(value)
+    out = overrides_from_namespace(args, override_keys())
     if args.env:
         out.setdefault("env", {})["name"] = args.env
     if args.model:
