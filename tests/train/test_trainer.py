@@ -82,7 +82,14 @@ def test_cli_train_then_predict(tmp_path, capsys):
     )
     assert rc == 0 and out.stat().st_size > 0
     text = capsys.readouterr().out
-    assert "PSNR" in text and "1-6" in text
+    assert "PSNR" in text and "1-6" in text and "last frame" in text
+    import json
+
+    metrics = json.loads((tmp_path / "pred_metrics.json").read_text())
+    for name in ("last_frame", "mean_frame"):
+        rows = metrics["baselines"][name]
+        assert [r["frames"] for r in rows] == [r["frames"] for r in metrics["buckets"]]
+        assert all(r["mse"] > 0 for r in rows)
     import decord
 
     assert len(decord.VideoReader(str(out))) == 10

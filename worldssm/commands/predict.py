@@ -76,13 +76,27 @@ def run(args) -> int:
     pred = generate(model, frames[:, : args.context], args.horizon, actions)
     real = frames[:, args.context :]
     rows = horizon_metrics(pred, real)
+    # Trivial predictors put the model's numbers in context: a model that has not learned the
+    # dynamics scores no better than repeating the last frame or the context's mean frame.
+    last = frames[:, args.context - 1 : args.context].expand_as(real)
+    mean = frames[:, : args.context].mean(1, keepdim=True).expand_as(real)
+    baselines = {
+        "last_frame": horizon_metrics(last, real),
+        "mean_frame": horizon_metrics(mean, real),
+    }
     grid = side_by_side(frames, torch.cat([frames[:, : args.context], pred], dim=1))
     write_mp4(args.out, to_uint8(grid), fps=args.fps)
     print(f"context {args.context}  horizon {args.horizon}  videos {len(items)}  -> {args.out}")
-    print(f"{'frames':>12} {'MSE':>10} {'PSNR':>8}")
-    for r in rows:
-        print(f"{r['frames']:>12} {r['mse']:10.5f} {r['psnr']:8.2f}")
+    print(
+        f"{'frames':>12} {'MSE':>10} {'PSNR':>8}   PSNR of: {'last frame':>10} {'mean frame':>10}"
+    )
+    for i, r in enumerate(rows):
+        lp, mp = baselines["last_frame"][i]["psnr"], baselines["mean_frame"][i]["psnr"]
+        print(
+            f"{r['frames']:>12} {r['mse']:10.5f} {r['psnr']:8.2f}            {lp:10.2f} {mp:10.2f}"
+        )
     metrics_path = str(args.out).rsplit(".", 1)[0] + "_metrics.json"
     with open(metrics_path, "w") as f:
-        json.dump({"context": args.context, "horizon": args.horizon, "buckets": rows}, f, indent=1)
+        json.dump({"context": args.context, "horizon": args.horizon, "buckets": rows,
+                   "baselines": baselines}, f, indent=1)  # fmt: skip
     return 0
