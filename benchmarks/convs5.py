@@ -15,39 +15,15 @@ import argparse
 import datetime
 import json
 import platform
-import time
 
 import torch
 
 import worldssm
+from worldssm.benchmarking import peak_gib, reset_peak, timed
 from worldssm.train.frame_prediction import frame_loss
 from worldssm.train.generate import generate
 
 FAMILIES = ("convs5", "convlstm", "frame_transformer")
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(fn, device, repeats: int) -> float:
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    _sync(device)
-    return (time.perf_counter() - t0) / repeats
-
-
-def _peak_reset(device):
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak(device):
-    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
 
 def bench_model(name: str, args, device) -> dict:
@@ -72,10 +48,10 @@ def bench_model(name: str, args, device) -> dict:
 
     try:
         model.train()
-        _peak_reset(device)
+        reset_peak(device)
         train_step()  # warm-up
-        row["train_step_s"] = _timed(train_step, device, args.repeats)
-        row["train_peak_GiB"] = _peak(device)
+        row["train_step_s"] = timed(train_step, device, args.repeats)
+        row["train_peak_GiB"] = peak_gib(device)
     except torch.OutOfMemoryError as e:
         row["train_error"] = f"OOM: {str(e).splitlines()[0]}"
     opt.zero_grad(set_to_none=True)
@@ -88,9 +64,9 @@ def bench_model(name: str, args, device) -> dict:
             generate(model, ctx, args.horizon)
 
     try:
-        _peak_reset(device)
-        row["generate_s"] = _timed(gen, device, 1)
-        row["generate_peak_GiB"] = _peak(device)
+        reset_peak(device)
+        row["generate_s"] = timed(gen, device, 1)
+        row["generate_peak_GiB"] = peak_gib(device)
     except torch.OutOfMemoryError as e:
         row["generate_error"] = f"OOM: {str(e).splitlines()[0]}"
     return row

@@ -23,38 +23,14 @@ import datetime
 import json
 import platform
 import sys
-import time
 
 import torch
 import yaml
 
 import worldssm
+from worldssm.benchmarking import peak_gib, reset_peak, timed
 
 FAMILIES = ("s4wm", "rssm", "transformer_wm")
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(fn, device, repeats: int) -> float:
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    _sync(device)
-    return (time.perf_counter() - t0) / repeats
-
-
-def _peak_reset(device):
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def _peak(device):
-    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
 
 def _batch(model, b: int, t: int, device) -> dict:
@@ -83,10 +59,10 @@ def bench_train(model, args, seq_len: int, device) -> dict:
     row = {"seq_len": seq_len, "batch": args.batch}
     try:
         model.train()
-        _peak_reset(device)
+        reset_peak(device)
         update()  # warm-up (kernel autotuning, allocator)
-        sec = _timed(update, device, args.repeats)
-        row.update(update_s=sec, frames_per_s=args.batch * seq_len / sec, peak_GiB=_peak(device))
+        sec = timed(update, device, args.repeats)
+        row.update(update_s=sec, frames_per_s=args.batch * seq_len / sec, peak_GiB=peak_gib(device))
     except torch.OutOfMemoryError as e:
         row["error"] = f"OOM: {str(e).splitlines()[0]}"
     opt.state.clear()
@@ -120,12 +96,12 @@ def bench_imagine(model, args, device) -> dict:
     row = {"batch": b, "steps": args.imagine_steps, "context": args.context}
     for key, fn in (("latent", latent), ("decoded", decoded)):
         try:
-            _peak_reset(device)
+            reset_peak(device)
             fn()  # warm-up
-            sec = _timed(fn, device, 1)
+            sec = timed(fn, device, 1)
             row[f"{key}_s"] = sec
             row[f"{key}_frames_per_s"] = b * args.imagine_steps / sec
-            row[f"{key}_peak_GiB"] = _peak(device)
+            row[f"{key}_peak_GiB"] = peak_gib(device)
         except torch.OutOfMemoryError as e:
             row[f"{key}_error"] = f"OOM: {str(e).splitlines()[0]}"
     return row
