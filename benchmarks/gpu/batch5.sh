@@ -6,12 +6,14 @@
 source benchmarks/gpu/setup.sh
 ROOT=$PWD R=/tmp/res && mkdir -p $R
 left() { echo $((575 - SECONDS)); }
+# agent_gpu.py starts `python -m worldssm agent` in its cwd: run it outside the repo root, whose
+# worldssm/ folder would shadow the installed package.
 (
-  CUDA_VISIBLE_DEVICES=0 timeout $(left) python3 benchmarks/agent_gpu.py --minutes 5 \
+  cd /tmp && CUDA_VISIBLE_DEVICES=0 timeout $(left) python3 $ROOT/benchmarks/agent_gpu.py --minutes 5 \
     --run-root /tmp/agent --out $R/agent-mdk-s4wm.json > $R/agent-s4wm.log 2>&1
 ) &
 (
-  CUDA_VISIBLE_DEVICES=1 timeout $(left) python3 benchmarks/agent_gpu.py --model rssm --minutes 5 \
+  cd /tmp && CUDA_VISIBLE_DEVICES=1 timeout $(left) python3 $ROOT/benchmarks/agent_gpu.py --model rssm --minutes 5 \
     --run-root /tmp/agent --out $R/agent-mdk-rssm.json > $R/agent-rssm.log 2>&1
 ) &
 (
