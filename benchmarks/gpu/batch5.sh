@@ -10,11 +10,11 @@ left() { echo $((575 - SECONDS)); }
 # worldssm/ folder would shadow the installed package.
 (
   cd /tmp && CUDA_VISIBLE_DEVICES=0 timeout $(left) python3 $ROOT/benchmarks/agent_gpu.py --minutes 5 \
-    --run-root /tmp/agent --out $R/agent-mdk-s4wm.json > $R/agent-s4wm.log 2>&1
+    --run-root /tmp/agent_s4wm --out $R/agent-mdk-s4wm.json > $R/agent-s4wm.log 2>&1
 ) &
 (
   cd /tmp && CUDA_VISIBLE_DEVICES=1 timeout $(left) python3 $ROOT/benchmarks/agent_gpu.py --model rssm --minutes 5 \
-    --run-root /tmp/agent --out $R/agent-mdk-rssm.json > $R/agent-rssm.log 2>&1
+    --run-root /tmp/agent_rssm --out $R/agent-mdk-rssm.json > $R/agent-rssm.log 2>&1
 ) &
 (
   CUDA_VISIBLE_DEVICES=2 timeout $(left) python3 benchmarks/memory_study.py --minutes 1.0 \
