@@ -1,14 +1,26 @@
-"""Triton linear scan: one fused pass over memory forward, one backward.
+"""Triton linear scan: one pass over memory forward, one backward, in two launch variants.
 
-Each program owns one batch row and ``BLOCK_N`` state elements and walks time in tiles of
-``BLOCK_T`` steps: a tile of a and b is loaded (coalesced along the state axis), scanned with
-``tl.associative_scan`` along time, combined with the carry from the previous tile and stored.
-Forward traffic is read a, read b, write h (a read once per program when time-invariant);
-backward reads a, h, dh and writes db and da (da reduced in registers when a is time-invariant).
+``single``: each program owns one batch row and ``BLOCK_N`` state elements and walks time in
+tiles of ``BLOCK_T`` steps: a tile of a and b is loaded (coalesced along the state axis), scanned
+with ``tl.associative_scan`` along time, combined with the carry from the previous tile and
+stored.
+
+``chunked`` (few columns, long T): each program owns one ``BLOCK_T`` chunk of one (row, column
+tile). It loads and scans its chunk with a zero carry, then waits for the end state of the chunk
+before it (published by that chunk's program), applies it, publishes its own end state and stores
+the chunk. Only the carry travels the chain, so memory traffic is the same as ``single``, and all
+chunks load in parallel. Programs take chunks through an atomic ticket counter in chunk-major
+order: whoever waits on chunk k-1 knows a running (or finished) program holds it, so the chain
+cannot deadlock. Each published float travels with its ready flag in one 64-bit word, so no
+memory fence is needed between a value and its flag.
+
+Traffic: forward reads a, b and writes h (a once per program when time-invariant); backward reads
+a, h, dh and writes db and da (da in a's dtype, or reduced in registers when a is time-invariant).
 Reverse scans map the tile index onto time backwards instead of using ``reverse=True`` (which has
 had wrong results for non-commutative combines on GPU).
 
-Complex tensors travel as interleaved float32 pairs (``torch.view_as_real``).
+Complex tensors travel as float32 pairs (``torch.view_as_real``), loaded as (BLOCK_T, BLOCK_N, 2)
+tiles (contiguous 8-byte elements) and split into real and imaginary parts in registers.
 Layout after normalisation: a (Ba, Ta, N), b and h (B, T, N), h0 (B, N), reset (B, T).
 """
 
@@ -19,22 +31,13 @@ import triton
 import triton.language as tl
 
 from worldssm.kernels.backend import triton_interpreted
+from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_config
 
+__all__ = ["linear_scan_triton", "scan_config"]
 
-def _tile(block_t: int, block_n: int, warps: int) -> triton.Config:
-    return triton.Config({"BLOCK_T": block_t, "BLOCK_N": block_n}, num_warps=warps)
-
-
-# Tile shapes (BLOCK_T, BLOCK_N, warps), tuned per (N, T bucket, dtype, a constant, complex).
-# Wide tiles (BLOCK_N = 32 x warps x vector) keep the scan along time inside each thread; narrow
-# ones (BLOCK_N = 8: 32-byte rows, lanes along time) give more programs when B x N is small.
-# Sweep on an H100: benchmarks/results/tune-linear-scan-h100.log.
-_CONFIGS = (
-    [_tile(8, 16, 1)]
-    if triton_interpreted()
-    else [_tile(*c) for c in [(16, 256, 2), (32, 128, 1), (64, 32, 1), (128, 32, 1),
-                              (16, 128, 4), (128, 16, 4), (256, 8, 4), (128, 8, 2)]]
-)  # fmt: skip
+# A chunk waiting longer than this many polls gives up (its output is then wrong, which the
+# correctness checks catch) instead of hanging the GPU.
+_MAX_POLLS = 1 << 24
 
 
 @triton.jit
@@ -53,6 +56,29 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
+def _load(ptr, off, mask, COMPLEX: tl.constexpr):
+    """(re, im) in float32 of the elements at ``off`` (any shape); im is 0 for real tensors."""
+    if COMPLEX:
+        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
+        v = tl.load(ptr + pair, mask=tl.expand_dims(mask, -1), other=0.0).to(tl.float32)
+        re, im = tl.split(v)
+    else:
+        re = tl.load(ptr + off, mask=mask, other=0.0).to(tl.float32)
+        im = tl.zeros_like(re)
+    return re, im
+
+
+@triton.jit
+def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr):
+    if COMPLEX:
+        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
+        v = tl.join(re, im).to(ptr.dtype.element_ty)
+        tl.store(ptr + pair, v, mask=tl.expand_dims(mask, -1))
+    else:
+        tl.store(ptr + off, re.to(ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def _last_row(x, BLOCK_T: tl.constexpr):
     rows = tl.arange(0, BLOCK_T)
     return tl.sum(tl.where((rows == BLOCK_T - 1)[:, None], x, 0.0), axis=0)
@@ -60,7 +86,7 @@ def _last_row(x, BLOCK_T: tl.constexpr):
 
 @triton.jit
 def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
-    """1.0 where the coefficient of the step at time t is cut by an episode start."""
+    """True where the coefficient of the step at time t is cut by an episode start."""
     if REVERSE:
         r = tl.load(reset_ptr + t + 1, mask=valid & (t + 1 < T), other=0)
     else:
@@ -68,38 +94,94 @@ def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
     return r != 0
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "T_BUCKET", "A_CONST", "COMPLEX"])
+@triton.jit
+def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
+    """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    n_cols = tl.num_programs(0) // n_tiles
+    vid = tl.atomic_add(COUNTER, 1).to(tl.int64)
+    return vid // n_cols, vid % n_cols
+
+
+@triton.jit
+def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
+    """Write a chunk's end state to STATE[slot] (int64 words: flag << 32 | float32 bits)."""
+    W: tl.constexpr = 2 if COMPLEX else 1
+    word_r = (cr.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
+    word_i = (ci.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
+    _store_words(STATE + slot * N * W, offs_n, word_r, word_i, mask_n, COMPLEX)
+
+
+@triton.jit
+def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
+    if COMPLEX:
+        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
+        tl.store(ptr + pair, tl.join(wr, wi), mask=tl.expand_dims(mask, -1))
+    else:
+        tl.store(ptr + off, wr, mask=mask)
+
+
+@triton.jit
+def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.constexpr):
+    """Poll STATE[slot] until every word carries its flag; returns the state (re, im)."""
+    W: tl.constexpr = 2 if COMPLEX else 1
+    ptr = STATE + slot * N * W
+    if COMPLEX:
+        pair = tl.expand_dims(offs_n, -1) * 2 + tl.arange(0, 2)
+        ptrs = ptr + pair
+        m = tl.expand_dims(mask_n, -1)
+    else:
+        ptrs = ptr + offs_n
+        m = mask_n
+    # volatile: read through L1 on every poll (the words are written by another SM).
+    words = tl.load(ptrs, mask=m, other=1 << 32, volatile=True)
+    polls = 0
+    while (tl.min(words >> 32) == 0) & (polls < MAX_POLLS):
+        words = tl.load(ptrs, mask=m, other=1 << 32, volatile=True)
+        polls += 1
+    vals = (words & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    if COMPLEX:
+        re, im = tl.split(vals)
+    else:
+        re = vals
+        im = tl.zeros_like(re)
+    return re, im
+
+
 @triton.jit
 def _scan_fwd_kernel(
-    A, X, H0, RESET, H, HT,
-    T, N, T_BUCKET, stride_ab, stride_at,
+    A, X, H0, RESET, H, HT, COUNTER, STATE,
+    T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
-    A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-    BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    A_CONST: tl.constexpr, COMPLEX: tl.constexpr, CHUNKED: tl.constexpr,
+    MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
-    pid = tl.program_id(0)
+    # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    if CHUNKED:
+        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
+        k_hi = k_lo + 1
+    else:
+        k_lo = 0
+        col = tl.program_id(0).to(tl.int64)
+        k_hi = n_tiles
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (pid // n_blocks).to(tl.int64)
-    offs_n = (pid % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    row = col // n_blocks
+    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    W: tl.constexpr = 2 if COMPLEX else 1  # floats per element
-    x_row = X + row * T * N * W
-    h_row = H + row * T * N * W
-    a_row = A + row * stride_ab * W
+    x_row = X + row * T * N * (2 if COMPLEX else 1)
+    h_row = H + row * T * N * (2 if COMPLEX else 1)
+    a_row = A + row * stride_ab * (2 if COMPLEX else 1)
     reset_row = RESET + row * T
 
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        cr = tl.load(H0 + (row * N + offs_n) * W, mask=mask_n, other=0.0).to(tl.float32)
-        if COMPLEX:
-            ci = tl.load(H0 + (row * N + offs_n) * W + 1, mask=mask_n, other=0.0).to(tl.float32)
+        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX)
     if A_CONST:
-        a_cr = tl.load(a_row + offs_n * W, mask=mask_n, other=1.0).to(tl.float32)
-        if COMPLEX:
-            a_ci = tl.load(a_row + offs_n * W + 1, mask=mask_n, other=0.0).to(tl.float32)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX)
 
-    for k in range(0, tl.cdiv(T, BLOCK_T)):
+    for k in range(k_lo, k_hi):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = i < T
         if REVERSE:
@@ -108,85 +190,89 @@ def _scan_fwd_kernel(
             t = i
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
-        off = (t[:, None] * N + offs_n[None, :]) * W
-        xr = tl.load(x_row + off, mask=m2, other=0.0).to(tl.float32)
+        off = t[:, None] * N + offs_n[None, :]
+        xr, xi = _load(x_row, off, m2, COMPLEX)
         if A_CONST:
             ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
+            ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
         else:
-            a_off = (t[:, None] * stride_at + offs_n[None, :]) * W
-            ar = tl.load(a_row + a_off, mask=m2, other=1.0).to(tl.float32)
+            ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX)
+            ar = tl.where(m2, ar, 1.0)  # past the end: a = 1 carries the last state through
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             ar = tl.where(cut[:, None], 0.0, ar)
+            ai = tl.where(cut[:, None], 0.0, ai)
         if COMPLEX:
-            xi = tl.load(x_row + off + 1, mask=m2, other=0.0).to(tl.float32)
-            if A_CONST:
-                ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
-            else:
-                ai = tl.load(a_row + a_off + 1, mask=m2, other=0.0).to(tl.float32)
-            if HAS_RESET:
-                ai = tl.where(cut[:, None], 0.0, ai)
             pr, pi, sr, si = tl.associative_scan((ar, ai, xr, xi), 0, _combine_complex)
-            hr = pr * cr[None, :] - pi * ci[None, :] + sr
-            hi = pr * ci[None, :] + pi * cr[None, :] + si
-            tl.store(h_row + off, hr.to(H.dtype.element_ty), mask=m2)
-            tl.store(h_row + off + 1, hi.to(H.dtype.element_ty), mask=m2)
-            cr = _last_row(hr, BLOCK_T)
-            ci = _last_row(hi, BLOCK_T)
         else:
             pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
+        if CHUNKED:
+            if k > 0:  # the carry is the previous chunk's end state, not h0
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
+        if COMPLEX:
+            hr = pr * cr[None, :] - pi * ci[None, :] + sr
+            hi = pr * ci[None, :] + pi * cr[None, :] + si
+            ci = _last_row(hi, BLOCK_T)
+        else:
             hr = pr * cr[None, :] + sr
-            tl.store(h_row + off, hr.to(H.dtype.element_ty), mask=m2)
-            cr = _last_row(hr, BLOCK_T)
-    tl.store(HT + (row * N + offs_n) * W, cr.to(HT.dtype.element_ty), mask=mask_n)
-    if COMPLEX:
-        tl.store(HT + (row * N + offs_n) * W + 1, ci.to(HT.dtype.element_ty), mask=mask_n)
+            hi = hr
+        cr = _last_row(hr, BLOCK_T)
+        if CHUNKED:
+            if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
+                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+        _store(h_row, off, hr, hi, m2, COMPLEX)
+    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX)
 
 
-@triton.autotune(configs=_CONFIGS, key=["N", "T_BUCKET", "A_CONST", "COMPLEX"])
 @triton.jit
 def _scan_bwd_kernel(
-    A, H, H0, RESET, GH, GHT, DX, DA, DH0,
-    T, N, T_BUCKET, stride_ab, stride_at,
+    A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
+    T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+    CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
-    # Scan index i runs in the forward scan's order; the backward visits i = T-1 ... 0:
+    # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
-    pid = tl.program_id(0)
+    # Chunks (CHUNKED) are numbered in j order: chunk k waits for chunk k-1 (later times).
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    if CHUNKED:
+        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
+        k_hi = k_lo + 1
+        part = k_lo
+        n_parts = n_tiles
+    else:
+        k_lo = 0
+        col = tl.program_id(0).to(tl.int64)
+        k_hi = n_tiles
+        part = 0
+        n_parts = 1
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (pid // n_blocks).to(tl.int64)
-    offs_n = (pid % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    row = col // n_blocks
+    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    W: tl.constexpr = 2 if COMPLEX else 1
-    base = row * T * N * W
-    a_row = A + row * stride_ab * W
+    base = row * T * N * (2 if COMPLEX else 1)
+    a_row = A + row * stride_ab * (2 if COMPLEX else 1)
     reset_row = RESET + row * T
     STEP: tl.constexpr = -1 if REVERSE else 1  # time step between consecutive scan indices
 
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_GHT:
-        cr = tl.load(GHT + (row * N + offs_n) * W, mask=mask_n, other=0.0).to(tl.float32)
-        if COMPLEX:
-            ci = tl.load(GHT + (row * N + offs_n) * W + 1, mask=mask_n, other=0.0).to(tl.float32)
+        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX)
     h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
     h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        h0r = tl.load(H0 + (row * N + offs_n) * W, mask=mask_n, other=0.0).to(tl.float32)
-        if COMPLEX:
-            h0i = tl.load(H0 + (row * N + offs_n) * W + 1, mask=mask_n, other=0.0).to(tl.float32)
+        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX)
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr = tl.load(a_row + offs_n * W, mask=mask_n, other=1.0).to(tl.float32)
-        if COMPLEX:
-            a_ci = tl.load(a_row + offs_n * W + 1, mask=mask_n, other=0.0).to(tl.float32)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
-    for k in range(0, tl.cdiv(T, BLOCK_T)):
+    for k in range(k_lo, k_hi):
         j = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = j < T
         i = T - 1 - j
@@ -196,94 +282,78 @@ def _scan_bwd_kernel(
             t = i
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
-        off = (t[:, None] * N + offs_n[None, :]) * W
+        off = t[:, None] * N + offs_n[None, :]
         # Coefficient of the next scan step (i + 1), conjugated; 1 past the end.
         t_next = t + STEP
         has_next = valid & (i + 1 < T)
         mn = has_next[:, None] & mask_n[None, :]
         if A_CONST:
             nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
+            ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
         else:
-            n_off = (t_next[:, None] * stride_at + offs_n[None, :]) * W
-            nr = tl.load(a_row + n_off, mask=mn, other=1.0).to(tl.float32)
+            nr, ni = _load(a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX)
+            nr = tl.where(mn, nr, 1.0)
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
-        gr_in = tl.load(GH + base + off, mask=m2, other=0.0).to(tl.float32)
+            ni = tl.where(cut_next[:, None], 0.0, ni)
+        gr_in, gi_in = _load(GH + base, off, m2, COMPLEX)
         # Previous state h_{i-1} (h0 at i = 0).
         has_prev = valid & (i >= 1)
         mp = has_prev[:, None] & mask_n[None, :]
-        p_off = ((t - STEP)[:, None] * N + offs_n[None, :]) * W
-        hpr = tl.load(H + base + p_off, mask=mp, other=0.0).to(tl.float32)
+        hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX)
         hpr = tl.where((i == 0)[:, None], h0r[None, :], hpr)
-        keep = valid[:, None] & mask_n[None, :]
+        hpi = tl.where((i == 0)[:, None], h0i[None, :], hpi)
+        keep = m2
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             keep = keep & ~cut[:, None]
         if COMPLEX:
-            if A_CONST:
-                ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
-            else:
-                ni = tl.load(a_row + n_off + 1, mask=mn, other=0.0).to(tl.float32)
-            if HAS_RESET:
-                ni = tl.where(cut_next[:, None], 0.0, ni)
-            gi_in = tl.load(GH + base + off + 1, mask=m2, other=0.0).to(tl.float32)
             pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex)
-            gr = pr * cr[None, :] - pi * ci[None, :] + sr
-            gi = pr * ci[None, :] + pi * cr[None, :] + si
-            tl.store(DX + base + off, gr.to(DX.dtype.element_ty), mask=m2)
-            tl.store(DX + base + off + 1, gi.to(DX.dtype.element_ty), mask=m2)
-            cr = _last_row(gr, BLOCK_T)
-            ci = _last_row(gi, BLOCK_T)
-            hpi = tl.load(H + base + p_off + 1, mask=mp, other=0.0).to(tl.float32)
-            hpi = tl.where((i == 0)[:, None], h0i[None, :], hpi)
-            dar = tl.where(keep, gr * hpr + gi * hpi, 0.0)
-            dai = tl.where(keep, gi * hpr - gr * hpi, 0.0)
-            if A_CONST:
-                dar_acc += tl.sum(dar, axis=0)
-                dai_acc += tl.sum(dai, axis=0)
-            else:
-                tl.store(DA + base + off, dar.to(DA.dtype.element_ty), mask=m2)
-                tl.store(DA + base + off + 1, dai.to(DA.dtype.element_ty), mask=m2)
         else:
             pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real)
-            gr = pr * cr[None, :] + sr
-            tl.store(DX + base + off, gr.to(DX.dtype.element_ty), mask=m2)
-            cr = _last_row(gr, BLOCK_T)
-            dar = tl.where(keep, gr * hpr, 0.0)
-            if A_CONST:
-                dar_acc += tl.sum(dar, axis=0)
-            else:
-                tl.store(DA + base + off, dar.to(DA.dtype.element_ty), mask=m2)
-    if A_CONST:
-        tl.store(DA + (row * N + offs_n) * W, dar_acc, mask=mask_n)
+        if CHUNKED:
+            if k > 0:
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
         if COMPLEX:
-            tl.store(DA + (row * N + offs_n) * W + 1, dai_acc, mask=mask_n)
+            gr = pr * cr[None, :] - pi * ci[None, :] + sr
+            gi = pr * ci[None, :] + pi * cr[None, :] + si
+            ci = _last_row(gi, BLOCK_T)
+            dar = tl.where(keep, gr * hpr + gi * hpi, 0.0)
+            dai = tl.where(keep, gi * hpr - gr * hpi, 0.0)
+        else:
+            gr = pr * cr[None, :] + sr
+            gi = gr
+            dar = tl.where(keep, gr * hpr, 0.0)
+            dai = dar
+        cr = _last_row(gr, BLOCK_T)
+        if CHUNKED:
+            if k < n_tiles - 1:
+                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+        _store(DX + base, off, gr, gi, m2, COMPLEX)
+        if A_CONST:
+            dar_acc += tl.sum(dar, axis=0)
+            dai_acc += tl.sum(dai, axis=0)
+        else:
+            _store(DA + base, off, dar, dai, m2, COMPLEX)
+    if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
+        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX)
     if HAS_H0:
-        # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the final carry.
+        # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
         t0 = (T - 1) if REVERSE else 0
         if A_CONST:
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r = tl.load(a_row + (t0 * stride_at + offs_n) * W, mask=mask_n, other=0.0)
-            a0r = a0r.to(tl.float32)
-            a0i = tl.zeros([BLOCK_N], dtype=tl.float32)
-            if COMPLEX:
-                a0i = tl.load(a_row + (t0 * stride_at + offs_n) * W + 1, mask=mask_n, other=0.0)
-                a0i = a0i.to(tl.float32)
+            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX)
         if HAS_RESET:
-            if REVERSE:
-                cut0 = False
-            else:
+            if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
-            a0r = tl.where(cut0, 0.0, a0r)
-            a0i = tl.where(cut0, 0.0, a0i)
+                a0r = tl.where(cut0, 0.0, a0r)
+                a0i = tl.where(cut0, 0.0, a0i)
         d0r = a0r * cr + a0i * ci
-        tl.store(DH0 + (row * N + offs_n) * W, d0r.to(DH0.dtype.element_ty), mask=mask_n)
-        if COMPLEX:
-            d0i = a0r * ci - a0i * cr
-            tl.store(DH0 + (row * N + offs_n) * W + 1, d0i.to(DH0.dtype.element_ty), mask=mask_n)
+        d0i = a0r * ci - a0i * cr
+        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX)
 
 
 def _real(x: torch.Tensor | None) -> torch.Tensor | None:
@@ -293,8 +363,34 @@ def _real(x: torch.Tensor | None) -> torch.Tensor | None:
     return torch.view_as_real(x) if x.is_complex() else x
 
 
+def _kind(x: torch.Tensor) -> str:
+    if x.is_complex():
+        return "c64"
+    return "f32" if x.dtype == torch.float32 else "f16"
+
+
+def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
+    """Launch ``kernel`` for (B, T, N) with choice ``c``; adds the chunk counter and state."""
+    n_cols = bsz * triton.cdiv(n, c.block_n)
+    chunked = c.variant == "chunked"
+    n_tiles = triton.cdiv(length, c.block_t) if chunked else 1
+    if chunked:
+        # One zeroed int64 buffer: [0] ticket counter, [2:] end states (B, n_tiles, N, re/im)
+        # with their flags; the states start 16 bytes in so that vector stores stay aligned.
+        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1)
+        sync = torch.zeros(size, dtype=torch.int64, device=device)
+    else:
+        sync = torch.empty(2, dtype=torch.int64, device=device)  # unused; no memset launch
+    kernel[(n_cols * n_tiles,)](
+        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"),
+        **flags, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
+        BLOCK_N=c.block_n, num_warps=c.num_warps,
+    )  # fmt: skip
+    return n_tiles
+
+
 class TritonLinearScan(torch.autograd.Function):
-    """Autograd Function around the fused forward and backward kernels."""
+    """Autograd Function around the forward and backward kernels (either variant)."""
 
     @staticmethod
     def forward(ctx, a, b, h0, reset, reverse):
@@ -304,16 +400,14 @@ class TritonLinearScan(torch.autograd.Function):
         h = torch.empty_like(b)
         h_final = torch.empty(bsz, n, dtype=b.dtype, device=b.device)
         reset_u8 = None if reset is None else reset.contiguous().view(torch.uint8)
-        stride_ab = 0 if ba == 1 else ta * n
         dummy = _real(b)
-        grid = lambda meta: (bsz * triton.cdiv(n, meta["BLOCK_N"]),)  # noqa: E731
-        _scan_fwd_kernel[grid](
-            _real(a), _real(b), dummy if h0 is None else _real(h0),
-            dummy if reset_u8 is None else reset_u8, _real(h), _real(h_final),
-            length, n, triton.next_power_of_2(length), stride_ab, n,
-            HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
-            A_CONST=ta == 1, COMPLEX=b.is_complex(),
-        )  # fmt: skip
+        c = choose(bsz, length, n, _kind(b), ta == 1, False, triton_interpreted())
+        args = (_real(a), _real(b), dummy if h0 is None else _real(h0),
+                dummy if reset_u8 is None else reset_u8, _real(h), _real(h_final))  # fmt: skip
+        _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
+                stride_ab=0 if ba == 1 else ta * n, stride_at=0 if ta == 1 else n,
+                HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
+                A_CONST=ta == 1, COMPLEX=b.is_complex())  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse = reverse
         return h, h_final
@@ -325,28 +419,39 @@ class TritonLinearScan(torch.autograd.Function):
         ba, ta = a.shape[:2]
         if grad_h is None:
             grad_h = torch.zeros_like(h)
-        acc_dtype = torch.complex64 if h.is_complex() else torch.float32
-        dx = torch.empty_like(h)
         a_const = ta == 1
-        da = torch.empty(bsz, 1 if a_const else length, n, dtype=acc_dtype, device=h.device)
+        c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted())
+        n_parts = triton.cdiv(length, c.block_t) if c.variant == "chunked" else 1
+        dx = torch.empty_like(h)
+        acc_dtype = torch.complex64 if h.is_complex() else torch.float32
+        if a_const:  # per-program partial sums, reduced below
+            da = torch.empty(bsz, n_parts, n, dtype=acc_dtype, device=h.device)
+        elif ba == bsz:  # one da per element: write a's dtype directly (no fp32 round trip)
+            da = torch.empty(bsz, length, n, dtype=a.dtype, device=h.device)
+        else:  # a shared over the batch: per-row float32, summed below
+            da = torch.empty(bsz, length, n, dtype=acc_dtype, device=h.device)
         dh0 = None if h0 is None else torch.empty_like(h0)
         dummy = _real(h)
-        grid = lambda meta: (bsz * triton.cdiv(n, meta["BLOCK_N"]),)  # noqa: E731
-        _scan_bwd_kernel[grid](
-            _real(a), _real(h), dummy if h0 is None else _real(h0),
-            dummy if reset_u8 is None else reset_u8, _real(grad_h),
-            dummy if grad_final is None else _real(grad_final),
-            _real(dx), _real(da), dummy if dh0 is None else _real(dh0),
-            length, n, triton.next_power_of_2(length), 0 if ba == 1 else ta * n, n,
-            HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
-            HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
-            COMPLEX=h.is_complex(),
-        )  # fmt: skip
-        if ba == 1:
+        args = (_real(a), _real(h), dummy if h0 is None else _real(h0),
+                dummy if reset_u8 is None else reset_u8, _real(grad_h),
+                dummy if grad_final is None else _real(grad_final),
+                _real(dx), _real(da), dummy if dh0 is None else _real(dh0))  # fmt: skip
+        _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
+                stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
+                HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
+                HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
+                COMPLEX=h.is_complex())  # fmt: skip
+        if a_const:
+            da = da.sum(1, keepdim=True)
+        if ba == 1 and bsz > 1:
             da = da.sum(0, keepdim=True)
         return da.to(a.dtype), dx, dh0, None, None
 
 
 def linear_scan_triton(a, b, h0, reset, reverse):
-    """Normalised-layout entry point: returns h (B, T, N) and the final state (B, N)."""
+    """Normalised-layout entry point: returns h (B, T, N) and the final state (B, N).
+
+    The variant (single pass or chunked) and tile follow the shape; see
+    :mod:`worldssm.kernels.linear_scan.triton_tiles` and force them with :func:`scan_config`.
+    """
     return TritonLinearScan.apply(a, b, h0, reset, reverse)

@@ -1,0 +1,117 @@
+"""Which Triton linear-scan variant and tile a call runs, chosen from its shape (no autotuning).
+
+Two variants (both in :mod:`worldssm.kernels.linear_scan.triton_scan`):
+
+- ``single``: one program per (batch row, ``BLOCK_N`` columns) walks all of T in ``BLOCK_T``
+  tiles. Fast when B x N alone fills the GPU (the video shape: B x N = 524,288 columns).
+- ``chunked``: one program per (``BLOCK_T`` chunk of time, batch row, ``BLOCK_N`` columns);
+  each chunk waits for its predecessor's end state (a chained scan), so T is parallel too. For
+  long, narrow inputs (B=8, N=1536, T up to 65536: 12,288 columns).
+
+A tile is ``(BLOCK_T, BLOCK_N, num_warps)``. The single-pass tiles are the winners of the H100
+sweep at the video shape (benchmarks/results/tune-linear-scan-h100.log; fwd and bwd read off
+separately from its fwd and fwd+bwd columns). The chunked and complex tiles are first guesses
+that ``benchmarks/scan.py --sections tiles`` measures.
+
+Tests and benchmarks force a variant or tile with :func:`scan_config`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from dataclasses import dataclass
+
+Tile = tuple[int, int, int]
+
+# Below this many independent columns (B x N, complex counted twice) a single pass over T leaves
+# the H100's 132 SMs short of loads in flight; T-parallel chunks fix that. A first guess between
+# the shapes measured (12,288 columns: single pass 83% of copy BW at T=65536, 69% at T=1024;
+# 524,288 columns: 94-97%).
+CHUNKED_BELOW_COLUMNS = 1 << 16
+
+# (dtype kind, a time-invariant) -> tile; dtype kind is "f32", "f16" (bf16 and fp16) or "c64".
+SINGLE_FWD: dict[tuple[str, bool], Tile] = {
+    ("f32", False): (16, 256, 2),  # 96.5% of copy BW at the video shape
+    ("f32", True): (16, 256, 2),  # 94.0%
+    ("f16", False): (32, 128, 1),  # 95.4%
+    ("f16", True): (32, 128, 1),  # 89.6%
+    ("c64", False): (16, 128, 2),  # guess: same floats per thread as the f32 tile
+    ("c64", True): (16, 128, 2),
+}
+SINGLE_BWD: dict[tuple[str, bool], Tile] = {
+    ("f32", False): (16, 256, 2),  # fwd+bwd 85.9%
+    ("f32", True): (16, 256, 2),  # 80.9%
+    ("f16", False): (16, 256, 2),  # bwd alone ~1.11 ms, (32, 128, 1) ~1.52 ms
+    ("f16", True): (32, 128, 1),  # bwd alone ~0.54 ms, the best in the sweep
+    ("c64", False): (16, 64, 2),  # guess: the backward holds h_{t-1} too
+    ("c64", True): (16, 64, 2),
+}
+# Chunked: BLOCK_N = 32 floats is one 128-byte line per time step; a chunk is held in registers.
+CHUNKED_FWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
+CHUNKED_BWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
+# Single pass over few columns and T shorter than two chunks: narrow tiles, lanes along time.
+NARROW: Tile = (64, 32, 1)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What one kernel launch runs."""
+
+    variant: str  # "single" or "chunked"
+    block_t: int
+    block_n: int
+    num_warps: int
+
+
+_FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
+
+
+@contextlib.contextmanager
+def scan_config(variant: str | None = None, tile: Tile | None = None, bwd_tile: Tile | None = None):
+    """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
+
+    Args:
+        variant: ``"single"`` or ``"chunked"``; None keeps the shape heuristic.
+        tile: (BLOCK_T, BLOCK_N, num_warps) for the forward (and the backward unless
+            ``bwd_tile`` is given). BLOCK_T and BLOCK_N must be powers of two.
+        bwd_tile: tile of the backward kernel.
+
+    Example::
+
+        with scan_config("chunked", tile=(8, 4, 1)):   # tiny chunks: exercise the chain on CPU
+            h = linear_scan(a, b, backend="triton")
+    """
+    if variant not in (None, "single", "chunked"):
+        raise ValueError(f"scan_config: variant must be 'single' or 'chunked'; got {variant!r}")
+    for t in (tile, bwd_tile):
+        if t is not None and (len(t) != 3 or any(x < 1 or x & (x - 1) for x in t[:2])):
+            raise ValueError(f"scan_config: tile must be (BLOCK_T, BLOCK_N, warps), 2^k: {t}")
+    token = _FORCED.set({"variant": variant, "tile": tile, "bwd_tile": bwd_tile or tile})
+    try:
+        yield
+    finally:
+        _FORCED.reset(token)
+
+
+def choose(
+    bsz: int, length: int, n: int, kind: str, a_const: bool, backward: bool, interpreted: bool
+) -> Choice:
+    """Variant and tile for a (B, T, N) scan of dtype ``kind`` ("f32", "f16" or "c64")."""
+    forced = _FORCED.get() or {}
+    columns = bsz * n * (2 if kind == "c64" else 1)
+    variant = forced.get("variant")
+    if variant is None:
+        chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
+        variant = "chunked" if columns < CHUNKED_BELOW_COLUMNS and length > 2 * chunk else "single"
+    tile = forced.get("bwd_tile" if backward else "tile")
+    if tile is None:
+        if interpreted:
+            tile = (8, 16, 1)  # the CPU interpreter runs each tile element by element
+        elif variant == "chunked":
+            tile = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind]
+        elif columns < CHUNKED_BELOW_COLUMNS:
+            tile = NARROW
+        else:
+            tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
+    return Choice(variant, *tile)
