@@ -4,14 +4,41 @@ ConvS5 and ConvLSTM; a growing KV cache for the Transformer). Video writing and 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from worldssm.models.cuda_graph import GraphedGenerationStep
+
+
+def use_cuda_graph(model, context: torch.Tensor, cuda_graph: bool | None) -> bool:
+    """Whether :func:`generate` captures its recurrent step in a CUDA graph.
+
+    ``None`` (the default) means yes on CUDA for models with a fixed-shape state
+    (``model.graphable_step``: ConvS5, ConvLSTM), unless the environment variable
+    ``WORLDSSM_CUDA_GRAPH=0`` opts out globally.
+    """
+    graphable = getattr(model, "graphable_step", False)
+    if cuda_graph is None:
+        return context.is_cuda and graphable and os.environ.get("WORLDSSM_CUDA_GRAPH", "1") != "0"
+    if cuda_graph and not (context.is_cuda and graphable):
+        raise ValueError(
+            f"cuda_graph=True needs CUDA inputs and a fixed-shape state; got "
+            f"{context.device.type} inputs and {type(model).__name__}"
+        )
+    return cuda_graph
+
 
 @torch.no_grad()
-def generate(model, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None):
+def generate(
+    model,
+    context: torch.Tensor,
+    horizon: int,
+    actions: torch.Tensor | None = None,
+    cuda_graph: bool | None = None,
+):
     """Predict ``horizon`` frames after ``context``.
 
     Args:
@@ -19,6 +46,9 @@ def generate(model, context: torch.Tensor, horizon: int, actions: torch.Tensor |
         context: (B, K, C, H, W) in [0, 1].
         horizon: N frames to generate.
         actions: (B, K + N - 1) int for action-conditioned models.
+        cuda_graph: replay the recurrent step as one CUDA graph
+            (:class:`worldssm.models.cuda_graph.GraphedGenerationStep`); None: automatic
+            (see :func:`use_cuda_graph`), False: the eager reference path.
 
     Returns:
         (B, N, C, H, W) predictions; each is fed back as the next input.
@@ -26,12 +56,25 @@ def generate(model, context: torch.Tensor, horizon: int, actions: torch.Tensor |
     k = context.shape[1]
     ctx_actions = None if actions is None else actions[:, :k]
     pred, state = model(context, actions=ctx_actions, return_state=True)
-    frame, out = pred[:, -1], [pred[:, -1]]
+    frame = pred[:, -1]
+    shape = (frame.shape[0], horizon, *frame.shape[1:])
+    out = torch.empty(shape, dtype=frame.dtype, device=frame.device)
+    out[:, 0] = frame
+    if horizon < 2:
+        return out
+
+    def action(i):
+        return None if actions is None else actions[:, k + i - 1]
+
+    if use_cuda_graph(model, context, cuda_graph):
+        runner = GraphedGenerationStep(model, state, frame, action(1))
+        for i in range(1, horizon):
+            out[:, i] = runner.replay(action(i))
+        return out
     for i in range(1, horizon):
-        act = None if actions is None else actions[:, k + i - 1]
-        frame, state = model.step(state, frame, act)
-        out.append(frame)
-    return torch.stack(out, dim=1)
+        frame, state = model.step(state, frame, action(i))
+        out[:, i] = frame
+    return out
 
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:

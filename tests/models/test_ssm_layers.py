@@ -144,3 +144,19 @@ def test_step_operator_cache_follows_parameter_updates(kind):
     y_expected, _ = layer.step(state, u)
     assert not torch.allclose(y_updated, y_cached)
     torch.testing.assert_close(y_updated, y_expected.detach())
+
+
+def test_convs5_step_under_bf16_autocast_keeps_an_fp32_state():
+    """Generation runs under bf16 autocast: convs in bf16, the recurrence accumulates in fp32."""
+    torch.manual_seed(0)
+    layer = ConvS5(4, SSMConfig(state_size=8))
+    u = torch.randn(2, 4, 5, 5)
+    state = layer.init_state(2, 5, 5)
+    state.x = torch.randn_like(state.x)
+    with torch.no_grad():
+        y_ref, s_ref = layer.step(state, u)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y, s = layer.step(state, u)
+    assert s.x.dtype == torch.float32 and y.dtype == torch.float32
+    torch.testing.assert_close(s.x, s_ref.x, rtol=0.05, atol=0.05)
+    torch.testing.assert_close(y, y_ref, rtol=0.05, atol=0.1)

@@ -7,7 +7,10 @@ import torch
 
 import worldssm
 from worldssm.models import param_groups
+from worldssm.models.cuda_graph import GraphedGenerationStep, tree_leaves
+from worldssm.models.frame_transformer import generate_without_cache
 from worldssm.registry import model_config
+from worldssm.train.generate import generate
 
 SMALL = dict(image_size=16, enc_channels=(4, 8), num_layers=2)
 EXTRA = {"convs5": dict(state_size=8), "frame_transformer": dict(width=16, heads=2)}
@@ -97,14 +100,80 @@ def test_param_groups_put_ssm_params_apart():
     torch.optim.AdamW(list(groups.values()), lr=1e-3)
 
 
-def test_checkpointed_layers_match():
+@pytest.mark.parametrize("family", ["convs5", "convlstm"])
+def test_checkpointed_layers_match(family):
+    """Checkpointed training (ConvS5 per layer, ConvLSTM per time chunk) gives the same grads."""
     torch.manual_seed(0)
-    model = small_model("convs5", checkpoint_layers=True).train()
-    x = torch.rand(1, 3, 1, 16, 16)
-    model(x).sum().backward()
-    g1 = [p.grad.clone() for p in model.parameters()]
-    model.zero_grad()
+    extra = dict(checkpoint_chunk=2) if family == "convlstm" else {}
+    model = small_model(family, checkpoint_layers=True, **extra).double().train()
+    x = torch.rand(2, 5, 1, 16, 16, dtype=torch.float64)  # 5 frames: chunks of 2, 2 and 1
+    reset = torch.zeros(2, 5, dtype=torch.bool)
+    reset[1, 3] = True
+    state = model.init_state(2, dtype=torch.float64)
+    for t in tree_leaves(state):
+        t.normal_()
+
+    def grads():
+        model.zero_grad()
+        pred, last = model(x, reset=reset, state=state, return_state=True)
+        (pred.sum() + sum(t.square().sum() for t in tree_leaves(last))).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    g1 = grads()
     model.cfg.checkpoint_layers = False
-    model(x).sum().backward()
-    for a, p in zip(g1, model.parameters(), strict=True):
-        torch.testing.assert_close(a, p.grad)
+    g2 = grads()
+    for a, b in zip(g1, g2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["convs5", "convlstm"])
+def test_graph_runner_bookkeeping_equals_eager_generation(family):
+    """The runner's static-buffer loop (run eagerly on CPU) reproduces generate's eager loop."""
+    torch.manual_seed(0)
+    model = small_model(family, action_dim=3).double().eval()
+    ctx = torch.rand(2, 3, 1, 16, 16, dtype=torch.float64)
+    actions = torch.randint(0, 3, (2, 3 + 5 - 1))
+    ref = generate(model, ctx, 5, actions, cuda_graph=False)
+    with torch.no_grad():
+        pred, state = model(ctx, actions=actions[:, :3], return_state=True)
+        runner = GraphedGenerationStep(model, state, pred[:, -1], actions[:, 3], capture=False)
+        frames = [pred[:, -1]] + [runner.replay(actions[:, 3 + i - 1]).clone() for i in range(1, 5)]
+    torch.testing.assert_close(torch.stack(frames, 1), ref, rtol=0, atol=0)
+
+
+def test_graph_refuses_growing_state_and_cpu():
+    model = small_model("frame_transformer").eval()
+    ctx = torch.rand(1, 2, 1, 16, 16)
+    with pytest.raises(ValueError, match="fixed-shape"):
+        generate(model, ctx, 3, cuda_graph=True)
+    with pytest.raises(ValueError, match="growing"):
+        GraphedGenerationStep(model, model.init_state(1), ctx[:, 0], capture=False)
+    with pytest.raises(ValueError, match="CUDA"):
+        generate(small_model("convs5").eval(), ctx, 3, cuda_graph=True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("family", ["convs5", "convlstm"])
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
+def test_cuda_graph_generation_equals_eager(family, amp, monkeypatch):
+    # TF32 off so the fp32 comparison can be tight: a stale buffer would show as a large error
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    torch.manual_seed(0)
+    model = small_model(family).cuda().eval()
+    ctx = torch.rand(2, 4, 1, 16, 16, device="cuda")
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+        eager = generate(model, ctx, 12, cuda_graph=False)
+        graph = generate(model, ctx, 12, cuda_graph=True)
+        default = generate(model, ctx, 12)  # the default on CUDA: graph
+    tol = dict(rtol=2e-2, atol=2e-2) if amp else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(graph.float(), eager.float(), **tol)
+    torch.testing.assert_close(default.float(), graph.float(), **tol)
+
+
+def test_transformer_without_cache_equals_kv_cache():
+    torch.manual_seed(0)
+    model = small_model("frame_transformer").double().eval()
+    ctx = torch.rand(2, 3, 1, 16, 16, dtype=torch.float64)
+    cached = generate(model, ctx, 4)
+    recomputed = generate_without_cache(model, ctx, 4)
+    assert _rel(recomputed, cached) < 1e-10

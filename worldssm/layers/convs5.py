@@ -3,6 +3,11 @@
 States are (B, T, M, H, W) complex with M = P/2 modes (conjugate symmetry). Λ is diagonal and
 shared over pixels, so the scan coefficient is a time-invariant (M, 1, 1) tensor that
 :func:`worldssm.kernels.linear_scan` never expands. B̄ u for all frames is one batched conv.
+
+The carried state (:class:`ConvS5State`) stores the complex x as one real tensor, real parts then
+imaginary parts along channels: the recurrent step is then three real elementwise kernels and
+the C conv reads the state directly (a complex state costs casts, a ``complex`` and a ``cat``
+per layer and frame, which dominate a launch-bound generation step).
 """
 
 from __future__ import annotations
@@ -23,14 +28,29 @@ from worldssm.layers.ssm_init import (
     init_eigen,
     init_log_dt,
     lambda_from,
+    state_dtype,
 )
 
 
 @dataclass
 class ConvS5State:
-    """Recurrent state of one :class:`ConvS5` layer: x (B, M, H, W) complex."""
+    """Recurrent state of one :class:`ConvS5` layer.
+
+    x: (B, 2M, H, W) real (float32, or float64 for float64 inputs): ``x[:, :M]`` holds Re x and
+    ``x[:, M:]`` holds Im x of the complex (B, M, H, W) state.
+    """
 
     x: torch.Tensor
+
+    def as_complex(self) -> torch.Tensor:
+        """The complex state (B, M, H, W)."""
+        m = self.x.shape[1] // 2
+        return torch.complex(self.x[:, :m], self.x[:, m:])
+
+    @staticmethod
+    def from_complex(x: torch.Tensor) -> ConvS5State:
+        """Pack a complex (B, M, H, W) state."""
+        return ConvS5State(torch.cat([x.real, x.imag], dim=1))
 
 
 class ConvS5(nn.Module):
@@ -84,17 +104,15 @@ class ConvS5(nn.Module):
         cdt = complex_dtype(u.dtype)
         return torch.complex(re.to(cdt.to_real()), im.to(cdt.to_real()))
 
-    def _readout(self, x: torch.Tensor, u: torch.Tensor, w_c: torch.Tensor) -> torch.Tensor:
-        """x (N, M, H, W) complex, u (N, C, H, W) -> y (N, C, H, W) in u's dtype."""
-        z = torch.cat([x.real, x.imag], dim=1).to(u.dtype)
-        y = F.conv2d(z, w_c.to(u.dtype), padding=self.cfg.kernel_size // 2)
+    def _readout(self, z: torch.Tensor, u: torch.Tensor, w_c: torch.Tensor) -> torch.Tensor:
+        """z (N, 2M, H, W) real (Re x then Im x), u (N, C, H, W) -> y (N, C, H, W)."""
+        y = F.conv2d(z.to(u.dtype), w_c.to(u.dtype), padding=self.cfg.kernel_size // 2)
         return y + self.d.to(u.dtype)[:, None, None] * u
 
     def init_state(self, batch: int, height: int, width: int, device=None, dtype=torch.float32):
         """Zero :class:`ConvS5State` for ``batch`` videos of ``height`` x ``width`` features."""
-        m = self.cfg.num_modes
-        shape = (batch, m, height, width)
-        return ConvS5State(torch.zeros(shape, device=device, dtype=complex_dtype(dtype)))
+        shape = (batch, 2 * self.cfg.num_modes, height, width)
+        return ConvS5State(torch.zeros(shape, device=device, dtype=state_dtype(dtype)))
 
     def forward(
         self,
@@ -120,18 +138,51 @@ class ConvS5(nn.Module):
         lam_bar, w_b, w_c = self._operators()
         flat = u.flatten(0, 1)
         bu = self._input(flat, w_b).unflatten(0, (bsz, t))
-        h0 = None if state is None else state.x
+        h0 = None if state is None else state.as_complex().to(bu.dtype)
         a = lam_bar.to(bu.dtype)[:, None, None]
         x, last = linear_scan(a, bu, h0=h0, reset=reset, return_final=True)
-        y = self._readout(x.flatten(0, 1), flat, w_c).unflatten(0, (bsz, t))
-        return (y, ConvS5State(last)) if return_state else y
+        z = torch.cat([x.real, x.imag], dim=2).flatten(0, 1)
+        y = self._readout(z, flat, w_c).unflatten(0, (bsz, t))
+        return (y, ConvS5State.from_complex(last)) if return_state else y
+
+    def _step_operators(self, conv_dtype: torch.dtype, u_dtype: torch.dtype, x_dtype: torch.dtype):
+        """What one recurrent step needs, cast once; cached across steps while autograd is off.
+
+        Returns:
+            a_re (2M, 1, 1) = [Re Λ̄; Re Λ̄] and a_im (2M, 1, 1) = [-Im Λ̄; Im Λ̄] in ``x_dtype``
+            (so Λ̄ ⊙ x = a_re * x + a_im * swap_halves(x) on the real state), the B̄ conv weight
+            (2M, C, k, k) and the C conv weight (C, 2M, k, k) in ``conv_dtype``, D (C, 1, 1) in
+            ``u_dtype``.
+        """
+
+        def compute():
+            lam_bar, w_b, w_c = self._operators()
+            a_re = torch.cat([lam_bar.real, lam_bar.real]).to(x_dtype)[:, None, None]
+            a_im = torch.cat([-lam_bar.imag, lam_bar.imag]).to(x_dtype)[:, None, None]
+            d = self.d.to(u_dtype)[:, None, None]
+            return a_re, a_im, w_b.to(conv_dtype), w_c.to(conv_dtype), d
+
+        key = f"step_{conv_dtype}_{u_dtype}_{x_dtype}"
+        return cached_when_no_grad(self, key, compute)
 
     def step(self, state: ConvS5State, u_t: torch.Tensor, reset_t: torch.Tensor | None = None):
-        """One recurrent step: u_t (B, C, H, W) -> (y_t (B, C, H, W), new state). O(1) memory."""
-        lam_bar, w_b, w_c = cached_when_no_grad(self, "operators", self._operators)
+        """One recurrent step: u_t (B, C, H, W) -> (y_t (B, C, H, W), new state). O(1) memory.
+
+        Six kernels per step (B̄ conv, swap, two multiply-adds, C conv, D multiply-add) plus at
+        most two casts; the same arithmetic as :meth:`forward` in real form.
+        """
         x = state.x
+        conv_dtype = u_t.dtype
+        if torch.is_autocast_enabled(u_t.device.type):
+            conv_dtype = torch.get_autocast_dtype(u_t.device.type)
+        a_re, a_im, w_b, w_c, d = self._step_operators(conv_dtype, u_t.dtype, x.dtype)
         if reset_t is not None:
-            x = torch.where(reset_t[:, None, None, None], torch.zeros_like(x), x)
-        bu = self._input(u_t, w_b)
-        x = lam_bar.to(bu.dtype)[:, None, None] * x + bu
-        return self._readout(x, u_t, w_c), ConvS5State(x)
+            x = x.masked_fill(reset_t[:, None, None, None], 0)
+        pad = self.cfg.kernel_size // 2
+        bu = F.conv2d(u_t.to(conv_dtype), w_b, padding=pad)  # (B, 2M, H, W): Re then Im
+        # Λ̄ ⊙ x + B̄u in real form, accumulated in the state's dtype (fp32 under bf16 autocast):
+        # Re: Re Λ̄ Re x - Im Λ̄ Im x + Re B̄u;  Im: Re Λ̄ Im x + Im Λ̄ Re x + Im B̄u.
+        swapped = x.roll(x.shape[1] // 2, dims=1)  # (Im x; Re x)
+        x = torch.addcmul(torch.addcmul(bu.to(x.dtype), x, a_re), swapped, a_im)
+        y = F.conv2d(x.to(conv_dtype), w_c, padding=pad)
+        return torch.addcmul(y.to(u_t.dtype), u_t, d), ConvS5State(x)

@@ -128,6 +128,11 @@ def complex_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
 
+def state_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The real dtype of a recurrent state for inputs of ``dtype``: float64 or float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
 def cached_when_no_grad(module: torch.nn.Module, name: str, compute):
     """``compute()``, reused while autograd is off and ``module``'s own parameters are unchanged.
 

@@ -6,7 +6,8 @@ A model maps frames x_0..x_{T-1} (B, T, C, H, W) in [0, 1] to predictions of x_1
 - ``forward(frames, actions=None, reset=None, state=None, return_state=False)``: parallel (or, for
   ConvLSTM, looped) pass over a whole clip; with ``return_state`` also the state after it.
 - ``init_state(batch, device, dtype)``: the empty state.
-- ``step(state, frame, action=None, reset=None) -> (pred, state)``: one frame (B, C, H, W).
+- ``step(state, frame, action=None, reset=None) -> (pred, state)``: one frame (B, C, H, W);
+  functional (the input state is not modified), which CUDA-graph capture relies on.
 
 Subclasses implement ``_core(feats, reset, state) -> (out, state)`` over (B, T, D, h, w) features
 and ``_core_step(state, feat, reset) -> (out, state)`` over (B, D, h, w).
@@ -60,7 +61,13 @@ class VideoModelConfig:
 
 
 class FramePredictor(nn.Module):
-    """Encoder -> temporal core (subclass) -> decoder, with optional action embeddings."""
+    """Encoder -> temporal core (subclass) -> decoder, with optional action embeddings.
+
+    ``graphable_step``: the state keeps its shapes from step to step, so generation may replay
+    :meth:`step` as a CUDA graph (:mod:`worldssm.models.cuda_graph`); False for growing states.
+    """
+
+    graphable_step = True
 
     def __init__(self, cfg: VideoModelConfig):
         super().__init__()

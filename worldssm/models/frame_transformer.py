@@ -4,7 +4,9 @@ Each frame's features (D, h, w) are average-pooled to a g x g grid and projected
 A causal pre-LN Transformer runs over the frame tokens (sinusoidal positions, so any length);
 its output token is projected back to (D, g, g), upsampled to (D, h, w), added to the current
 frame's features and decoded. Generation keeps a KV cache: each step attends to all past frames,
-so its cost grows with the number of frames generated.
+so its cost grows with the number of frames generated. :func:`generate_without_cache` is the
+generation of the ConvS5 paper's Transformer baseline: every step reruns the Transformer over
+all frame tokens so far (no KV cache); it is a timing reference, not the recommended path.
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ class AttentionLayer(nn.Module):
 class FrameTransformer(FramePredictor):
     """Causal frame-token Transformer frame predictor with a KV cache for :meth:`step`."""
 
+    graphable_step = False  # the KV cache grows by one frame per step
+
     def __init__(self, cfg: FrameTransformerConfig):
         super().__init__(cfg)
         g, d = cfg.token_grid, cfg.d_model
@@ -157,3 +161,45 @@ class FrameTransformer(FramePredictor):
         r = None if reset is None else reset[:, None]
         out, state = self._core(feat[:, None], r, state)
         return out[:, 0], state
+
+
+@torch.no_grad()
+def predict_without_cache(model: FrameTransformer, feats: torch.Tensor) -> torch.Tensor:
+    """Next-frame prediction recomputing attention over every frame so far (no KV cache).
+
+    Args:
+        model: a :class:`FrameTransformer` without action conditioning.
+        feats: (B, T, D, h, w) encoder features of frames 0..T-1 of one episode.
+
+    Returns:
+        (B, C, H, W) the prediction of frame T. All T tokens pass through every layer (what the
+        KV cache avoids); only the last output token is un-tokened and decoded.
+    """
+    bsz, t = feats.shape[:2]
+    positions = torch.arange(t, device=feats.device).expand(bsz, t)
+    x = model._tokens(feats, positions)
+    for layer in model.layers:
+        x, _, _ = layer(x, None)  # mask None: plain causal attention over one episode
+    return model._decode(model._untoken(x[:, -1:], feats[:, -1:])[:, 0])
+
+
+@torch.no_grad()
+def generate_without_cache(model: FrameTransformer, context: torch.Tensor, horizon: int):
+    """:func:`worldssm.train.generate.generate` without the KV cache (the paper's baseline).
+
+    context (B, K, C, H, W) -> (B, N, C, H, W) predictions, N = ``horizon``. Frame features are
+    encoded once per frame (the encoder is per-frame), attention is recomputed every step.
+    """
+    if model.action_embed is not None:
+        raise ValueError("generate_without_cache supports models without actions only")
+    bsz, k = context.shape[:2]
+    first = model._encode(context.flatten(0, 1), None).unflatten(0, (bsz, k))
+    feats = first.new_empty((bsz, k + horizon - 1, *first.shape[2:]))
+    feats[:, :k] = first
+    out = []
+    for i in range(horizon):
+        pred = predict_without_cache(model, feats[:, : k + i])
+        out.append(pred)
+        if i + 1 < horizon:
+            feats[:, k + i] = model._encode(pred, None)
+    return torch.stack(out, dim=1)
