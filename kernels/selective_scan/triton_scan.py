@@ -3,11 +3,26 @@
 Each program owns one batch row and ``BLOCK_D`` channels with all N states in registers and
 walks time in tiles of ``BLOCK_L`` steps: it builds exp(delta*A) and delta*B*u for the tile,
 scans them along time with ``tl.associative_scan``, contracts with C and writes (BLOCK_D,
-BLOCK_L) outputs. The forward also stores the state at the start of every tile (B, D, L/BLOCK_L,
-N): the backward walks tiles from the end, recomputes each tile's states from its checkpoint and
-runs the adjoint scan (flip, scan, flip: ``reverse=True`` has had wrong results on GPU).
-B and C are per-batch and time-varying, (B, G, N, L); dB and dC are reduced over channels with
-atomic adds into float32 buffers.
+BLOCK_L) outputs. When gradients are needed the forward also stores the state at the start of
+every tile (B, D, L/BLOCK_L, N): the backward walks tiles from the end, recomputes each tile's
+states from its checkpoint and runs the adjoint scan (flip, scan, flip: ``reverse=True`` has had
+wrong results on GPU). B and C are per-batch and time-varying, (B, G, N, L); dB and dC are
+reduced over channels with atomic adds into float32 buffers.
+
+Chunked forward (long L, few channel blocks, e.g. batch 1 at inference): one program per
+(channel block, L-chunk) instead of per channel block, in three launches:
+1. ``_chunk_state_kernel``: each chunk's end state from a zero start, and the chunk's sum of
+   delta (its total decay is exp(A * sum delta), per (d, n)). No associative scan is needed:
+   the end state is sum_t exp(A * (S_end - S_t)) delta_t B_t u_t with S the cumulative delta.
+2. ``_chunk_carry_kernel``: walks the chunks in order (cheap: one (BLOCK_D, N) FMA per chunk)
+   and turns each chunk's end state into the state carried into it; writes the final state.
+3. ``_selective_fwd_kernel`` again, one program per chunk, starting from its carried-in state.
+The backward is unchanged: pass 3 writes the same per-tile checkpoints.
+
+Index maps (used by SS2D's four directions, so that no flipped copies are built):
+- u may have fewer channels than delta: channel c reads u[:, c % Du] (the directions share u).
+- groups whose bit is set in ``rev_mask`` scan from t = L-1 down to 0: scan step s reads and
+  writes memory position L-1-s of every per-time tensor (u, delta, z, B, C, out).
 """
 
 from __future__ import annotations
@@ -38,15 +53,24 @@ def _load_delta(DELTA, ptrs, mask, bias, SOFTPLUS: tl.constexpr):
 
 
 @triton.jit
+def _positions(offs_l, L, rev):
+    """Memory positions of scan steps ``offs_l``: L-1-s in a reversed group, else s."""
+    return tl.where(rev != 0, L - 1 - offs_l, offs_l)
+
+
+@triton.jit
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
-    L, D, N, n_dblocks, d_per_group, n_tiles,
+    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
-    SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
+    STORE_LAST: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
+    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
     pid = tl.program_id(0)
+    chunk = tl.program_id(1)
     bi = (pid // n_dblocks).to(tl.int64)
     d0 = (pid % n_dblocks) * BLOCK_D
     offs_d = d0 + tl.arange(0, BLOCK_D)
@@ -55,6 +79,7 @@ def _selective_fwd_kernel(
     mn = offs_n < N
     mdn = md[:, None] & mn[None, :]
     g = d0 // d_per_group
+    rev = (rev_mask >> g) & 1
     a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
@@ -62,27 +87,32 @@ def _selective_fwd_kernel(
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
-    state_off = (bi * D + offs_d[:, None]) * N + offs_n[None, :]
     x = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        x = tl.load(H0 + state_off, mask=mdn, other=0.0).to(tl.float32)
+        h0_off = ((bi * D + offs_d[:, None]) * n_chunks + chunk) * N + offs_n[None, :]
+        x = tl.load(H0 + h0_off, mask=mdn, other=0.0).to(tl.float32)
     row = (bi * D + offs_d) * L
+    urow = (bi * Du + offs_d % Du) * L
     b_base = Bm + bi * sBb + g * sBg
     c_base = Cm + bi * sCb + g * sCg
     last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
+    k_start = chunk * tiles_per_chunk
+    k_stop = tl.minimum(k_start + tiles_per_chunk, n_tiles)
 
-    for k in range(0, n_tiles):
-        ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
-        tl.store(CKPT + ck, x, mask=mdn)
+    for k in range(k_start, k_stop):
+        if STORE_CKPT:
+            ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
+            tl.store(CKPT + ck, x, mask=mdn)
         offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
         ml = offs_l < L
+        pos = _positions(offs_l, L, rev)
         m2 = md[:, None] & ml[None, :]
-        p2 = row[:, None] + offs_l[None, :]
-        u = tl.load(U + p2, mask=m2, other=0.0).to(tl.float32)
+        p2 = row[:, None] + pos[None, :]
+        u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
         dt, _ = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
         mln = ml[:, None] & mn[None, :]
-        bt = tl.load(b_base + offs_l[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
-        ct = tl.load(c_base + offs_l[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+        ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
@@ -95,19 +125,108 @@ def _selective_fwd_kernel(
             y = y * zv * tl.sigmoid(zv)
         tl.store(OUT + p2, y.to(OUT.dtype.element_ty), mask=m2)
         x = tl.sum(tl.where(last_row, xs, 0.0), axis=1)
-    tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mdn)
+    if STORE_LAST:
+        state_off = (bi * D + offs_d[:, None]) * N + offs_n[None, :]
+        tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mdn)
+
+
+@triton.jit
+def _chunk_state_kernel(
+    U, DELTA, A, Bm, DBIAS, CSTATE, CDSUM,
+    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    sBb, sBg, sBn, sBl,
+    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Pass 1, grid (B * n_dblocks, n_chunks): end state of each chunk from a zero start.
+
+    Writes CSTATE (B, D, n_chunks, N) and CDSUM (B, D, n_chunks) = sum of delta over the chunk.
+    Within a tile, x_end = exp(A T) x_start + sum_t exp(A (T - S_t)) delta_t B_t u_t with S the
+    inclusive cumulative delta and T its total: every exponent is <= 0, so nothing overflows.
+    """
+    pid = tl.program_id(0)
+    chunk = tl.program_id(1)
+    bi = (pid // n_dblocks).to(tl.int64)
+    d0 = (pid % n_dblocks) * BLOCK_D
+    offs_d = d0 + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    md = offs_d < D
+    mn = offs_n < N
+    mdn = md[:, None] & mn[None, :]
+    g = d0 // d_per_group
+    rev = (rev_mask >> g) & 1
+    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
+    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
+    if HAS_DBIAS:
+        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    row = (bi * D + offs_d) * L
+    urow = (bi * Du + offs_d % Du) * L
+    b_base = Bm + bi * sBb + g * sBg
+    x = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    total = tl.zeros([BLOCK_D], dtype=tl.float32)
+    k_start = chunk * tiles_per_chunk
+    k_stop = tl.minimum(k_start + tiles_per_chunk, n_tiles)
+    for k in range(k_start, k_stop):
+        offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
+        ml = offs_l < L
+        pos = _positions(offs_l, L, rev)
+        m2 = md[:, None] & ml[None, :]
+        u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
+        dt, _ = _load_delta(DELTA, row[:, None] + pos[None, :], m2, bias[:, None], SOFTPLUS)
+        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn,
+                     mask=ml[:, None] & mn[None, :], other=0.0).to(tl.float32)  # fmt: skip
+        cum = tl.cumsum(dt, axis=1)  # (BLOCK_D, BLOCK_L); masked steps add 0
+        tile_sum = tl.sum(dt, axis=1)
+        decay = tl.exp((tile_sum[:, None] - cum)[:, :, None] * a[:, None, :])
+        inp = tl.sum(decay * ((dt * u)[:, :, None] * bt[None, :, :]), axis=1)
+        x = tl.exp(tile_sum[:, None] * a) * x + inp
+        total += tile_sum
+    off = (bi * D + offs_d) * n_chunks + chunk
+    tl.store(CSTATE + off[:, None] * N + offs_n[None, :], x, mask=mdn)
+    tl.store(CDSUM + off, total, mask=md)
+
+
+@triton.jit
+def _chunk_carry_kernel(
+    A, H0, CSTATE, CDSUM, LAST, D, N, n_dblocks, n_chunks,
+    HAS_H0: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Pass 2, grid (B * n_dblocks,): carry states across chunks, in order.
+
+    Overwrites CSTATE[:, :, c] (chunk c's end state from zero) with the state carried INTO chunk
+    c (from h0 and all earlier chunks) and writes LAST (B, D, N), the state after the last chunk.
+    """
+    pid = tl.program_id(0)
+    bi = (pid // n_dblocks).to(tl.int64)
+    offs_d = (pid % n_dblocks) * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_n = tl.arange(0, BLOCK_N)
+    md = offs_d < D
+    mdn = md[:, None] & (offs_n < N)[None, :]
+    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
+    state_off = (bi * D + offs_d[:, None]) * N + offs_n[None, :]
+    x = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
+    if HAS_H0:
+        x = tl.load(H0 + state_off, mask=mdn, other=0.0).to(tl.float32)
+    for c in range(0, n_chunks):
+        off = (bi * D + offs_d) * n_chunks + c
+        s = tl.load(CSTATE + off[:, None] * N + offs_n[None, :], mask=mdn, other=0.0)
+        total = tl.load(CDSUM + off, mask=md, other=0.0)
+        tl.store(CSTATE + off[:, None] * N + offs_n[None, :], x, mask=mdn)
+        x = tl.exp(total[:, None] * a) * x + s
+    tl.store(LAST + state_off, x, mask=mdn)
 
 
 @triton.jit
 def _selective_bwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
     DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
-    L, D, N, G, n_dblocks, d_per_group, n_tiles, n_slots,
+    L, D, Du, N, G, n_dblocks, d_per_group, n_tiles, n_slots, rev_mask,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
+    """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L)."""
     pid = tl.program_id(0)
     bi = (pid // n_dblocks).to(tl.int64)
     d0 = (pid % n_dblocks) * BLOCK_D
@@ -117,6 +236,8 @@ def _selective_bwd_kernel(
     mn = offs_n < N
     mdn = md[:, None] & mn[None, :]
     g = d0 // d_per_group
+    rev = (rev_mask >> g) & 1
+    step = 1 - 2 * rev  # memory offset of the next scan step: +1, or -1 in a reversed group
     a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
@@ -132,6 +253,7 @@ def _selective_bwd_kernel(
     dd_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
     row = (bi * D + offs_d) * L
+    urow = (bi * Du + offs_d % Du) * L
     b_base = Bm + bi * sBb + g * sBg
     c_base = Cm + bi * sCb + g * sCg
     # Channel blocks spread their dB/dC atomics over n_slots copies to cut contention.
@@ -145,13 +267,14 @@ def _selective_bwd_kernel(
         x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
         offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
         ml = offs_l < L
+        pos = _positions(offs_l, L, rev)
         m2 = md[:, None] & ml[None, :]
-        p2 = row[:, None] + offs_l[None, :]
-        u = tl.load(U + p2, mask=m2, other=0.0).to(tl.float32)
+        p2 = row[:, None] + pos[None, :]
+        u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
         dt, dt_raw = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
         mln = ml[:, None] & mn[None, :]
-        bt = tl.load(b_base + offs_l[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
-        ct = tl.load(c_base + offs_l[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+        ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
         bt = bt.to(tl.float32)
         ct = ct.to(tl.float32)
         # Recompute this tile's states from its checkpoint.
@@ -175,7 +298,7 @@ def _selective_bwd_kernel(
             dd_acc += tl.sum(dy * u, axis=1)
         # Adjoint scan: dx_t = exp(delta_{t+1} A) dx_{t+1} + C_t dy_t, run from the tile's end.
         m_next = md[:, None] & (offs_l + 1 < L)[None, :]
-        dt_next, _ = _load_delta(DELTA, p2 + 1, m_next, bias[:, None], SOFTPLUS)
+        dt_next, _ = _load_delta(DELTA, p2 + step, m_next, bias[:, None], SOFTPLUS)
         a_next = tl.exp(dt_next[:, :, None] * a[:, None, :])
         c_in = dy[:, :, None] * ct[None, :, :]
         pf, sf = tl.associative_scan((tl.flip(a_next, 1), tl.flip(c_in, 1)), 1, _combine)
@@ -190,7 +313,7 @@ def _selective_bwd_kernel(
         da_acc += tl.sum(dda * dt[:, :, None], axis=1)
         db_t = tl.sum(dx * (dt * u)[:, :, None], axis=0)  # (BLOCK_L, BLOCK_N)
         dc_t = tl.sum(dy[:, :, None] * xs, axis=0)
-        buf = buf_base + offs_n[None, :] * L + offs_l[:, None]
+        buf = buf_base + offs_n[None, :] * L + pos[:, None]
         tl.atomic_add(DB_BUF + buf, db_t, mask=mln)
         tl.atomic_add(DC_BUF + buf, dc_t, mask=mln)
         if SOFTPLUS:
@@ -200,8 +323,8 @@ def _selective_bwd_kernel(
         tl.store(DDELTA + p2, d_dt.to(DDELTA.dtype.element_ty), mask=m2)
         tl.store(DU + p2, du.to(DU.dtype.element_ty), mask=m2)
 
-    # dh0 = exp(delta_0 A) * dx_0; dx_carry now holds dx_0.
-    dt0, _ = _load_delta(DELTA, row, md, bias, SOFTPLUS)
+    # dh0 = exp(delta_0 A) * dx_0; dx_carry now holds dx_0 (scan step 0: memory L-1 if reversed).
+    dt0, _ = _load_delta(DELTA, row + rev * (L - 1), md, bias, SOFTPLUS)
     dh0 = tl.exp(dt0[:, None] * a) * dx_carry
     tl.store(DH0 + state_off, dh0, mask=mdn)
     tl.store(DA_P + state_off, da_acc, mask=mdn)
@@ -222,12 +345,33 @@ FWD_CONFIG: tuple[int, int, int] | None = None
 ATOMIC_SLOTS = 16
 BWD_CONFIG: tuple[int, int, int] | None = None
 
+# Chunked forward. CHUNK_TILES: None = choose per call, 0 = never chunk, k = k tiles per chunk
+# (tests force small chunks). Per call, chunking is used when B * D / BLOCK_D is below
+# CHUNK_MAX_PROGRAMS (the sequential walk would leave most of the GPU idle) and L spans at least
+# two chunks of CHUNK_MIN_TILES tiles; chunks are then sized for about CHUNK_TARGET_PROGRAMS
+# programs (several waves on a 132-SM H100: pass 1 + pass 3 cost about twice the sequential
+# work, spread over ~30x more programs).
+CHUNK_TILES: int | None = None
+CHUNK_MAX_PROGRAMS = 2048
+CHUNK_TARGET_PROGRAMS = 8192
+CHUNK_MIN_TILES = 16
+
 
 def _config(d_per_group: int, override, default):
     block_d, block_l, warps = override or ((4, 8, 1) if triton_interpreted() else default)
     while d_per_group % block_d:  # one group per program
         block_d //= 2
     return block_d, block_l, warps
+
+
+def chunk_tiles(programs: int, n_tiles: int) -> int:
+    """Tiles per chunk of the chunked forward (n_tiles: no chunking) for this launch size."""
+    if CHUNK_TILES is not None:
+        return CHUNK_TILES if CHUNK_TILES > 0 else n_tiles
+    if programs >= CHUNK_MAX_PROGRAMS or n_tiles < 2 * CHUNK_MIN_TILES:
+        return n_tiles
+    n_chunks = triton.cdiv(CHUNK_TARGET_PROGRAMS, programs)
+    return max(CHUNK_MIN_TILES, triton.cdiv(n_tiles, n_chunks))
 
 
 def _as_groups(x: torch.Tensor) -> torch.Tensor:
@@ -239,60 +383,94 @@ def _strides(x: torch.Tensor) -> tuple[int, int, int, int]:
     return tuple(x.stride())
 
 
+def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, store_ckpt):
+    """Launch the forward. u (B, Du, L), delta (B, D, L), A (D, N) float32 contiguous.
+
+    Returns out (B, D, L) in u's dtype, the last state (B, D, N) float32, the per-tile
+    checkpoints (B, D, n_tiles, N) float32 (None unless ``store_ckpt``) and BLOCK_L.
+    """
+    bsz, d_inner, length = delta.shape
+    du_ch, n = u.shape[1], A.shape[1]
+    b4, c4 = _as_groups(B), _as_groups(C)
+    d_per_group = d_inner // b4.shape[1]
+    block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, DEFAULT_FWD)
+    block_n = triton.next_power_of_2(n)
+    n_dblocks = triton.cdiv(d_inner, block_d)
+    n_tiles = triton.cdiv(length, block_l)
+    tiles = chunk_tiles(bsz * n_dblocks, n_tiles)
+    n_chunks = triton.cdiv(n_tiles, tiles)
+    f32 = dict(device=u.device, dtype=torch.float32)
+    out = torch.empty(bsz, d_inner, length, device=u.device, dtype=u.dtype)
+    ckpt = torch.empty(bsz, d_inner, n_tiles, n, **f32) if store_ckpt else None
+    last = torch.empty(bsz, d_inner, n, **f32)
+    dummy = u
+    h0 = None if h0 is None else h0.contiguous()
+    flags = dict(HAS_DBIAS=delta_bias is not None, SOFTPLUS=delta_softplus)
+    if n_chunks > 1:
+        # Pass 1 and 2: the state carried into every chunk, (B, D, n_chunks, N).
+        starts = torch.empty(bsz, d_inner, n_chunks, n, **f32)
+        sums = torch.empty(bsz, d_inner, n_chunks, **f32)
+        _chunk_state_kernel[(bsz * n_dblocks, n_chunks)](
+            u, delta, A, b4, dummy if delta_bias is None else delta_bias, starts, sums,
+            length, d_inner, du_ch, n, n_dblocks, d_per_group, n_tiles, tiles, n_chunks, rev_mask,
+            *_strides(b4), **flags,
+            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
+        )  # fmt: skip
+        _chunk_carry_kernel[(bsz * n_dblocks,)](
+            A, dummy if h0 is None else h0, starts, sums, last, d_inner, n, n_dblocks, n_chunks,
+            HAS_H0=h0 is not None, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=1,
+        )  # fmt: skip
+        h0 = starts
+    _selective_fwd_kernel[(bsz * n_dblocks, n_chunks)](
+        u, delta, A, b4, c4, dummy if D is None else D, dummy if z is None else z,
+        dummy if delta_bias is None else delta_bias, dummy if h0 is None else h0,
+        out, dummy if ckpt is None else ckpt, last,
+        length, d_inner, du_ch, n, n_dblocks, d_per_group, n_tiles, tiles, n_chunks, rev_mask,
+        *_strides(b4), *_strides(c4), **flags,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
+        STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1,
+        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
+    )  # fmt: skip
+    return out, last, ckpt, block_l
+
+
 class TritonSelectiveScan(torch.autograd.Function):
     """Autograd Function around the fused selective-scan kernels."""
 
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0):
+    def forward(ctx, u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask):
         u, delta = u.contiguous(), delta.contiguous()
         a_dtype = A.dtype
         A = A.contiguous().float()
         z = None if z is None else z.contiguous()
-        bsz, d_inner, length = u.shape
-        n = A.shape[1]
-        b4, c4 = _as_groups(B), _as_groups(C)
-        groups = b4.shape[1]
-        d_per_group = d_inner // groups
-        block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, DEFAULT_FWD)
-        n_dblocks = triton.cdiv(d_inner, block_d)
-        n_tiles = triton.cdiv(length, block_l)
-        out = torch.empty_like(u)
-        ckpt = torch.empty(bsz, d_inner, n_tiles, n, device=u.device, dtype=torch.float32)
-        last = torch.empty(bsz, d_inner, n, device=u.device, dtype=torch.float32)
-        dummy = u
-        _selective_fwd_kernel[(bsz * n_dblocks,)](
-            u, delta, A, b4, c4, dummy if D is None else D, dummy if z is None else z,
-            dummy if delta_bias is None else delta_bias, dummy if h0 is None else h0.contiguous(),
-            out, ckpt, last,
-            length, d_inner, n, n_dblocks, d_per_group, n_tiles,
-            *_strides(b4), *_strides(c4),
-            HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
-            SOFTPLUS=delta_softplus, HAS_H0=h0 is not None,
-            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
-            num_warps=warps,
-        )  # fmt: skip
+        out, last, ckpt, block_l = _forward(
+            u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, True
+        )
         ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias, ckpt)
         ctx.softplus = delta_softplus
         ctx.has_h0 = h0 is not None
         ctx.h0_dtype = None if h0 is None else h0.dtype
         ctx.a_dtype = a_dtype
         ctx.block_l = block_l
+        ctx.rev_mask = rev_mask
         return out, last
 
     @staticmethod
     def backward(ctx, dout, dlast):
         u, delta, A, B, C, D, z, delta_bias, ckpt = ctx.saved_tensors
-        bsz, d_inner, length = u.shape
-        n = A.shape[1]
+        bsz, d_inner, length = delta.shape
+        du_ch, n = u.shape[1], A.shape[1]
         b4, c4 = _as_groups(B), _as_groups(C)
         groups = b4.shape[1]
         d_per_group = d_inner // groups
         block_d, _, warps = _config(d_per_group, BWD_CONFIG, DEFAULT_BWD)
         block_l, n_tiles = ctx.block_l, ckpt.shape[2]  # tiles must match the checkpoints
         n_dblocks = triton.cdiv(d_inner, block_d)
-        dout = torch.zeros_like(u) if dout is None else dout.contiguous()
+        dout = torch.zeros_like(delta, dtype=u.dtype) if dout is None else dout.contiguous()
         f32 = dict(device=u.device, dtype=torch.float32)
-        du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+        # du per channel of delta; channels that share a u channel are summed below.
+        du = torch.empty(bsz, d_inner, length, device=u.device, dtype=u.dtype)
+        ddelta = torch.empty_like(delta)
         dz = None if z is None else torch.empty_like(z)
         da_p = torch.empty(bsz, d_inner, n, **f32)
         n_slots = min(n_dblocks // groups, ATOMIC_SLOTS) or 1
@@ -307,21 +485,40 @@ class TritonSelectiveScan(torch.autograd.Function):
             dummy if delta_bias is None else delta_bias, ckpt, dout,
             dummy if dlast is None else dlast.contiguous(),
             du, ddelta, dummy if dz is None else dz, da_p, db_buf, dc_buf, dd_p, dbias_p, dh0,
-            length, d_inner, n, groups, n_dblocks, d_per_group, n_tiles, n_slots,
-            *_strides(b4), *_strides(c4),
+            length, d_inner, du_ch, n, groups, n_dblocks, d_per_group, n_tiles, n_slots,
+            ctx.rev_mask, *_strides(b4), *_strides(c4),
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
             SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
             BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
             num_warps=warps,
         )  # fmt: skip
+        if du_ch != d_inner:
+            du = du.view(bsz, d_inner // du_ch, du_ch, length).sum(1, dtype=torch.float32)
+            du = du.to(u.dtype)
         db = db_buf.sum(1).reshape(B.shape).to(B.dtype)
         dc = dc_buf.sum(1).reshape(C.shape).to(C.dtype)
         dd = None if D is None else dd_p.sum(0).to(D.dtype)
         dbias = None if delta_bias is None else dbias_p.sum(0).to(delta_bias.dtype)
         dh0 = dh0.to(ctx.h0_dtype) if ctx.has_h0 else None
-        return du, ddelta, da_p.sum(0).to(ctx.a_dtype), db, dc, dd, dz, dbias, None, dh0
+        da = da_p.sum(0).to(ctx.a_dtype)
+        return du, ddelta, da, db, dc, dd, dz, dbias, None, dh0, None
 
 
-def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0):
-    """Returns out (B, D, L) in u's dtype and the last state (B, D, N) in float32."""
-    return TritonSelectiveScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0)
+def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask=0):
+    """Returns out (B, D, L) in u's dtype and the last state (B, D, N) in float32.
+
+    u (B, Du, L) with Du dividing D = delta.shape[1] (channel c reads u[:, c % Du]); bit g of
+    ``rev_mask`` makes group g of B/C scan backwards. Without autograd (inference, or no input
+    that needs a gradient) the forward runs alone and stores no checkpoints.
+    """
+    tensors = (u, delta, A, B, C, D, z, delta_bias, h0)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        return TritonSelectiveScan.apply(
+            u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask
+        )
+    z = None if z is None else z.contiguous()
+    out, last, _, _ = _forward(
+        u.contiguous(), delta.contiguous(), A.contiguous().float(), B, C, D, z, delta_bias,
+        delta_softplus, h0, rev_mask, False,
+    )  # fmt: skip
+    return out, last
