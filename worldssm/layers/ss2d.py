@@ -129,19 +129,73 @@ class SS2D(nn.Module):
         if single:
             x = x[:, None]
         bsz, frames, h, w, _ = x.shape
-        if orders is None:
-            orders = directional_orders(h, w, frames, device=x.device)
         xz = self.in_proj(x)
         u, z = xz.chunk(2, dim=-1)  # (B, T, H, W, D) each
         u = u.reshape(bsz * frames, h, w, self.d_inner).permute(0, 3, 1, 2)
         u = F.silu(self.conv(u))  # (B*T, D, H, W): the conv sees each frame alone
-        # (B, T, D, H, W) -> tokens (B, L, D) in the (H, W, T) layout.
-        u = u.view(bsz, frames, self.d_inner, h, w).permute(0, 3, 4, 1, 2)
-        y = self.scan_tokens(u.reshape(bsz, h * w * frames, self.d_inner), orders)
-        y = y.view(bsz, h, w, frames, self.d_inner).permute(0, 3, 1, 2, 4)
+        u = u.view(bsz, frames, self.d_inner, h, w)
+        if orders is None and self.num_dirs == 4:
+            y = self.scan_four_directions(u)
+        else:
+            if orders is None:
+                orders = directional_orders(h, w, frames, device=x.device)
+            # (B, T, D, H, W) -> tokens (B, L, D) in the (H, W, T) layout.
+            tokens = u.permute(0, 3, 4, 1, 2).reshape(bsz, h * w * frames, self.d_inner)
+            y = self.scan_tokens(tokens, orders)
+            y = y.view(bsz, h, w, frames, self.d_inner).permute(0, 3, 1, 2, 4)
         y = self.out_norm(y) * F.silu(z)
         out = self.out_proj(y)
         return out[:, 0] if single else out
+
+    def scan_four_directions(self, u: torch.Tensor) -> torch.Tensor:
+        """The four :func:`directional_orders` scans without gathering the tokens four times.
+
+        Same result as ``scan_tokens(tokens, directional_orders(H, W, T))``. Two layouts of u are
+        built, row-major (H, W, T) and column-major (W, H, T) tokens; the reverse scans read
+        them backwards inside the kernel (``reverse``), all four directions share them (u has
+        2D channels for 4D scanned ones), and each reverse scan writes its outputs back in its
+        layout's token order, so only the column-major half is transposed back.
+
+        Args:
+            u: (B, T, D, H, W) tokens after the conv and SiLU.
+
+        Returns:
+            (B, T, H, W, D) in u's dtype: the sum of the four directions, channels last.
+        """
+        bsz, frames, d, h, w = u.shape
+        k, n, r, length = 4, self.d_state, self.dt_rank, frames * h * w
+        # Direction k = 2p + s: s = 0 row-major, 1 column-major; p = 1 reversed.
+        u2 = u.new_empty(bsz, 2, d, length)
+        u2[:, 0].view(bsz, d, h, w, frames).copy_(u.permute(0, 2, 3, 4, 1))
+        u2[:, 1].view(bsz, d, w, h, frames).copy_(u.permute(0, 2, 4, 3, 1))
+        # x-proj is per token, so each layout is projected for both of its directions at once:
+        # (2, 2C, D) @ (B, 2, D, L) -> (B, s, p, C, L) -> direction order (B, K, C, L).
+        c_all = r + 2 * n
+        w_x = self.x_proj_weight.to(u.dtype).view(2, 2, c_all, d).transpose(0, 1)
+        x_dbl = torch.matmul(w_x.reshape(2, 2 * c_all, d), u2).view(bsz, 2, 2, c_all, length)
+        x_dbl = x_dbl.transpose(1, 2).reshape(bsz, k, c_all, length)
+        dts, bs, cs = torch.split(x_dbl, [r, n, n], dim=2)  # B/C stay strided views
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_proj_weight.to(dts.dtype))
+        acc = torch.promote_types(self.A_log.dtype, torch.float32)
+        a = -torch.exp(self.A_log.to(acc)).view(k * d, n)
+        out = selective_scan(
+            u2.view(bsz, 2 * d, length),  # channel k*D + i reads u2 channel (k % 2)*D + i
+            dts.reshape(bsz, k * d, length),
+            a,
+            bs,
+            cs,
+            D=self.D.to(acc).view(-1),
+            delta_bias=self.dt_bias.to(acc).view(-1),
+            delta_softplus=True,
+            reverse=[False, False, True, True],
+        )
+        # Sum forward + reverse per layout in (at least) float32, then write the two layouts
+        # into one channels-last (B, T, H, W, D) tensor: copy_ and add_ transpose on the fly
+        # (and, unlike add(out=...), keep autograd).
+        ys = out.view(bsz, 2, 2, d, length).sum(1, dtype=acc)  # (B, s, D, L)
+        y = u.new_empty(bsz, frames, h, w, d)
+        y.copy_(ys[:, 0].view(bsz, d, h, w, frames).permute(0, 4, 2, 3, 1))
+        return y.add_(ys[:, 1].view(bsz, d, w, h, frames).permute(0, 4, 3, 2, 1))
 
     def scan_tokens(self, u: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
         """The K directional S6 scans of a token sequence, summed in token order.
