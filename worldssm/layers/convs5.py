@@ -168,21 +168,24 @@ class ConvS5(nn.Module):
     def step(self, state: ConvS5State, u_t: torch.Tensor, reset_t: torch.Tensor | None = None):
         """One recurrent step: u_t (B, C, H, W) -> (y_t (B, C, H, W), new state). O(1) memory.
 
-        Six kernels per step (B̄ conv, swap, two multiply-adds, C conv, D multiply-add) plus at
-        most two casts; the same arithmetic as :meth:`forward` in real form.
+        The same arithmetic as :meth:`forward` in real form: two convs, a swap of the state's
+        halves and three multiply-adds, plus the casts of the conv inputs to the conv dtype.
         """
         x = state.x
-        conv_dtype = u_t.dtype
-        if torch.is_autocast_enabled(u_t.device.type):
-            conv_dtype = torch.get_autocast_dtype(u_t.device.type)
+        dev = u_t.device.type
+        conv_dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else u_t.dtype
         a_re, a_im, w_b, w_c, d = self._step_operators(conv_dtype, u_t.dtype, x.dtype)
         if reset_t is not None:
             x = x.masked_fill(reset_t[:, None, None, None], 0)
         pad = self.cfg.kernel_size // 2
         bu = F.conv2d(u_t.to(conv_dtype), w_b, padding=pad)  # (B, 2M, H, W): Re then Im
-        # Λ̄ ⊙ x + B̄u in real form, accumulated in the state's dtype (fp32 under bf16 autocast):
-        # Re: Re Λ̄ Re x - Im Λ̄ Im x + Re B̄u;  Im: Re Λ̄ Im x + Im Λ̄ Re x + Im B̄u.
         swapped = x.roll(x.shape[1] // 2, dims=1)  # (Im x; Re x)
-        x = torch.addcmul(torch.addcmul(bu.to(x.dtype), x, a_re), swapped, a_im)
+        # Autocast would add a cast kernel per mixed-dtype addcmul operand; without it the
+        # kernels promote on the fly. The state accumulates in its dtype (fp32 under bf16):
+        # Re: Re Λ̄ Re x - Im Λ̄ Im x + Re B̄u;  Im: Re Λ̄ Im x + Im Λ̄ Re x + Im B̄u.
+        with torch.autocast(dev, enabled=False):
+            x = torch.addcmul(torch.addcmul(bu, x, a_re), swapped, a_im)
         y = F.conv2d(x.to(conv_dtype), w_c, padding=pad)
-        return torch.addcmul(y.to(u_t.dtype), u_t, d), ConvS5State(x)
+        with torch.autocast(dev, enabled=False):
+            y = torch.addcmul(y, u_t, d)  # + D ⊙ u_t, in u_t's dtype (or wider)
+        return y, ConvS5State(x)
