@@ -9,11 +9,20 @@ timed alone. An out-of-memory error is recorded, not fatal.
 
     python benchmarks/vfi_speed.py --out benchmarks/results/vfi-speed-h100.json     # one GPU
     python benchmarks/vfi_speed.py --quick --out /tmp/vfi_quick.json               # CPU check
+
+Before/after in one run: ``--scan-variants gathered-seq,layouts-seq,layouts-chunked`` times every
+setting under each SS2D/selective-scan variant (see VARIANTS) and records each variant's largest
+output difference from the first one; ``--kernel`` first times the selective scan alone at the
+VFIMamba-S 1080p shapes (sequential vs chunked forward, after a check against the float64 loop):
+
+    python benchmarks/vfi_speed.py --models vfimamba_s --res 1080p --kernel \
+        --scan-variants gathered-seq,layouts-seq,layouts-chunked --out /tmp/vfi-speed.json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import platform
@@ -27,6 +36,13 @@ import worldssm
 from worldssm.kernels.backend import resolve_backend
 from worldssm.models.vfimamba import pad_to_multiple
 
+# name: (SS2D gathers four token copies (the previous formulation), forward chunk tiles: None =
+# chosen per call (chunked at batch 1), 0 = the sequential forward, one program per channel block).
+VARIANTS = {
+    "gathered-seq": (True, 0),
+    "layouts-seq": (False, 0),
+    "layouts-chunked": (False, None),
+}
 RESOLUTIONS = {"720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840)}
 MODELS = ("vfimamba_s", "vfimamba", "vfiflow_conv_s")
 
@@ -44,8 +60,123 @@ def _git_commit() -> str | None:
         return None
 
 
-def bench_one(model, size, precision: str, args, device) -> dict:
-    """Time ``model`` on one resolution and precision; returns a result row."""
+@contextlib.contextmanager
+def scan_variant(name: str, chunk_tiles: int | None = None):
+    """Run the block under one of VARIANTS; ``chunk_tiles`` overrides the chunk size."""
+    from worldssm.kernels.selective_scan import triton_scan
+    from worldssm.layers.ss2d import SS2D
+
+    gather, tiles = VARIANTS[name]
+    saved = SS2D.gather_directions, triton_scan.CHUNK_TILES
+    SS2D.gather_directions = gather
+    triton_scan.CHUNK_TILES = tiles if tiles == 0 or chunk_tiles is None else chunk_tiles
+    try:
+        yield
+    finally:
+        SS2D.gather_directions, triton_scan.CHUNK_TILES = saved
+
+
+def copy_bandwidth(device) -> float | None:
+    """Device-to-device copy bandwidth in TB/s (read + write) of a 1 GiB buffer."""
+    if device.type != "cuda":
+        return None
+    x = torch.empty(2**28, device=device)
+    y = torch.empty_like(x)
+    y.copy_(x)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        y.copy_(x)
+    _sync(device)
+    return 10 * 2 * x.numel() * 4 / (time.perf_counter() - t0) / 1e12
+
+
+def _time_ms(fn, device, reps: int) -> float:
+    fn()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    _sync(device)
+    return 1e3 * (time.perf_counter() - t0) / reps
+
+
+def bench_kernel(args, device) -> list[dict]:
+    """The selective scan alone at VFIMamba-S's SS2D shapes (batch 1, 4 directions, N = 16).
+
+    u (1, 2D, L) shared by the 4D scanned channels (two layouts), delta (1, 4D, L), grouped B/C
+    (1, 4, 16, L), the two last groups reversed; D = 256 at 1/8 and 512 at 1/16 of the padded
+    frame. Each row: sequential forward, chunked forward (chosen size and ``--chunk-tiles``
+    sweep), max relative difference between them, and a float64 naive-loop check on the first
+    ``check_len`` steps. Min bytes: u read once, delta read, out written (no (B, D, L, N) state).
+    """
+    from worldssm.kernels.selective_scan import selective_scan, triton_scan
+
+    h, w = (RESOLUTIONS[args.kernel_res] if args.kernel_res in RESOLUTIONS
+            else tuple(int(v) for v in args.kernel_res.split("x")))  # fmt: skip
+    h, w = -(-h // 16) * 16, -(-w // 16) * 16
+    bw = copy_bandwidth(device)
+    rows = []
+    for scale, d in ((8, 256), (16, 512)):
+        length = 2 * (h // scale) * (w // scale)
+        if args.quick:
+            d, length = 8, 300
+        g = torch.Generator(device=device).manual_seed(0)
+
+        def r(*shape, g=g):
+            return torch.randn(*shape, device=device, generator=g)
+
+        flags = [False, False, True, True]
+        base = dict(
+            u=r(1, 2 * d, length), delta=r(1, 4 * d, length) * 0.5 - 1.0,
+            A=-torch.exp(r(4 * d, 16) * 0.5), B=r(1, 4, 16, length), C=r(1, 4, 16, length),
+            D=r(4 * d), delta_bias=r(4 * d) * 0.1,
+        )  # fmt: skip
+        for dtype in (torch.float32, torch.bfloat16):
+            x = {k: v.to(dtype) if v.dim() == 3 or k in "BC" else v for k, v in base.items()}
+            row = {"scale": f"1/{scale}", "D_scanned": 4 * d, "L": length, "dtype": str(dtype)}
+
+            def call(x=x, flags=flags):
+                return selective_scan(**x, delta_softplus=True, reverse=flags)
+
+            with torch.inference_mode():
+                n = min(length, args.check_len)
+                cut = {k: v[..., :n] if v.dim() >= 3 else v for k, v in x.items()}
+                wide = {k: v.double() for k, v in cut.items()}
+                ref = selective_scan(**wide, delta_softplus=True, reverse=flags, backend="naive")
+                triton_scan.CHUNK_TILES = 2  # small chunks so the check crosses chunk borders
+                got = selective_scan(**cut, delta_softplus=True, reverse=flags)
+                row["check_rel_err"] = ((got.double() - ref).norm() / ref.norm()).item()
+                triton_scan.CHUNK_TILES = 0
+                seq = call()
+                row["sequential_ms"] = _time_ms(call, device, args.kernel_reps)
+                sizes = ["auto"] + [v for v in args.chunk_tiles.split(",") if v]
+                for size in sizes:
+                    triton_scan.CHUNK_TILES = None if size == "auto" else int(size)
+                    out = call()
+                    err = ((out.float() - seq.float()).norm() / seq.float().norm()).item()
+                    row[f"chunked_{size}_ms"] = _time_ms(call, device, args.kernel_reps)
+                    row[f"chunked_{size}_rel_diff"] = err
+                triton_scan.CHUNK_TILES = None
+            nbytes = (x["u"].numel() + 2 * x["delta"].numel()) * x["u"].element_size()
+            row["min_bytes"] = nbytes
+            if bw:
+                best = min(v for k, v in row.items() if k.endswith("_ms"))
+                row["best_fraction_of_copy_bw"] = nbytes / (best * 1e-3) / (bw * 1e12)
+            row["chunk_tiles_auto"] = triton_scan.chunk_tiles(
+                4 * d // triton_scan.DEFAULT_FWD[0], -(-length // triton_scan.DEFAULT_FWD[1])
+            )
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return [{"copy_bw_TBps": bw}] + rows
+
+
+def bench_one(model, size, precision: str, args, device, reference=None) -> dict:
+    """Time ``model`` on one resolution and precision; returns a result row.
+
+    The row's ``_pred`` is the first pass's output (float32), popped by the caller;
+    ``reference``, when given, is that output under the first scan variant.
+    """
     h, w = size
     row = {"height": h, "width": w, "precision": precision, "batch": args.batch}
     multiple = int(round(model.pad_multiple / args.scale))
@@ -67,9 +198,12 @@ def bench_one(model, size, precision: str, args, device) -> dict:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
         t0 = time.perf_counter()
-        run()
+        pred = run()
         _sync(device)
         row["warmup_s"] = time.perf_counter() - t0
+        if reference is not None:  # the same pass under the first variant
+            row["max_abs_diff_vs_first_variant"] = (pred.float() - reference).abs().max().item()
+        row["_pred"] = pred.float()
         n, t0 = 0, time.perf_counter()
         while n < args.repeats and (n == 0 or time.perf_counter() - t0 < args.seconds):
             run()
@@ -121,6 +255,16 @@ def main(argv=None) -> int:
         "--scan-config", default=None, help="BLOCK_D,BLOCK_L,WARPS of the Triton scan forward"
     )
     p.add_argument(
+        "--scan-variants",
+        default="layouts-chunked",
+        help=f"comma-separated, from {list(VARIANTS)}; every setting runs under each",
+    )
+    p.add_argument("--chunk-tiles", default="", help="chunked forward: tiles per chunk to sweep")
+    p.add_argument("--kernel", action="store_true", help="time the selective scan alone first")
+    p.add_argument("--kernel-res", default="1080p", help="frame size of the --kernel shapes")
+    p.add_argument("--kernel-reps", type=int, default=20)
+    p.add_argument("--check-len", type=int, default=2000, help="steps of the --kernel check")
+    p.add_argument(
         "--no-breakdown",
         dest="breakdown",
         action="store_false",
@@ -146,6 +290,11 @@ def main(argv=None) -> int:
     sizes = {}
     for r in args.res.split(","):
         sizes[r] = RESOLUTIONS[r] if r in RESOLUTIONS else tuple(int(v) for v in r.split("x"))
+    variants = [v for v in args.scan_variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        p.error(f"unknown --scan-variants {unknown}; choose from {list(VARIANTS)}")
+    kernel_rows = bench_kernel(args, device) if args.kernel else None
     rows = []
     for name in names:
         model = _load(name, args, device)
@@ -153,10 +302,15 @@ def main(argv=None) -> int:
         with torch.inference_mode():
             for res, size in sizes.items():
                 for precision in args.precisions.split(","):
-                    row = {"model": name, "params_M": params, "res": res}
-                    row |= bench_one(model, size, precision, args, device)
-                    print(json.dumps(row), flush=True)
-                    rows.append(row)
+                    first = None
+                    for variant in variants:
+                        row = {"model": name, "params_M": params, "res": res, "variant": variant}
+                        with scan_variant(variant):
+                            row |= bench_one(model, size, precision, args, device, first)
+                        pred = row.pop("_pred", None)
+                        first = pred if first is None else first
+                        print(json.dumps(row), flush=True)
+                        rows.append(row)
         del model
     result = {
         "benchmark": "vfi_speed",
@@ -170,10 +324,21 @@ def main(argv=None) -> int:
         "scan_backend": resolve_backend(device),
         "settings": {
             k: getattr(args, k)
-            for k in ("quick", "batch", "scale", "repeats", "seconds", "precisions", "scan_config")
-        }
+            for k in (
+                "quick",
+                "batch",
+                "scale",
+                "repeats",
+                "seconds",
+                "precisions",
+                "scan_config",
+                "scan_variants",
+                "chunk_tiles",
+            )
+        }  # fmt: skip
         | {"t": 0.5, "tf32": device.type == "cuda", "cudnn_benchmark": device.type == "cuda"},
         "results": rows,
+        "kernel": kernel_rows,
     }
     if args.out:
         with open(args.out, "w") as f:
