@@ -34,6 +34,7 @@ import torch
 
 import worldssm
 from worldssm.benchmarking import peak_gib, reset_peak, timed
+from worldssm.models.cuda_graph import GraphedGenerationStep
 from worldssm.models.frame_transformer import generate_without_cache, predict_without_cache
 from worldssm.train.frame_prediction import frame_loss
 from worldssm.train.generate import generate
@@ -121,6 +122,18 @@ def bench_generate(model, args, device, amp) -> tuple[dict, dict]:
             row[f"generate_{mode}_peak_GiB"] = peak_gib(device)
         except (torch.OutOfMemoryError, RuntimeError) as e:
             row[f"generate_{mode}_error"] = _error(e)
+    if "graph" in modes and "generate_graph_s" in row:
+        try:  # the capture alone (warm-up steps + capture), already inside generate_graph_s
+
+            @torch.no_grad()
+            def capture():
+                with _autocast(device, amp):
+                    pred, state = model(ctx, return_state=True)
+                    GraphedGenerationStep(model, state, pred[:, -1])
+
+            row["graph_capture_s"] = timed(capture, device, 1) - row.get("context_s", 0.0)
+        except (torch.OutOfMemoryError, RuntimeError) as e:
+            row["graph_capture_error"] = _error(e)
     if "eager" in outs and "graph" in outs:
         diff = (outs["graph"].float() - outs["eager"].float()).abs()
         row["graph_vs_eager_max_abs_diff_first10"] = diff[:, :10].max().item()
@@ -232,6 +245,26 @@ def ratios_of(by: dict) -> dict:
     return out
 
 
+def summary(rows: list[dict], ratios: dict) -> str:
+    """A few lines to read by eye: train s/step, ms per generated frame per mode, ratios."""
+    lines = []
+    for r in rows:
+        parts = [f"{r['model']:<24}"]
+        if "train_step_s" in r:
+            parts.append(
+                f"train {r['train_step_s']:.3f} s/step ({r['train_peak_GiB'] or 0:.1f} GiB)"
+            )
+        elif "train_error" in r:
+            parts.append(f"train {r['train_error'][:40]}")
+        for mode in ("eager", "graph", "nocache_estimated", "nocache"):
+            v = r.get(f"generate_{mode}_ms_per_frame")
+            if v is not None:
+                parts.append(f"gen {mode} {v:.2f} ms/frame")
+        lines.append(" | ".join(parts))
+    lines += [f"{k}: {v:.2f}" for k, v in ratios.items()]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes for a CPU check")
@@ -289,6 +322,7 @@ def main(argv=None) -> int:
         "ratios": ratios,
     }
     print(json.dumps(ratios))
+    print(summary(rows, ratios))
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
