@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import itertools
 import json
 import platform
 import subprocess
@@ -171,7 +172,9 @@ def bench_kernel(args, device) -> list[dict]:
     return [{"copy_bw_TBps": bw}] + rows
 
 
-def bench_one(model, size, precision: str, args, device, reference=None) -> dict:
+def bench_one(
+    model, size, precision: str, args, device, reference=None, memory_format=torch.contiguous_format
+) -> dict:
     """Time ``model`` on one resolution and precision; returns a result row.
 
     The row's ``_pred`` is the first pass's output (float32), popped by the caller;
@@ -185,6 +188,8 @@ def bench_one(model, size, precision: str, args, device, reference=None) -> dict
     img1 = (img0 + 0.05 * torch.randn(img0.shape, device=device, generator=g)).clamp(0, 1)
     img0, _ = pad_to_multiple(img0, multiple)
     img1, _ = pad_to_multiple(img1, multiple)
+    img0 = img0.contiguous(memory_format=memory_format)
+    img1 = img1.contiguous(memory_format=memory_format)
     row["padded"] = list(img0.shape[-2:])
     amp = precision == "bf16"
     kwargs = {} if args.scale == 1 else {"scale": args.scale}
@@ -259,6 +264,11 @@ def main(argv=None) -> int:
         default="layouts-chunked",
         help=f"comma-separated, from {list(VARIANTS)}; every setting runs under each",
     )
+    p.add_argument(
+        "--memory-formats",
+        default="contiguous",
+        help="contiguous and/or channels_last (model and frames; cuDNN prefers NHWC in bf16)",
+    )
     p.add_argument("--chunk-tiles", default="", help="chunked forward: tiles per chunk to sweep")
     p.add_argument("--kernel", action="store_true", help="time the selective scan alone first")
     p.add_argument("--kernel-res", default="1080p", help="frame size of the --kernel shapes")
@@ -294,6 +304,8 @@ def main(argv=None) -> int:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         p.error(f"unknown --scan-variants {unknown}; choose from {list(VARIANTS)}")
+    memory_formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    formats = {f: memory_formats[f] for f in args.memory_formats.split(",") if f}
     kernel_rows = bench_kernel(args, device) if args.kernel else None
     rows = []
     for name in names:
@@ -303,10 +315,14 @@ def main(argv=None) -> int:
             for res, size in sizes.items():
                 for precision in args.precisions.split(","):
                     first = None
-                    for variant in variants:
-                        row = {"model": name, "params_M": params, "res": res, "variant": variant}
+                    for fmt, variant in itertools.product(formats, variants):
+                        model = model.to(memory_format=formats[fmt])
+                        row = {"model": name, "params_M": params, "res": res, "variant": variant,
+                               "memory_format": fmt}  # fmt: skip
                         with scan_variant(variant):
-                            row |= bench_one(model, size, precision, args, device, first)
+                            row |= bench_one(
+                                model, size, precision, args, device, first, formats[fmt]
+                            )
                         pred = row.pop("_pred", None)
                         first = pred if first is None else first
                         print(json.dumps(row), flush=True)
