@@ -48,6 +48,20 @@ def _device(cfg: TrainConfig, local_rank: int) -> torch.device:
     return torch.device("cpu")
 
 
+def time_is_up(t0: float, max_minutes: float, device: torch.device) -> bool:
+    """Whether ``max_minutes`` have passed since ``t0`` by rank 0's clock.
+
+    Under DDP every rank must stop at the same step: a rank that stops alone leaves the others
+    waiting in the gradient all-reduce forever. So rank 0 decides and broadcasts its decision.
+    """
+    up = bool(max_minutes) and time.time() - t0 > 60 * max_minutes
+    if max_minutes and torch.distributed.is_initialized():
+        flag = torch.tensor([float(up)], device=device)
+        torch.distributed.broadcast(flag, src=0)
+        up = bool(flag.item())
+    return up
+
+
 def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
     """Train per ``cfg``; resumes from ``run_dir/checkpoint.pt`` when present and ``resume``.
 
@@ -154,7 +168,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
                 writer.add_scalar(f"val/{key}", value, step)
         if cfg.run.checkpoint_every and step % cfg.run.checkpoint_every == 0:
             save()
-        if cfg.run.max_minutes and time.time() - t0 > 60 * cfg.run.max_minutes:
+        if time_is_up(t0, cfg.run.max_minutes, device):
             break
     bar.close()
     save()

@@ -2,6 +2,8 @@
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,35 @@ def test_ddp_two_gloo_ranks_match_single_process(tmp_path):
     diffs = torch.cat([(a[k] - v).abs().flatten() for k, v in b.items()])
     assert diffs.max() < 1e-3, diffs.max()
     assert (diffs < 1e-6).float().mean() > 0.95, (diffs < 1e-6).float().mean()
+
+
+TIME_IS_UP_WORKER = """
+import sys, time
+import torch
+from worldssm.train.trainer import time_is_up
+
+rank, port = int(sys.argv[1]), int(sys.argv[2])
+torch.distributed.init_process_group(
+    "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2
+)
+# Rank 1's clock says its time ran out an hour ago, rank 0's that it has just started.
+t0 = time.time() - (3600.0 if rank == 1 else 0.0)
+print(time_is_up(t0, max_minutes=1.0, device=torch.device("cpu")))
+torch.distributed.destroy_process_group()
+"""
+
+
+def test_ddp_ranks_take_rank0_time_decision(tmp_path):
+    """A rank whose own clock ran out must not stop alone (it would hang the others)."""
+    script = tmp_path / "worker.py"
+    script.write_text(TIME_IS_UP_WORKER)
+    port = str(28500 + os.getpid() % 1000)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(r), port], stdout=subprocess.PIPE, text=True
+        )
+        for r in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outputs == ["False", "False"]
