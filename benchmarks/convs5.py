@@ -12,7 +12,8 @@ What is measured (all under bf16 autocast on CUDA):
 - generation (:func:`worldssm.train.generate.generate`): the context pass plus ``horizon - 1``
   recurrent steps. ConvS5 and ConvLSTM are timed twice: eager (the reference path) and with the
   recurrent step replayed as one CUDA graph (the default on CUDA; the capture is inside the
-  timing). The Transformer uses its KV cache (the strong peer);
+  timing), then once more as a trial with channels_last conv weights
+  (``generate_graph_channels_last_s``). The Transformer uses its KV cache (the strong peer);
 - the no-KV-cache Transformer (the ConvS5 paper's 400x baseline: attention recomputed over all
   previous frames each step): per-step time sampled at ``--nocache-samples`` history lengths
   across the horizon and summed over every step by linear interpolation
@@ -134,6 +135,27 @@ def bench_generate(model, args, device, amp) -> tuple[dict, dict]:
             row["graph_capture_s"] = timed(capture, device, 1) - row.get("context_s", 0.0)
         except (torch.OutOfMemoryError, RuntimeError) as e:
             row["graph_capture_error"] = _error(e)
+    if "graph" in modes and "generate_graph_s" in row and not args.skip_channels_last:
+        # Trial: channels_last conv weights make cuDNN run NHWC (no layout transposes around each
+        # bf16 conv, a copy-free channel LayerNorm). Last for this model: it stays converted.
+        try:
+            model.to(memory_format=torch.channels_last)
+            with _autocast(device, amp):
+                generate(model, ctx, 4, cuda_graph=True)
+
+            def gen_cl():
+                with _autocast(device, amp):
+                    outs["graph_channels_last"] = generate(
+                        model, ctx, args.horizon, cuda_graph=True
+                    )
+
+            t = timed(gen_cl, device, 1)
+            row["generate_graph_channels_last_s"] = t
+            row["generate_graph_channels_last_ms_per_frame"] = 1000 * t / args.horizon
+            diff = (outs["graph_channels_last"].float() - outs["graph"].float()).abs()
+            row["channels_last_vs_graph_max_abs_diff_first10"] = diff[:, :10].max().item()
+        except (torch.OutOfMemoryError, RuntimeError) as e:
+            row["generate_graph_channels_last_error"] = _error(e)
     if "eager" in outs and "graph" in outs:
         diff = (outs["graph"].float() - outs["eager"].float()).abs()
         row["graph_vs_eager_max_abs_diff_first10"] = diff[:, :10].max().item()
@@ -256,7 +278,7 @@ def summary(rows: list[dict], ratios: dict) -> str:
             )
         elif "train_error" in r:
             parts.append(f"train {r['train_error'][:40]}")
-        for mode in ("eager", "graph", "nocache_estimated", "nocache"):
+        for mode in ("eager", "graph", "graph_channels_last", "nocache_estimated", "nocache"):
             v = r.get(f"generate_{mode}_ms_per_frame")
             if v is not None:
                 parts.append(f"gen {mode} {v:.2f} ms/frame")
@@ -278,6 +300,7 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint-layers", action="store_true", help="recompute layers (memory)")
     p.add_argument("--no-graph", action="store_true", help="time eager generation only")
     p.add_argument("--skip-train", action="store_true", help="generation only")
+    p.add_argument("--skip-channels-last", action="store_true", help="no channels_last trial")
     p.add_argument("--skip-nocache", action="store_true", help="no no-KV-cache Transformer")
     p.add_argument("--nocache-samples", type=int, default=9, help="history lengths sampled")
     p.add_argument("--nocache-steps", type=int, default=3, help="steps timed per sample")

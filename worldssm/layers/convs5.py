@@ -179,7 +179,8 @@ class ConvS5(nn.Module):
             x = x.masked_fill(reset_t[:, None, None, None], 0)
         pad = self.cfg.kernel_size // 2
         bu = F.conv2d(u_t.to(conv_dtype), w_b, padding=pad)  # (B, 2M, H, W): Re then Im
-        swapped = x.roll(x.shape[1] // 2, dims=1)  # (Im x; Re x)
+        m = x.shape[1] // 2
+        swapped = torch.cat([x[:, m:], x[:, :m]], dim=1)  # (Im x; Re x), in x's memory format
         # Autocast would add a cast kernel per mixed-dtype addcmul operand; without it the
         # kernels promote on the fly. The state accumulates in its dtype (fp32 under bf16):
         # Re: Re Λ̄ Re x - Im Λ̄ Im x + Re B̄u;  Im: Re Λ̄ Im x + Im Λ̄ Re x + Im B̄u.
