@@ -56,14 +56,19 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _load(ptr, off, mask, COMPLEX: tl.constexpr):
-    """(re, im) in float32 of the elements at ``off`` (any shape); im is 0 for real tensors."""
+def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0):
+    """(re, im) in float32 of the elements at ``off`` (any shape); im is 0 for real tensors.
+
+    Masked elements read (OTHER, 0).
+    """
     if COMPLEX:
         pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
         v = tl.load(ptr + pair, mask=tl.expand_dims(mask, -1), other=0.0).to(tl.float32)
         re, im = tl.split(v)
+        if OTHER != 0.0:
+            re = tl.where(mask, re, OTHER)
     else:
-        re = tl.load(ptr + off, mask=mask, other=0.0).to(tl.float32)
+        re = tl.load(ptr + off, mask=mask, other=OTHER).to(tl.float32)
         im = tl.zeros_like(re)
     return re, im
 
@@ -99,7 +104,7 @@ def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
     """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
     n_tiles = tl.cdiv(T, BLOCK_T)
     n_cols = tl.num_programs(0) // n_tiles
-    vid = tl.atomic_add(COUNTER, 1).to(tl.int64)
+    vid = tl.atomic_add(COUNTER, 1).to(tl.int32)
     return vid // n_cols, vid % n_cols
 
 
@@ -114,11 +119,12 @@ def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
 
 @triton.jit
 def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
+    # Atomic (relaxed) writes: strong stores that the other SM's volatile polls must see.
     if COMPLEX:
         pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
-        tl.store(ptr + pair, tl.join(wr, wi), mask=tl.expand_dims(mask, -1))
+        tl.atomic_xchg(ptr + pair, tl.join(wr, wi), mask=tl.expand_dims(mask, -1), sem="relaxed")
     else:
-        tl.store(ptr + off, wr, mask=mask)
+        tl.atomic_xchg(ptr + off, wr, mask=mask, sem="relaxed")
 
 
 @triton.jit
@@ -163,10 +169,10 @@ def _scan_fwd_kernel(
         k_hi = k_lo + 1
     else:
         k_lo = 0
-        col = tl.program_id(0).to(tl.int64)
+        col = tl.program_id(0)
         k_hi = n_tiles
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = col // n_blocks
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
     x_row = X + row * T * N * (2 if COMPLEX else 1)
@@ -196,8 +202,8 @@ def _scan_fwd_kernel(
             ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
             ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
         else:
-            ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX)
-            ar = tl.where(m2, ar, 1.0)  # past the end: a = 1 carries the last state through
+            # Past the end a = 1 carries the last state through to the final row.
+            ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0)
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             ar = tl.where(cut[:, None], 0.0, ar)
@@ -244,12 +250,12 @@ def _scan_bwd_kernel(
         n_parts = n_tiles
     else:
         k_lo = 0
-        col = tl.program_id(0).to(tl.int64)
+        col = tl.program_id(0)
         k_hi = n_tiles
         part = 0
         n_parts = 1
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = col // n_blocks
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
     base = row * T * N * (2 if COMPLEX else 1)
@@ -291,8 +297,7 @@ def _scan_bwd_kernel(
             nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
             ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
         else:
-            nr, ni = _load(a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX)
-            nr = tl.where(mn, nr, 1.0)
+            nr, ni = _load(a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0)
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)

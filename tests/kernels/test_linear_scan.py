@@ -181,3 +181,101 @@ def test_float64_stays_exact_on_every_backend(backend, device):
     ref = linear_scan(a, b, h0=h0, reset=reset, backend="naive")
     assert h.dtype == torch.float64
     assert rel_err(h, ref) < 1e-12
+
+
+# --- Triton variants: single pass over T, and chunked (T-parallel chunks chained by carries) ---
+# Tiny tiles force several chunks and several column tiles (with a masked tail) on CPU.
+VARIANTS = [("single", (8, 4, 1)), ("chunked", (8, 4, 1)), ("chunked", (4, 8, 1))]
+TRITON_DEV = "cuda" if CUDA else "cpu"
+
+
+@pytest.fixture
+def nan_outputs(monkeypatch):
+    """Fresh float outputs start as NaN, so an element a kernel never writes fails loudly."""
+    empty, empty_like = torch.empty, torch.empty_like
+
+    def fill(x):
+        return x.fill_(float("nan")) if x.is_floating_point() or x.is_complex() else x
+
+    monkeypatch.setattr(torch, "empty", lambda *s, **k: fill(empty(*s, **k)))
+    monkeypatch.setattr(torch, "empty_like", lambda *s, **k: fill(empty_like(*s, **k)))
+
+
+VARIANT_CASES = CASES + [
+    ((2, 1000, 3), None, False, False, True),  # long T: 125 chunks of 8
+    ((1, 7, 5), (1, 1, 5), False, True, False),  # odd T, time-invariant, reverse
+    ((2, 1000, 2), (1, 1, 2), True, True, True),  # complex, long, time-invariant, reverse
+]
+
+
+@pytest.mark.parametrize("variant,tile", VARIANTS, ids=lambda v: str(v))
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")
+def test_triton_variants_match_naive(variant, tile, case, nan_outputs):
+    from worldssm.kernels.linear_scan.triton_scan import scan_config
+
+    shape, a_shape, complex_, reverse, with_reset = case
+    (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=3)
+    reset = reset if with_reset else None
+    dtype = torch.complex64 if complex_ else torch.float32
+    with scan_config(variant, tile):
+        got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
+    wide = torch.complex128 if complex_ else torch.float64
+    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
+                         reverse, wide)  # fmt: skip
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+        assert x.shape == r.shape, name
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
+
+
+@pytest.mark.parametrize("variant,tile", VARIANTS[:2], ids=lambda v: str(v))
+@pytest.mark.parametrize("a_shape", [None, (1, 1, 6), (1, 300, 6)], ids=str)
+def test_triton_variants_half_precision_grads(variant, tile, a_shape, nan_outputs):
+    """bf16/fp16 in and out (da written in a's dtype when it is per element), fp32 inside."""
+    from worldssm.kernels.linear_scan.triton_scan import scan_config
+
+    (a, b, h0, reset), cpu_in = make_inputs((2, 300, 6), None, TRITON_DEV, a_shape, seed=4)
+    for dtype in (torch.bfloat16, torch.float16):
+        rounded = [x.to(dtype).double().cpu() for x in (a, b, h0)]
+        with scan_config(variant, tile):
+            got = run_with_grads("triton", a, b, h0, reset, False, dtype)
+        ref = run_with_grads("naive", *rounded, reset.cpu(), False, torch.float64)
+        for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+            assert x.dtype == dtype, name
+            assert rel_err(x, r) < 2e-2, f"{dtype} {name}: {rel_err(x, r)}"
+
+
+def test_triton_chunked_without_h0_or_final_grad():
+    """No h0 and a loss on h only (grad_final is None): the chain starts from zeros."""
+    from worldssm.kernels.linear_scan.triton_scan import scan_config
+
+    (a, b, _, reset), _ = make_inputs((3, 61, 5), None, TRITON_DEV, seed=5)
+    leaves = [x.detach().requires_grad_() for x in (a, b)]
+    with scan_config("chunked", (8, 4, 1)):
+        h = linear_scan(*leaves, reset=reset, reverse=True, backend="triton")
+    h.square().sum().backward()
+    wide = [x.detach().double().requires_grad_() for x in (a, b)]
+    ref = linear_scan(*wide, reset=reset, reverse=True, backend="naive")
+    ref.square().sum().backward()
+    assert rel_err(h, ref) < 2e-5
+    for x, r in zip(leaves, wide, strict=True):
+        assert rel_err(x.grad, r.grad) < 2e-5
+
+
+def test_triton_variant_choice_by_shape():
+    from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
+
+    long_narrow = choose(8, 65536, 1536, "f32", False, False, interpreted=False)
+    assert long_narrow.variant == "chunked"
+    video = choose(8, 300, 65536, "f32", False, True, interpreted=False)
+    assert (video.variant, video.block_t, video.block_n, video.num_warps) == ("single", 16, 256, 2)
+    assert choose(8, 100, 1536, "f16", False, False, interpreted=False).variant == "single"
+    with scan_config("chunked", tile=(16, 8, 2), bwd_tile=(32, 8, 1)):
+        fwd = choose(8, 300, 65536, "c64", True, False, interpreted=False)
+        bwd = choose(8, 300, 65536, "c64", True, True, interpreted=False)
+    assert (fwd.variant, fwd.block_t, bwd.block_t, bwd.num_warps) == ("chunked", 16, 32, 1)
+    with pytest.raises(ValueError, match="variant"):
+        with scan_config("fast"):
+            pass
+    with pytest.raises(ValueError, match="tile"):
+        with scan_config(tile=(12, 8, 1)):
+            pass
