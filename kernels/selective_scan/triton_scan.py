@@ -58,7 +58,7 @@ def _positions(offs_l, L, rev):
     return tl.where(rev != 0, L - 1 - offs_l, offs_l)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
     L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
@@ -130,7 +130,7 @@ def _selective_fwd_kernel(
         tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mdn)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _chunk_state_kernel(
     U, DELTA, A, Bm, DBIAS, CSTATE, CDSUM,
     L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
@@ -216,7 +216,7 @@ def _chunk_carry_kernel(
     tl.store(LAST + state_off, x, mask=mdn)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _selective_bwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
     DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
