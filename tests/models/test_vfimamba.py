@@ -199,16 +199,6 @@ def test_speed_benchmark_quick(tmp_path):
         assert rows[name]["frames_per_s"] > 0 and rows[name]["padded"] == [64, 96]
 
 
-def _scan_via_orders(self, u):
-    """The previous SS2D formulation: gather the tokens in each of the four orders, scan, undo."""
-    from worldssm.layers.ss2d import directional_orders
-
-    bsz, frames, d, h, w = u.shape
-    tokens = u.permute(0, 3, 4, 1, 2).reshape(bsz, h * w * frames, d)
-    y = self.scan_tokens(tokens, directional_orders(h, w, frames, device=u.device))
-    return y.view(bsz, h, w, frames, d).permute(0, 3, 1, 2, 4)
-
-
 def test_shipped_checkpoint_loads_and_matches_the_gathered_scan_path(monkeypatch):
     from pathlib import Path
 
@@ -220,7 +210,7 @@ def test_shipped_checkpoint_loads_and_matches_the_gathered_scan_path(monkeypatch
     img0, img1 = _pair(b=1, h=32, w=48, seed=4)
     with torch.no_grad():
         pred, aux = model(img0, img1, 0.5, return_aux=True)
-        monkeypatch.setattr(SS2D, "scan_four_directions", _scan_via_orders)
+        monkeypatch.setattr(SS2D, "gather_directions", True)
         ref, ref_aux = model(img0, img1, 0.5, return_aux=True)
     torch.testing.assert_close(pred, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(aux["flow"], ref_aux["flow"], atol=1e-4, rtol=1e-4)
@@ -236,7 +226,7 @@ def test_mixed_block_grads_match_the_gathered_scan_path(monkeypatch):
     results = []
     for patch in (False, True):
         if patch:
-            monkeypatch.setattr(SS2D, "scan_four_directions", _scan_via_orders)
+            monkeypatch.setattr(SS2D, "gather_directions", True)
         xi = x.clone().requires_grad_()
         y = block(xi)
         grads = torch.autograd.grad(y.square().sum(), [xi, *block.parameters()])
