@@ -104,8 +104,8 @@ def test_param_groups_put_ssm_params_apart():
 def test_checkpointed_layers_match(family):
     """Checkpointed training (ConvS5 per layer, ConvLSTM per time chunk) gives the same grads."""
     torch.manual_seed(0)
-    extra = dict(checkpoint_chunk=2) if family == "convlstm" else {}
-    model = small_model(family, checkpoint_layers=True, **extra).double().train()
+    model = small_model(family, checkpoint_layers=True).double().train()
+    model.checkpoint_chunk = 2  # ConvLSTM only
     x = torch.rand(2, 5, 1, 16, 16, dtype=torch.float64)  # 5 frames: chunks of 2, 2 and 1
     reset = torch.zeros(2, 5, dtype=torch.bool)
     reset[1, 3] = True

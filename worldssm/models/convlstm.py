@@ -3,8 +3,9 @@
 The recurrence is nonlinear, so training loops over time (no parallel scan). Its autograd graph
 holds every gate of every layer and frame (about 15 MB per layer-frame at batch 8, 256 x 16 x 16
 in bf16: 36 GB for 8 layers x 300 frames), so ``checkpoint_layers`` recomputes the core in
-chunks of ``checkpoint_chunk`` frames (all layers of a chunk together): only the states at chunk
-boundaries and the core's outputs are kept, and the backward pass holds one chunk at a time.
+chunks of ``ConvLSTMVideo.checkpoint_chunk`` frames (all layers of a chunk together): only the
+states at chunk boundaries and the core's outputs are kept, and the backward pass holds one
+chunk at a time.
 """
 
 from __future__ import annotations
@@ -21,19 +22,9 @@ from worldssm.models.base import FramePredictor, VideoModelConfig
 
 @dataclass
 class ConvLSTMVideoConfig(VideoModelConfig):
-    """:class:`VideoModelConfig` plus the ConvLSTM kernel size and the checkpoint chunk length.
-
-    Attributes:
-        checkpoint_chunk: frames per recomputed chunk when ``checkpoint_layers`` is set.
-    """
+    """:class:`VideoModelConfig` plus the ConvLSTM kernel size."""
 
     kernel_size: int = 3
-    checkpoint_chunk: int = 16
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.checkpoint_chunk < 1:
-            raise ValueError(f"checkpoint_chunk must be >= 1; got {self.checkpoint_chunk}")
 
 
 @dataclass
@@ -45,7 +36,13 @@ class ConvLSTMState:
 
 
 class ConvLSTMVideo(FramePredictor):
-    """ConvLSTM frame predictor: x_{l+1} = x_l + h_l at every step."""
+    """ConvLSTM frame predictor: x_{l+1} = x_l + h_l at every step.
+
+    ``checkpoint_chunk``: frames per recomputed chunk when ``cfg.checkpoint_layers`` is set (a
+    memory/recompute trade-off, not a model setting: one chunk's gates are held in backward).
+    """
+
+    checkpoint_chunk = 16
 
     def __init__(self, cfg: ConvLSTMVideoConfig):
         super().__init__(cfg)
@@ -83,7 +80,7 @@ class ConvLSTMVideo(FramePredictor):
     def _core(self, feats, reset, state: ConvLSTMState):
         if not (self.cfg.checkpoint_layers and self.training and torch.is_grad_enabled()):
             return self._run(feats, reset, state)
-        outs, n = [], self.cfg.checkpoint_chunk
+        outs, n = [], self.checkpoint_chunk
         for t0 in range(0, feats.shape[1], n):
             r = None if reset is None else reset[:, t0 : t0 + n]
             out, state = checkpoint(self._run, feats[:, t0 : t0 + n], r, state, use_reentrant=False)
