@@ -1,14 +1,19 @@
 """Frames per second of the built-in worlds (step + render), and of peer environments if installed.
 
-For every world, resolution (64x64, 128x128) and batch size (1, 64, 1024, 8192 environments) the
-script times ``world.step(random actions)`` followed by ``world.render()`` and reports rendered
-frames per second. Layouts are generated once before timing (a few hundred distinct seeds are
-reused for large batches; generation is per-episode NumPy work that does not run while stepping).
+For every world, resolution (64x64, 128x128) and batch size (1, 64, 1024, 8192 environments; on
+CUDA also 16384 and 65536, up to 2**28 pixels per batch) the script times
+``world.step(random actions)`` followed by ``world.render()`` and reports rendered frames per
+second. A point that runs out of GPU memory is reported with its error instead of a rate.
+``--compile`` wraps ``world.render`` in ``torch.compile`` (falling back to eager, and saying so in
+the row, if compiling fails). Layouts are generated once before timing (a few hundred distinct
+seeds are reused for large batches; generation is per-episode NumPy work that does not run while
+stepping).
 
 Usage::
 
     python benchmarks/envs.py --quick --out benchmarks/results/envs-cpu.json    # CPU
     python benchmarks/envs.py --device cuda --out benchmarks/results/envs-h100.json
+    python benchmarks/envs.py --device cuda --compile --sizes 64 --out /tmp/envs-compiled.json
 
 Peers (memory-maze, crafter, miniworld) are timed on the CPU, one environment stepping and
 rendering, when they import; otherwise they are listed as not installed.
@@ -29,6 +34,8 @@ import torch
 WORLDS = ("MazeDMLab", "VoxelMinecraft", "IndoorHabitat")
 SIZES = (64, 128)
 BATCHES = (1, 64, 1024, 8192)
+CUDA_BATCHES = BATCHES + (16384, 65536)
+MAX_PIXELS = 1 << 28  # larger CUDA points are skipped (memory)
 
 
 def _sync(device: torch.device) -> None:
@@ -37,11 +44,15 @@ def _sync(device: torch.device) -> None:
 
 
 def time_world(name: str, size: int, num_envs: int, device: str, min_time: float,
-               max_iters: int) -> dict:  # fmt: skip
+               max_iters: int, compile_render: bool = False) -> dict:  # fmt: skip
     """Frames/s of one world configuration: (step + render) iterations for ``min_time`` s."""
     from worldssm.envs import make_world
 
     world = make_world(name, num_envs, device, image_size=size)
+    compiled = None
+    if compile_render:
+        eager = world.render
+        world.render = torch.compile(eager, dynamic=False)
     world.reset(torch.arange(num_envs), [i % 256 for i in range(num_envs)])
     gen = torch.Generator().manual_seed(0)
     dev = torch.device(device)
@@ -50,6 +61,13 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
         return torch.randint(0, len(world.actions), (num_envs,), generator=gen).to(dev)
 
     world.step(actions())
+    if compile_render:
+        try:
+            world.render()  # compiles
+            compiled = "yes"
+        except Exception as exc:  # noqa: BLE001 - fall back to eager, and say why
+            world.render = eager
+            compiled = f"failed, eager: {type(exc).__name__}: {exc}"[:200]
     world.render()  # warm-up (lit atlas, allocator)
     _sync(dev)
     iters, start = 0, time.perf_counter()
@@ -61,7 +79,7 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
         elapsed = time.perf_counter() - start
         if elapsed >= min_time or iters >= max_iters:
             break
-    return {
+    row = {
         "world": name,
         "resolution": size,
         "num_envs": num_envs,
@@ -69,6 +87,20 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
         "seconds": round(elapsed, 4),
         "frames_per_s": round(num_envs * iters / elapsed, 1),
     }
+    if compiled is not None:
+        row["compiled"] = compiled
+    return row
+
+
+def time_point(name: str, size: int, num_envs: int, device: str, min_time: float, max_iters: int,
+               compile_render: bool = False) -> dict:  # fmt: skip
+    """:func:`time_world`, or the error row of a point that ran out of GPU memory."""
+    try:
+        return time_world(name, size, num_envs, device, min_time, max_iters, compile_render)
+    except torch.OutOfMemoryError as exc:
+        torch.cuda.empty_cache()
+        return {"world": name, "resolution": size, "num_envs": num_envs,
+                "status": f"out of memory: {str(exc)[:120]}"}  # fmt: skip
 
 
 def cpu_agreement(name: str, size: int, device: str, num_envs: int = 8) -> dict:
@@ -152,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="short timings (CPU): ~1 s per point")
     p.add_argument("--worlds", nargs="+", default=list(WORLDS))
     p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
-    p.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
+    p.add_argument("--batches", nargs="+", type=int, default=None,
+                   help=f"default {BATCHES} (CPU), {CUDA_BATCHES} (CUDA)")  # fmt: skip
+    p.add_argument("--compile", action="store_true", help="torch.compile world.render")
     p.add_argument("--peers", nargs="*", default=["memory-maze", "crafter", "miniworld"])
     p.add_argument("--out", default=None, help="write results JSON here")
     p.add_argument("--contact-sheet", default=None, metavar="PNG", help="only save frames")
@@ -161,12 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         contact_sheet(args.contact_sheet)
         return 0
     min_time, max_iters = (1.0, 20) if args.quick else (3.0, 200)
+    on_cuda = torch.device(args.device).type == "cuda"
+    batches = args.batches or list(CUDA_BATCHES if on_cuda else BATCHES)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = []
     for name in args.worlds:
         for size in args.sizes:
-            for b in args.batches:
-                r = time_world(name, size, b, args.device, min_time, max_iters)
+            for b in batches:
+                if args.batches is None and b * size * size > MAX_PIXELS:
+                    continue
+                r = time_point(name, size, b, args.device, min_time, max_iters, args.compile)
                 print(json.dumps(r), flush=True)
                 results.append(r)
     agreement = []

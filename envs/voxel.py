@@ -4,10 +4,10 @@ Every column of the terrain is a stack of blocks from the ground to ``height[y, 
 screen column walks the cells it crosses; each cell contributes three *events* in ray order: the
 lower part of the front face where the ray enters it, the top unit of that face (grass edge,
 leaves) and the top face up to where the ray leaves it. Projected to the screen, an event covers
-the rows below its upper edge that nearer events have not covered yet, so a running minimum over
-the events' screen rows gives every pixel its event. Pixels
-then get textures (block faces tile per unit), face shading and exponential fog through one
-gather into a :class:`~worldssm.envs.textures.LitAtlas`.
+the rows below its upper edge that nearer events have not covered yet: every pixel shows the
+first event (in ray order) whose upper edge is at or above it. Pixels then get textures (block
+faces tile per unit), face shading and exponential fog through one gather into a
+:class:`~worldssm.envs.textures.LitAtlas`.
 
 Coordinates as in :mod:`worldssm.envs.raycast`: ``height[b, y, x]``, camera at ``(x, y)``
 looking along ``(cos angle, sin angle)``, z up. Outside the map is water at ``outside_height``.
