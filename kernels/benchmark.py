@@ -23,6 +23,7 @@ import torch
 from worldssm.kernels.bench_checks import check_against_naive
 from worldssm.kernels.bench_peers import JAX_SNIPPET, linear_peers, selective_decomposed
 from worldssm.kernels.linear_scan import linear_scan
+from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
 from worldssm.kernels.selective_scan import selective_scan
 
 
@@ -89,6 +90,66 @@ def _timed_call(fn, inputs, backward):
     return run
 
 
+def _in_config(run, variant, tile, bwd_tile=None):
+    """``run`` (forward and backward) with the Triton linear-scan variant/tile forced."""
+
+    def forced():
+        with scan_config(variant, tile, bwd_tile):
+            return run()
+
+    return forced
+
+
+def _triton_choice(b, a_const, backward) -> str:
+    """The Triton variant and tiles linear_scan picks for b (B, T, *S), e.g. 'chunked fwd ...'."""
+    bsz, length = b.shape[:2]
+    kind = "c64" if b.is_complex() else ("f32" if b.dtype == torch.float32 else "f16")
+    n = b[0, 0].numel()
+    fwd = choose(bsz, length, n, kind, a_const, False, False)
+    text = f"{fwd.variant} fwd {(fwd.block_t, fwd.block_n, fwd.num_warps)}"
+    if backward:
+        bwd = choose(bsz, length, n, kind, a_const, True, False)
+        text += f", {bwd.variant} bwd {(bwd.block_t, bwd.block_n, bwd.num_warps)}"
+    return text
+
+
+# Tile sweep ("tiles" section): candidates around the defaults in triton_tiles.py.
+CHUNKED_TILES = [(64, 32, 2), (128, 32, 4), (256, 32, 8), (128, 16, 2), (256, 16, 4)]
+COMPLEX_TILES = [(16, 128, 2), (16, 64, 2), (32, 64, 4), (8, 128, 2), (16, 32, 1)]
+HALF_BWD_TILES = [(16, 256, 2), (8, 512, 4), (32, 128, 1), (16, 128, 1)]
+
+
+def bench_tiles(device, lengths, copy_bw, reps, sink=None) -> list[Result]:
+    """Time our Triton kernels at a few forced tiles (same tile fwd and bwd; a time-varying).
+
+    Long narrow shapes run the chunked variant (fp32, bf16); the video shape runs the single
+    pass for complex64 and bf16. Read the best row per case into triton_tiles.py.
+    """
+    cases = [((8, t, (1536,)), dt, "chunked", CHUNKED_TILES)
+             for t in lengths for dt in (torch.float32, torch.bfloat16)]  # fmt: skip
+    cases += [((8, 300, (256, 16, 16)), torch.complex64, "single", COMPLEX_TILES),
+              ((8, 300, (256, 16, 16)), torch.bfloat16, "single", HALF_BWD_TILES)]  # fmt: skip
+    results = []
+    for (bsz, length, state), dt, variant, tiles in cases:
+        b = torch.randn(bsz, length, *state, device=device, dtype=dt)
+        a = (torch.rand(b.shape, device=device) * 0.5 + 0.5).to(dt)
+        shape_s = f"B={bsz} T={length} S={tuple(state)}"
+        for backward in (False, True):
+            nbytes = _min_bytes(b.numel(), b.element_size(), False, backward)
+            for tile in tiles:
+                fn = _in_config(_timed_call(linear_scan, (a, b), backward), variant, tile)
+                mode = "fwd+bwd" if backward else "fwd"
+                results.append(_run_case("linear_scan tiles", f"triton {variant} {tile}",
+                                         shape_s, str(dt)[6:], f"a time-varying, {mode}", fn,
+                                         device, nbytes, copy_bw, reps))  # fmt: skip
+                print(_row(results[-1]), flush=True)
+                if sink:
+                    sink(results)
+        del a, b
+        torch.cuda.empty_cache()
+    return results
+
+
 def bench_linear(
     device, shapes, dtypes, modes, copy_bw, reps, peers=True, compile_peer=True, sink=None
 ):
@@ -114,13 +175,23 @@ def bench_linear(
                     nbytes = _min_bytes(b.numel(), elsize, a_const, backward)
                     ours = "worldssm " + ("triton" if device.type == "cuda" else "torch")
                     impls = {ours: (linear_scan, (a, b))}
+                    forced, note = {}, {}
+                    if device.type == "cuda":
+                        # The variant the shape picks, and the other one forced beside it.
+                        note[ours] = _triton_choice(b, a_const, backward)
+                        other = "single" if note[ours].startswith("chunked") else "chunked"
+                        forced[f"worldssm triton ({other})"] = (other, None)
+                        impls[f"worldssm triton ({other})"] = (linear_scan, (a, b))
                     if peers:
                         impls.update(linear_peers(a, b, device, backward, compile_peer))
                     for name, spec in impls.items():
                         fn = spec if isinstance(spec, str) else _timed_call(*spec, backward)
+                        if name in forced:
+                            fn = _in_config(fn, *forced[name])
                         results.append(_run_case("linear_scan", name, shape_s, str(dt)[6:],
                                                  f"{variant}, {mode}", fn, device, nbytes,
                                                  copy_bw, reps))  # fmt: skip
+                        results[-1].note = results[-1].note or note.get(name, "")
                         print(_row(results[-1]), flush=True)
                         if sink:
                             sink(results)
@@ -260,11 +331,12 @@ def environment(device) -> dict:
     return info
 
 
-SECTIONS = ("video", "long", "selective", "jax")
+SECTIONS = ("video", "long", "selective", "jax", "tiles")
+DEFAULT_SECTIONS = SECTIONS[:4]  # "tiles" (a tile sweep of our kernels) only when asked
 
 
 def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
-        command: str, sections=SECTIONS, lengths=(1024, 16384, 65536)) -> dict:  # fmt: skip
+        command: str, sections=DEFAULT_SECTIONS, lengths=(1024, 16384, 65536)) -> dict:  # fmt: skip
     """Run the whole benchmark; writes JSON to ``out`` after every section."""
     report = {**environment(device), "command": command, "quick": quick}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
@@ -308,6 +380,8 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
                          reps=10 if quick else 20, peers=peers,
                          compile_peer=peers and not quick, sink=sink)  # fmt: skip
     done += bench_selective(device, sel_shapes, dtypes, copy_bw, reps=10, naive=True, sink=sink)
+    if "tiles" in sections and device.type == "cuda" and not quick:
+        done += bench_tiles(device, lengths, copy_bw, reps=20, sink=sink)
     results = done
     if jax and "jax" in sections and device.type == "cuda":
         jax_shapes = [(8, 300, (256, 16, 16), False)] + [
@@ -338,7 +412,7 @@ def add_arguments(p) -> None:
     p.add_argument("--no-jax", action="store_true", help="skip the jax peer")
     p.add_argument(
         "--sections",
-        default=",".join(SECTIONS),
+        default=",".join(DEFAULT_SECTIONS),
         help=f"comma-separated subset of {','.join(SECTIONS)} (GPU sizes)",
     )
     p.add_argument("--lengths", default="1024,16384,65536",
