@@ -50,8 +50,10 @@ SINGLE_BWD: dict[tuple[str, bool], Tile] = {
 # Chunked: BLOCK_N = 32 floats is one 128-byte line per time step; a chunk is held in registers.
 CHUNKED_FWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
 CHUNKED_BWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
-# Single pass over few columns and T shorter than two chunks: narrow tiles, lanes along time.
-NARROW: Tile = (64, 32, 1)
+# Single pass over few columns and T shorter than two chunks: narrow tiles, lanes along time
+# ((64, 32, 1) spills registers in the backward: 192 bytes per thread, ptxas for sm_90).
+NARROW_FWD: Tile = (64, 32, 1)
+NARROW_BWD: Tile = (64, 32, 2)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def choose(
         elif variant == "chunked":
             tile = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind]
         elif columns < CHUNKED_BELOW_COLUMNS:
-            tile = NARROW
+            tile = NARROW_BWD if backward else NARROW_FWD
         else:
             tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
     return Choice(variant, *tile)
