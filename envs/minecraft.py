@@ -152,14 +152,21 @@ class VoxelMinecraft(World):
         """(B,) camera height: the ground under the agent plus the eye height."""
         return self._ground_at(self.pos) + EYE
 
+    # Envs rendered per pass: big enough that the march's per-step Python loop is amortised,
+    # small enough that the (3N + 2, columns) event buffers stay around 10 MB each on the CPU.
+    cpu_pixels_per_pass = 1 << 21
+
     def render(self) -> torch.Tensor:
-        # One call for the whole batch: the per-column march runs once over all columns (its
-        # Python loop costs the same for 1 or 8192 envs), only the per-pixel stage is chunked.
-        default = 1 << 24 if self.device.type == "cuda" else self.cpu_pixels_per_pass
-        limit = self.max_pixels_per_pass or default
-        workspace = self.__dict__.setdefault("_render_workspace", {})
-        args = (self.scene, self.pos, self.angle, self.eye(), self.camera, self.atlas)
-        return render_voxels(*args, max_pixels=limit, workspace=workspace)
+        eye = self.eye()
+        workspace = self.__dict__.setdefault("_render_workspace", {})  # reused by every pass
+        max_pixels = None if self.device.type == "cuda" else 1 << 18  # per-pixel chunks: in cache
+
+        def part(lo, hi):
+            scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
+            args = (scene, self.pos[lo:hi], self.angle[lo:hi], eye[lo:hi], self.camera, self.atlas)
+            return render_voxels(*args, max_pixels=max_pixels, workspace=workspace)
+
+        return self.render_chunks(part)
 
     def expert_action(self) -> torch.Tensor:
         """Walk forward; turn (right) when the block ahead is too high or off the map."""
