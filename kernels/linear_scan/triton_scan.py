@@ -62,11 +62,10 @@ def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0):
     Masked elements read (OTHER, 0).
     """
     if COMPLEX:
-        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
-        v = tl.load(ptr + pair, mask=tl.expand_dims(mask, -1), other=0.0).to(tl.float32)
-        re, im = tl.split(v)
-        if OTHER != 0.0:
-            re = tl.where(mask, re, OTHER)
+        # Two stride-2 loads. (BLOCK_T, BLOCK_N, 2) tiles split with tl.split gave errors of
+        # 0.5-3% on an H200 (Triton 3.6) at B=4, T=2048, N=384, though exact in the interpreter.
+        re = tl.load(ptr + off * 2, mask=mask, other=OTHER).to(tl.float32)
+        im = tl.load(ptr + off * 2 + 1, mask=mask, other=0.0).to(tl.float32)
     else:
         re = tl.load(ptr + off, mask=mask, other=OTHER).to(tl.float32)
         im = tl.zeros_like(re)
@@ -76,9 +75,8 @@ def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0):
 @triton.jit
 def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr):
     if COMPLEX:
-        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
-        v = tl.join(re, im).to(ptr.dtype.element_ty)
-        tl.store(ptr + pair, v, mask=tl.expand_dims(mask, -1))
+        tl.store(ptr + off * 2, re.to(ptr.dtype.element_ty), mask=mask)
+        tl.store(ptr + off * 2 + 1, im.to(ptr.dtype.element_ty), mask=mask)
     else:
         tl.store(ptr + off, re.to(ptr.dtype.element_ty), mask=mask)
 

@@ -267,11 +267,15 @@ def test_triton_chunked_without_h0_or_final_grad():
         assert rel_err(x.grad, r.grad) < 2e-5
 
 
-def test_triton_variant_choice_by_shape():
+def test_triton_variant_choice_by_shape(monkeypatch):
+    from worldssm.kernels.linear_scan import triton_tiles
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
 
     long_narrow = choose(8, 65536, 1536, "f32", False, False, interpreted=False)
-    assert long_narrow.variant == "chunked"
+    assert long_narrow.variant == "single"  # chunked is opt-in (AUTO_CHUNKED)
+    monkeypatch.setattr(triton_tiles, "AUTO_CHUNKED", True)
+    assert choose(8, 65536, 1536, "f32", False, False, interpreted=False).variant == "chunked"
+    monkeypatch.setattr(triton_tiles, "AUTO_CHUNKED", False)
     video = choose(8, 300, 65536, "f32", False, True, interpreted=False)
     assert (video.variant, video.block_t, video.block_n, video.num_warps) == ("single", 16, 256, 2)
     assert choose(8, 100, 1536, "f16", False, False, interpreted=False).variant == "single"
