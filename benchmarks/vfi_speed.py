@@ -68,13 +68,14 @@ def scan_variant(name: str, chunk_tiles: int | None = None):
     from worldssm.layers.ss2d import SS2D
 
     gather, tiles = VARIANTS[name]
-    saved = SS2D.gather_directions, triton_scan.CHUNK_TILES
+    saved = SS2D.gather_directions, triton_scan.CHUNK_TILES, triton_scan.AUTO_CHUNK
     SS2D.gather_directions = gather
     triton_scan.CHUNK_TILES = tiles if tiles == 0 or chunk_tiles is None else chunk_tiles
+    triton_scan.AUTO_CHUNK = tiles != 0  # the chunked variants choose chunks per call
     try:
         yield
     finally:
-        SS2D.gather_directions, triton_scan.CHUNK_TILES = saved
+        SS2D.gather_directions, triton_scan.CHUNK_TILES, triton_scan.AUTO_CHUNK = saved
 
 
 def copy_bandwidth(device) -> float | None:
@@ -152,13 +153,14 @@ def bench_kernel(args, device) -> list[dict]:
                 seq = call()
                 row["sequential_ms"] = _time_ms(call, device, args.kernel_reps)
                 sizes = ["auto"] + [v for v in args.chunk_tiles.split(",") if v]
+                triton_scan.AUTO_CHUNK = True  # "auto": the per-call chunk choice
                 for size in sizes:
                     triton_scan.CHUNK_TILES = None if size == "auto" else int(size)
                     out = call()
                     err = ((out.float() - seq.float()).norm() / seq.float().norm()).item()
                     row[f"chunked_{size}_ms"] = _time_ms(call, device, args.kernel_reps)
                     row[f"chunked_{size}_rel_diff"] = err
-                triton_scan.CHUNK_TILES = None
+                triton_scan.CHUNK_TILES, triton_scan.AUTO_CHUNK = None, False
             nbytes = (x["u"].numel() + 2 * x["delta"].numel()) * x["u"].element_size()
             row["min_bytes"] = nbytes
             if bw:

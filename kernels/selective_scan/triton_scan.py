@@ -352,6 +352,10 @@ BWD_CONFIG: tuple[int, int, int] | None = None
 # programs (several waves on a 132-SM H100: pass 1 + pass 3 cost about twice the sequential
 # work, spread over ~30x more programs).
 CHUNK_TILES: int | None = None
+# Choosing chunks per call is opt-in: on an H200 (2026-11-27, results/vfi-speed-h200.json) the
+# chunked forward was slower than the sequential one at the VFIMamba-S 1080p shapes in fp32
+# (1/8 scale: 5.2 vs 4.7 ms) and at 1/16 in both dtypes; only 1/8-scale bf16 gained (6.0 vs 6.8).
+AUTO_CHUNK = False
 CHUNK_MAX_PROGRAMS = 2048
 CHUNK_TARGET_PROGRAMS = 8192
 CHUNK_MIN_TILES = 16
@@ -368,6 +372,8 @@ def chunk_tiles(programs: int, n_tiles: int) -> int:
     """Tiles per chunk of the chunked forward (n_tiles: no chunking) for this launch size."""
     if CHUNK_TILES is not None:
         return CHUNK_TILES if CHUNK_TILES > 0 else n_tiles
+    if not AUTO_CHUNK:
+        return n_tiles
     if programs >= CHUNK_MAX_PROGRAMS or n_tiles < 2 * CHUNK_MIN_TILES:
         return n_tiles
     n_chunks = triton.cdiv(CHUNK_TARGET_PROGRAMS, programs)

@@ -179,8 +179,11 @@ def test_chunked_forward_bf16_and_no_grad(small_chunks):
         assert rel_err(a, r) < 3e-2, f"{name}: {rel_err(a, r)}"
 
 
-def test_chunk_sizes_are_chosen_for_few_programs():
+def test_chunk_sizes_are_chosen_for_few_programs(monkeypatch):
     from worldssm.kernels.selective_scan import triton_scan as ts
+
+    assert ts.chunk_tiles(256, 2040) == 2040  # per-call chunking is opt-in
+    monkeypatch.setattr(ts, "AUTO_CHUNK", True)
 
     # VFIMamba-S 1/8 scale at 1080p: B*D/BLOCK_D = 256 programs, 2040 tiles of 32 steps.
     tiles = ts.chunk_tiles(256, 2040)
