@@ -1,8 +1,8 @@
 """The diagonal linear recurrence h_t = a_t * h_{t-1} + b_t over tensor-valued states.
 
 Public op: :func:`linear_scan`. Paths: ``naive`` (loop over t, the reference), ``torch`` (chunked
-doubling scan, the CPU path) and ``triton`` (fused single-pass GPU kernel); see
-:mod:`worldssm.kernels.backend` for choosing one.
+doubling scan, the CPU path) and ``triton`` (a single pass over T by default, plus an opt-in
+chunked variant); see :mod:`worldssm.kernels.backend` for choosing one.
 """
 
 from __future__ import annotations
