@@ -23,21 +23,10 @@ Caveats (why the code looks the way it does):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 import torch
 
-
-def tree_map(fn, tree):
-    """Apply ``fn`` to every tensor in a nest of dataclasses, lists and tuples (others kept)."""
-    if isinstance(tree, torch.Tensor):
-        return fn(tree)
-    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
-        fields = {f.name: tree_map(fn, getattr(tree, f.name)) for f in dataclasses.fields(tree)}
-        return type(tree)(**fields)
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(tree_map(fn, x) for x in tree)
-    return tree
+from worldssm.models.world_model import tree_map
 
 
 def tree_leaves(tree) -> list[torch.Tensor]:
