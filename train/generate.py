@@ -53,6 +53,8 @@ def generate(
     Returns:
         (B, N, C, H, W) predictions; each is fed back as the next input.
     """
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1 frame, got {horizon}")
     k = context.shape[1]
     ctx_actions = None if actions is None else actions[:, :k]
     pred, state = model(context, actions=ctx_actions, return_state=True)

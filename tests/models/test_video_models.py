@@ -126,6 +126,14 @@ def test_checkpointed_layers_match(family):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
+def test_generate_horizon_one_and_zero():
+    model = small_model("convs5").eval()
+    ctx = torch.rand(2, 3, 1, 16, 16)
+    assert generate(model, ctx, 1).shape == (2, 1, 1, 16, 16)
+    with pytest.raises(ValueError, match="horizon must be at least 1"):
+        generate(model, ctx, 0)
+
+
 @pytest.mark.parametrize("family", ["convs5", "convlstm"])
 def test_graph_runner_bookkeeping_equals_eager_generation(family):
     """The runner's static-buffer loop (run eagerly on CPU) reproduces generate's eager loop."""
