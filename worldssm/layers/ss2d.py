@@ -137,9 +137,8 @@ class SS2D(nn.Module):
         u = u.reshape(bsz * frames, h, w, self.d_inner).permute(0, 3, 1, 2)
         u = F.silu(self.conv(u))  # (B*T, D, H, W): the conv sees each frame alone
         u = u.view(bsz, frames, self.d_inner, h, w)
-        if orders is None and self.num_dirs == 4:
-            four = self.scan_gathered if self.gather_directions else self.scan_four_directions
-            y = four(u)
+        if orders is None and self.num_dirs == 4 and not self.gather_directions:
+            y = self.scan_four_directions(u)
         else:
             if orders is None:
                 orders = directional_orders(h, w, frames, device=x.device)
@@ -200,16 +199,6 @@ class SS2D(nn.Module):
         y = u.new_empty(bsz, frames, h, w, d)
         y.copy_(ys[:, 0].view(bsz, d, h, w, frames).permute(0, 4, 2, 3, 1))
         return y.add_(ys[:, 1].view(bsz, d, w, h, frames).permute(0, 4, 3, 2, 1))
-
-    def scan_gathered(self, u: torch.Tensor) -> torch.Tensor:
-        """:meth:`scan_four_directions` through :meth:`scan_tokens` (four gathered copies).
-
-        u (B, T, D, H, W) -> (B, T, H, W, D), a permuted view.
-        """
-        bsz, frames, d, h, w = u.shape
-        tokens = u.permute(0, 3, 4, 1, 2).reshape(bsz, h * w * frames, d)
-        y = self.scan_tokens(tokens, directional_orders(h, w, frames, device=u.device))
-        return y.view(bsz, h, w, frames, d).permute(0, 3, 1, 2, 4)
 
     def scan_tokens(self, u: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
         """The K directional S6 scans of a token sequence, summed in token order.
