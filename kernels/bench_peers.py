@@ -50,10 +50,11 @@ def linear_peers(a, b, device, backward, compile_peer):
                 peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
             if not (32 <= length <= 65536 and length & (length - 1) == 0):
                 peers["accelerated-scan warp (cuda)"] = "needs power-of-two T in [32, 65536]"
-            elif backward and b.dtype == torch.bfloat16 and length >= 65536:
-                # Seen on an H100 (2026-11-27): an illegal memory access that kills the process.
+            elif b.dtype == torch.bfloat16 and length >= 65536:
+                # Seen on an H100 (2026-11-27, twice): an illegal memory access that kills the
+                # process, in its bf16 backward and in its bf16 forward with a broadcast a.
                 peers["accelerated-scan warp (cuda)"] = (
-                    "skipped: its bf16 backward crashes at T=65536"
+                    "skipped: its bf16 kernel crashes at T=65536"
                 )
             else:
                 try:

@@ -118,9 +118,11 @@ def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
 @triton.jit
 def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
     # Atomic (relaxed) writes: strong stores that the other SM's volatile polls must see.
+    # Complex words go as two stride-2 writes, not one tl.join'ed (N, 2) tile: joined/split
+    # tiles gave wrong values on the GPU (exact in the interpreter), as _load notes.
     if COMPLEX:
-        pair = tl.expand_dims(off, -1) * 2 + tl.arange(0, 2)
-        tl.atomic_xchg(ptr + pair, tl.join(wr, wi), mask=tl.expand_dims(mask, -1), sem="relaxed")
+        tl.atomic_xchg(ptr + off * 2, wr, mask=mask, sem="relaxed")
+        tl.atomic_xchg(ptr + off * 2 + 1, wi, mask=mask, sem="relaxed")
     else:
         tl.atomic_xchg(ptr + off, wr, mask=mask, sem="relaxed")
 
@@ -130,24 +132,24 @@ def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.c
     """Poll STATE[slot] until every word carries its flag; returns the state (re, im)."""
     W: tl.constexpr = 2 if COMPLEX else 1
     ptr = STATE + slot * N * W
-    if COMPLEX:
-        pair = tl.expand_dims(offs_n, -1) * 2 + tl.arange(0, 2)
-        ptrs = ptr + pair
-        m = tl.expand_dims(mask_n, -1)
-    else:
-        ptrs = ptr + offs_n
-        m = mask_n
     # volatile: read through L1 on every poll (the words are written by another SM).
-    words = tl.load(ptrs, mask=m, other=1 << 32, volatile=True)
-    polls = 0
-    while (tl.min(words >> 32) == 0) & (polls < MAX_POLLS):
-        words = tl.load(ptrs, mask=m, other=1 << 32, volatile=True)
-        polls += 1
-    vals = (words & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    # Complex: real and imaginary words are two stride-2 loads (see _store_words).
+    words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
+    words_i = words_r
     if COMPLEX:
-        re, im = tl.split(vals)
+        words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
+    polls = 0
+    while (tl.min(tl.minimum(words_r, words_i) >> 32) == 0) & (polls < MAX_POLLS):
+        words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
+        if COMPLEX:
+            words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
+        else:
+            words_i = words_r
+        polls += 1
+    re = (words_r & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    if COMPLEX:
+        im = (words_i & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
     else:
-        re = vals
         im = tl.zeros_like(re)
     return re, im
 
