@@ -6,6 +6,13 @@ BLOCK_D x warps with the best forward fixed, checks every config against the PyT
 small shape (outputs and all gradients), and writes all timings as JSON:
 
     python benchmarks/tune_selective.py --out results/tune-selective.json
+
+``--infer`` sweeps the forward without autograd instead (``triton_scan.INFER_CONFIG``: the 3-D
+tile scan and the one-state-at-a-time scan, ``PER_STATE``) at the VFIMamba-S 1080p shapes
+(batch 1, four directions sharing u), fp32 and bf16, each config checked against the PyTorch
+path first:
+
+    python benchmarks/tune_selective.py --infer --out results/tune-selective-infer.json
 """
 
 from __future__ import annotations
@@ -23,6 +30,17 @@ from worldssm.kernels.selective_scan import triton_scan as ts
 
 FWD = [(4, 4), (8, 4), (16, 4), (16, 8), (32, 4), (32, 8)]
 BWD = [(1, 1), (2, 1), (2, 2), (4, 2), (4, 4), (8, 4), (8, 8), (16, 8)]
+# (per_state, BLOCK_D, BLOCK_L, num_warps)
+INFER = [(False, 4, 32, 4), (False, 1, 32, 1), (False, 2, 32, 2), (False, 2, 64, 2),
+         (False, 8, 32, 4), (True, 1, 128, 1), (True, 1, 256, 2), (True, 2, 128, 2),
+         (True, 2, 256, 4), (True, 4, 128, 4), (True, 4, 64, 2), (True, 8, 64, 4),
+         (True, 8, 128, 8), (True, 1, 512, 4), (True, 2, 64, 1), (True, 16, 32, 4)]  # fmt: skip
+# VFIMamba-S at 1088x1920: 1/8 scale (136 x 240 tokens per frame, two frames interleaved) and
+# 1/16; 4 directions x 256 channels, u shared by the directions (B, 256, L), two reversed.
+INFER_SHAPES = {
+    "vfi-s 1080p 1/8": (1, 1024, 65280, 16, 4),
+    "vfi-s 1080p 1/16": (1, 1024, 16320, 16, 4),
+}
 SHAPES = {"mamba (8,1536,2048,16) G=1": (8, 1536, 2048, 16, 1),
           "vfi 1/8 (16,1024,2048,16) G=4": (16, 1024, 2048, 16, 4)}  # fmt: skip
 
@@ -78,9 +96,42 @@ def timeit(fn, reps=10) -> float:
     return (time.perf_counter() - t0) / reps * 1e3
 
 
+def sweep_infer(device, rows, save) -> None:
+    """Forward without autograd: every INFER config at INFER_SHAPES, fp32 and bf16."""
+    rev = [False, False, True, True]
+    small = inputs(1, 64, 300, 16, 4, device, requires_grad=False)
+    small["u"] = small["u"][:, :16].contiguous()
+    with torch.no_grad():
+        ref = selective_scan(**small, delta_softplus=True, backend="torch", reverse=rev)
+    for name, (b, d, length, n, g) in INFER_SHAPES.items():
+        for dtype in (torch.float32, torch.bfloat16):
+            x = inputs(b, d, length, n, g, device, requires_grad=False)
+            x["u"] = x["u"][:, : d // 4].contiguous()
+            x = {k: v if k == "A" else v.to(dtype) for k, v in x.items()}
+            for cfg in INFER:
+                ts.INFER_CONFIG = cfg
+                try:
+                    with torch.no_grad():
+                        got = selective_scan(**small, delta_softplus=True, backend="triton",
+                                             reverse=rev)  # fmt: skip
+                        err = ((got - ref).norm() / ref.norm()).item()
+                        ms = timeit(lambda x=x: selective_scan(
+                            **x, delta_softplus=True, backend="triton", reverse=rev))  # fmt: skip
+                except Exception as e:  # noqa: BLE001 (a config may not compile)
+                    rows.append({"shape": name, "dtype": str(dtype), "cfg": list(cfg),
+                                 "error": repr(e)[:200]})  # fmt: skip
+                    continue
+                rows.append({"shape": name, "dtype": str(dtype)[6:], "cfg": list(cfg), "ms": ms,
+                             "rel_err": err})  # fmt: skip
+                print(rows[-1], flush=True)
+                save()
+    ts.INFER_CONFIG = None
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--block-l", default="8,16,32")
+    p.add_argument("--infer", action="store_true", help="sweep the no-autograd forward")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     device = torch.device("cuda")
@@ -97,6 +148,9 @@ def main(argv=None) -> None:
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)
 
+    if args.infer:
+        sweep_infer(device, rows, save)
+        return
     for name, shape in SHAPES.items():
         x = inputs(*shape, device)
         with torch.no_grad():
