@@ -98,6 +98,8 @@ class GridWorld(World):
 
     turn_actions: dict[int, int] = {}
     show_goal: bool = True
+    # True where every layout has a single floor texture (render skips a per-pixel gather).
+    uniform_floor: bool = False
     goal_sprite: int = -1  # texture id of the goal sprite (slot 0)
     num_sprites: int = 1
     cpu_pixels_per_pass = 1 << 22  # ray compaction pays off on bigger batches
@@ -123,6 +125,14 @@ class GridWorld(World):
         self.goal_index = torch.zeros(b, dtype=torch.long, device=dev)
         self.dist = torch.full((b, g, g), _FAR, dtype=torch.long, device=dev)
         self.dist_dirty = torch.ones(b, dtype=torch.bool, device=dev)
+        # Per-action tables and constants, made once: building them in step() would copy host
+        # values to the device every step. turn: float32(radians) * sign, as step() used to.
+        n = len(self.actions)
+        turn = torch.tensor([float(self.turn_actions.get(a, 0)) for a in range(n)])
+        self._turn = (turn * math.radians(config.turn_deg)).to(dev)
+        self._forward = torch.tensor([float(a not in self.turn_actions) for a in range(n)]).to(dev)
+        r = config.radius * 0.99  # the two corners of the agent tested when it moves
+        self._corners = torch.tensor([-r, r], device=dev)
 
     # -- to be defined by subclasses ---------------------------------------------------------
     grid_size: int = 0
@@ -168,27 +178,27 @@ class GridWorld(World):
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         action = self.check_action(action)
         cfg: GridWorldConfig = self.config
-        turn = torch.zeros_like(self.angle)
-        for a, sign in self.turn_actions.items():
-            turn = torch.where(action == a, float(sign), turn)
-        forward = turn == 0
-        self.angle = torch.remainder(self.angle + turn * math.radians(cfg.turn_deg), 2 * math.pi)
+        turn = self._turn.index_select(0, action)  # (B,) -turn_deg, 0 or +turn_deg, in radians
+        forward = self._forward.index_select(0, action)  # (B,) 1.0 (move) or 0.0
+        # In place: the state tensors keep their storage, so a CUDA graph that captured this
+        # step reads and writes the same memory on every replay.
+        torch.remainder(self.angle + turn, 2 * math.pi, out=self.angle)
         step = torch.stack([self.angle.cos(), self.angle.sin()], -1) * cfg.move_step
-        self._move(torch.where(forward[:, None], step, torch.zeros_like(step)))
+        self._move(step * forward[:, None])
         goal = self.current_goal()
-        cell = self.pos.floor().long()
-        reached = (cell[:, 0] == goal[:, 1]) & (cell[:, 1] == goal[:, 0])
+        reached = (self.pos.floor().long().flip(-1) == goal).all(-1)
         reward = reached.float() * cfg.goal_reward
         if not cfg.terminate_on_goal:
-            self.goal_index = torch.where(reached, self.goal_index + 1, self.goal_index)
+            self.goal_index += reached
             self.dist_dirty |= reached
-            self._place_goal_sprite(torch.arange(self.num_envs, device=self.device)[reached])
+            self._place_goal_sprite()
         return reward, reached & cfg.terminate_on_goal
 
     def render(self) -> torch.Tensor:
         def part(lo, hi):
             scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
-            return render_grid(scene, self.pos[lo:hi], self.angle[lo:hi], self.camera, self.atlas)
+            return render_grid(scene, self.pos[lo:hi], self.angle[lo:hi], self.camera, self.atlas,
+                               self.static_shapes, self.uniform_floor)  # fmt: skip
 
         return self.render_chunks(part)
 
@@ -229,34 +239,41 @@ class GridWorld(World):
     def _turn_action(self, sign: int) -> int:
         return [a for a, s in self.turn_actions.items() if s == sign][0]
 
-    def _place_goal_sprite(self, ids: torch.Tensor) -> None:
-        if not self.show_goal or ids.numel() == 0:
+    def _place_goal_sprite(self, ids: torch.Tensor | None = None) -> None:
+        """Put the goal sprite (slot 0) on the current goal of envs ``ids`` (None: all, with
+        fixed-shape ops: no index list is built, which would read device values)."""
+        if not self.show_goal:
             return
-        goal = self.current_goal()[ids]
-        self.scene.sprite_pos[ids, 0] = goal.flip(-1).float() + 0.5
+        goal = self.current_goal()
+        if ids is None:
+            self.scene.sprite_pos[:, 0] = goal.flip(-1).float() + 0.5
+            return
+        self.scene.sprite_pos[ids, 0] = goal[ids].flip(-1).float() + 0.5
         self.scene.sprite_tex[ids, 0] = self.goal_sprite
 
     def _blocked(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(B, P) bool: whether points (x, y), each (B, P), lie in a solid cell or off the map."""
         g = self.grid_size
         cx, cy = x.floor().long(), y.floor().long()
         out = (cx < 0) | (cx >= g) | (cy < 0) | (cy >= g)
         flat = self.solid.reshape(self.num_envs, -1)
-        idx = (cy.clamp(0, g - 1) * g + cx.clamp(0, g - 1))[:, None]
-        return out | flat.gather(1, idx).squeeze(1)
+        idx = cy.clamp(0, g - 1) * g + cx.clamp(0, g - 1)
+        return out | flat.gather(1, idx)
 
     def _move(self, delta: torch.Tensor) -> None:
-        """Move by (B, 2), one axis at a time so the agent slides along walls."""
+        """Move by (B, 2), one axis at a time so the agent slides along walls (in place)."""
         r = self.config.radius
         x, y = self.pos[:, 0], self.pos[:, 1]
+        side = self._corners
         nx = x + delta[:, 0]
         edge = nx + torch.sign(delta[:, 0]) * r
-        ok = ~(self._blocked(edge, y - r * 0.99) | self._blocked(edge, y + r * 0.99))
+        ok = ~self._blocked(edge[:, None].expand(-1, 2), y[:, None] + side).any(1)
         x = torch.where(ok, nx, x)
         ny = y + delta[:, 1]
         edge = ny + torch.sign(delta[:, 1]) * r
-        ok = ~(self._blocked(x - r * 0.99, edge) | self._blocked(x + r * 0.99, edge))
+        ok = ~self._blocked(x[:, None] + side, edge[:, None].expand(-1, 2)).any(1)
         y = torch.where(ok, ny, y)
-        self.pos = torch.stack([x, y], -1)
+        torch.stack([x, y], -1, out=self.pos)
 
     def _refresh_distances(self) -> None:
         """Breadth-first distances (in cells) to the current goal, for envs whose goal changed."""

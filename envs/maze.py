@@ -41,6 +41,7 @@ class MazeDMLab(GridWorld):
     name = "MazeDMLab"
     actions = ("look_left", "look_right", "forward")
     turn_actions = {0: -1, 1: +1}
+    uniform_floor = True
 
     def __init__(self, num_envs: int = 1, config: MazeConfig | None = None, device="cpu"):
         config = config or MazeConfig()

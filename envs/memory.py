@@ -296,26 +296,27 @@ class MultiDoorsKeys(GridWorld):
         opening = at_door & ~self.door_open & (self.keys_held > 0)[:, None]
         opening &= (action == 2)[:, None]
         opening &= opening.cumsum(1) == 1  # at most one door per step
-        if bool(opening.any()):
-            e, d = opening.nonzero(as_tuple=True)
-            cy, cx = self.door_cells[e, d, 0], self.door_cells[e, d, 1]
-            self.scene.walls[e, cy, cx] = -1
-            self.solid[e, cy, cx] = False
-            self.door_open |= opening
-            self.keys_held -= opening.any(1).long()
-            self.dist_dirty |= opening.any(1)
-            reward += opening.any(1).float()
+        # Fixed-shape updates (no index lists: they would read device values on the host).
+        g = self.grid_size
+        cells = doors[..., 0] * g + doors[..., 1]  # (B, n) flat door cells
+        walls, solid = self.scene.walls.view(b, -1), self.solid.view(b, -1)
+        walls.scatter_(1, cells, torch.where(opening, -1, walls.gather(1, cells)))
+        solid.scatter_(1, cells, solid.gather(1, cells) & ~opening)
+        opened = opening.any(1)
+        self.door_open |= opening
+        self.keys_held -= opened.long()
+        self.dist_dirty |= opened
+        reward += opened.float()
         super().step(action)
         # Picking up keys.
         cell = self.pos.floor().long()
         keys = self.key_cells
         on_key = (keys[..., 1] == cell[:, None, 0]) & (keys[..., 0] == cell[:, None, 1])
         on_key &= self.scene.sprite_tex[:, :n] >= 0
-        if bool(on_key.any()):
-            e, k = on_key.nonzero(as_tuple=True)
-            self.scene.sprite_tex[e, k] = -1
-            self.keys_held += on_key.sum(1)
-            reward += on_key.sum(1).float()
+        self.scene.sprite_tex[:, :n].masked_fill_(on_key, -1)
+        taken = on_key.sum(1)
+        self.keys_held += taken
+        reward += taken.float()
         done = (cell[:, 0] == self.final[:, 1]) & (cell[:, 1] == self.final[:, 0])
         done &= self.door_open.all(1)
         reward += done.float()

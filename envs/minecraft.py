@@ -66,6 +66,7 @@ class VoxelMinecraft(World):
         self.ground = torch.zeros(b, g, g, device=dev)  # walkable height (water: its surface)
         self.pos = torch.zeros(b, 2, device=dev)
         self.angle = torch.zeros(b, device=dev)
+        self._turn = (torch.tensor([0.0, -1.0, 1.0]) * math.radians(config.turn_deg)).to(dev)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -140,11 +141,13 @@ class VoxelMinecraft(World):
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         action = self.check_action(action)
         cfg: MinecraftConfig = self.config
-        turn = torch.where(action == 1, -1.0, torch.where(action == 2, 1.0, 0.0))
-        self.angle = torch.remainder(self.angle + turn * math.radians(cfg.turn_deg), 2 * math.pi)
+        # In place (CUDA graphs replay on the same storage); the turn comes from a per-action
+        # table: float32(radians) * (-1, 0 or 1), as the former torch.where chain computed it.
+        turn = self._turn.index_select(0, action)
+        torch.remainder(self.angle + turn, 2 * math.pi, out=self.angle)
         step = torch.stack([self.angle.cos(), self.angle.sin()], -1) * cfg.move_step
         ok = (action == 0) & self._can_move(step)
-        self.pos = torch.where(ok[:, None], self.pos + step, self.pos)
+        self.pos.add_(step * ok[:, None])  # + step or exactly + 0
         zeros = torch.zeros(self.num_envs, device=self.device)
         return zeros, torch.zeros_like(zeros, dtype=torch.bool)
 

@@ -70,7 +70,8 @@ class GridScene:
         return GridScene(**{k: v[lo:hi] for k, v in self.__dict__.items()})
 
 
-def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max_steps: int):
+def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max_steps: int,
+                 static: bool = False):  # fmt: skip
     """DDA through the wall grid for every ray.
 
     Args:
@@ -79,69 +80,79 @@ def cast_columns(walls: torch.Tensor, pos: torch.Tensor, rays: torch.Tensor, max
         rays: (B, W, 2) float ray directions (forward component 1, so distances are
             perpendicular to the camera plane and free of fish-eye).
         max_steps: upper bound on cells crossed (2 G suffices).
+        static: True marches every ray for all ``max_steps`` steps (fixed shapes, no host reads:
+            rays that hit a wall stand still); False drops the rays that hit every other step,
+            which is cheaper where counting them is free (CPU). Both give the same result.
 
     Returns:
         dist (B, W) perpendicular distance, tex (B, W) wall texture id, u (B, W) in [0, 1)
         horizontal texture coordinate, side (B, W) bool, True where an x-facing wall was hit.
     """
     b, g = walls.shape[0], walls.shape[-1]
+    dev = pos.device
     flat = walls.reshape(-1).int()
     px, py = pos[:, 0:1], pos[:, 1:2]
     dx, dy = rays[..., 0], rays[..., 1]
-    ddx = 1.0 / dx.abs().clamp_min(1e-9)
-    ddy = 1.0 / dy.abs().clamp_min(1e-9)
-    fx, fy = px.floor(), py.floor()
-    stx = torch.where(dx < 0, -1, 1).int()
-    sty = torch.where(dy < 0, -1, 1).int() * g  # steps in the flat cell index
-    sdx = torch.where(dx < 0, (px - fx) * ddx, (fx + 1.0 - px) * ddx)
-    sdy = torch.where(dy < 0, (py - fy) * ddy, (fy + 1.0 - py) * ddy)
-    lin = (fy * g + fx).int() + (torch.arange(b, device=pos.device, dtype=torch.int32) * g * g)[
-        :, None
-    ]
-    lin = lin.expand_as(dx).contiguous()
-    top = flat.numel() - 1
     shape = dx.shape
-    # Marching state, one entry per ray still marching ("rows" maps entries to rays): every few
-    # steps the rays that hit are written out and dropped, so long rays do not drag the rest.
-    names = ("lin", "sdx", "sdy", "ddx", "ddy", "stx", "sty")
-    full = (lin, sdx, sdy, ddx, ddy, stx.expand_as(lin), sty.expand_as(lin))
-    st = {k: v.reshape(-1).contiguous() for k, v in zip(names, full, strict=True)}
-    n = st["lin"].numel()
-    st["side"] = torch.zeros(n, dtype=torch.bool, device=pos.device)
-    st["tex"] = torch.full((n,), -1, dtype=torch.int32, device=pos.device)
-    mov = torch.ones(n, dtype=torch.bool, device=pos.device)
-    rows = torch.arange(n, device=pos.device)
-    out = {k: torch.empty_like(st[k]) for k in ("sdx", "sdy", "side", "tex")}
+    dd = torch.stack([dx, dy]).abs_().clamp_min_(1e-9).reciprocal_()  # (2, B, W): ddx, ddy
+    fx, fy = px.floor(), py.floor()
+    neg = torch.stack([dx, dy]) < 0
+    stx = torch.where(neg[0], -1, 1).int()
+    sty = torch.where(neg[1], -g, g).int()  # steps in the flat cell index
+    sdx = torch.where(neg[0], (px - fx) * dd[0], (fx + 1.0 - px) * dd[0])
+    sdy = torch.where(neg[1], (py - fy) * dd[1], (fy + 1.0 - py) * dd[1])
+    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g * g)
+    lin = ((fy * g + fx).int() + base).expand(shape)
+    top = flat.numel() - 1
+    # Marching state, one entry per ray (column of "sd"/"dd") still marching; "rows" maps
+    # entries to rays. A ray stops moving when it enters a wall cell: "mov" is False from then
+    # on, so its state keeps the values of its hit. (sdx, sdy) live in one (2, n) tensor so one
+    # op updates both. tex is the cell's texture while the ray moves (-1 in open cells).
+    n = lin.numel()
+    st = {
+        "sd": torch.stack([sdx, sdy]).reshape(2, n),
+        "dd": dd.reshape(2, n),
+        "lin": lin.reshape(n).contiguous(),
+        "stx": stx.expand(shape).reshape(n),
+        "sty": sty.expand(shape).reshape(n),
+        "side": torch.zeros(n, dtype=torch.bool, device=dev),
+        "tex": torch.full((n,), -1, dtype=torch.int32, device=dev),
+        "mov": torch.ones(n, dtype=torch.bool, device=dev),
+    }
+    rows = None
+    out = {k: torch.empty_like(st[k]) for k in ("sd", "side", "tex")}
     for i in range(max_steps):
-        go_x = st["sdx"] < st["sdy"]
-        gx, gy = go_x & mov, ~go_x & mov
-        st["lin"] += st["stx"] * gx + st["sty"] * gy
-        st["sdx"] += st["ddx"] * gx
-        st["sdy"] += st["ddy"] * gy
+        sd, mov = st["sd"], st["mov"]
+        go_x = sd[0] < sd[1]
+        g2 = torch.stack([go_x & mov, go_x < mov])  # x step, y step (mov and not go_x)
+        sd += st["dd"] * g2  # adds ddx / ddy or exactly 0
+        st["lin"] += torch.where(go_x, st["stx"], st["sty"]) * mov
         st["side"] = torch.where(mov, go_x, st["side"])
-        cell = flat[st["lin"].clamp_(0, top)]
-        new = (cell >= 0) & mov
-        st["tex"] = torch.where(new, cell, st["tex"])
-        mov &= ~new
-        if i % 2 == 1:
-            left = int(mov.sum())
-            if left == 0:
-                break
-            if left < mov.numel() // 2:  # compact
-                done = (~mov).nonzero().squeeze(1)
-                for k in out:
-                    out[k][rows[done]] = st[k][done]
-                keep = mov.nonzero().squeeze(1)
-                st = {k: v[keep] for k, v in st.items()}
-                rows, mov = rows[keep], mov[keep]
-    for k in out:
-        out[k][rows] = st[k]
-    sdx, sdy = out["sdx"].view(shape), out["sdy"].view(shape)
-    side, tex = out["side"].view(shape), out["tex"].view(shape)
-    dist = torch.where(side, sdx - ddx, sdy - ddy).clamp_min(1e-4)
+        cell = flat.index_select(0, st["lin"].clamp_(0, top))
+        st["tex"] = torch.where(mov, cell, st["tex"])
+        torch.lt(st["tex"], 0, out=mov)
+        if static or i % 2 == 0:
+            continue
+        left = int(mov.sum())
+        if left == 0:
+            break
+        if left < mov.numel() // 2:  # compact
+            done, keep = (~mov).nonzero().squeeze(1), mov.nonzero().squeeze(1)
+            rows = torch.arange(n, device=dev) if rows is None else rows
+            for k in out:
+                out[k][..., rows[done]] = st[k][..., done]
+            st = {k: v[..., keep] for k, v in st.items()}
+            rows = rows[keep]
+    if rows is None:
+        out = {k: st[k] for k in out}
+    else:
+        for k in out:
+            out[k][..., rows] = st[k]
+    sd, side, tex = out["sd"].view(2, *shape), out["side"].view(shape), out["tex"].view(shape)
+    dist = torch.where(side, sd[0] - dd[0], sd[1] - dd[1]).clamp_min(1e-4)
     wall_pos = torch.where(side, py + dist * dy, px + dist * dx)
     u = wall_pos - wall_pos.floor()
-    u = torch.where((side & (dx < 0)) | (~side & (dy > 0)), 1.0 - u, u)
+    u = torch.where((side & neg[0]) | (~side & (dy > 0)), 1.0 - u, u)
     return dist, tex.clamp_min(0).long(), u.clamp(0, 0.9999), side
 
 
@@ -182,13 +193,19 @@ def sprite_columns(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, wal
 
 
 def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: CameraConfig,
-                atlas: Atlas) -> torch.Tensor:  # fmt: skip
+                atlas: Atlas, static: bool = False,
+                floor_uniform: bool | None = None) -> torch.Tensor:  # fmt: skip
     """Render a batch of first-person views.
 
     Args:
         scene: the worlds (see :class:`GridScene`), all tensors on one device.
         pos: (B, 2) camera positions; angle: (B,) headings in radians.
         cam: image size and optics. atlas: textures on the same device.
+        static: only fixed-shape ops that never read device values on the host (see
+            :attr:`~worldssm.envs.world.World.static_shapes`); same frames either way.
+        floor_uniform: True promises that every world has one floor texture (the one at cell
+            (0, 0)), which skips a per-pixel gather; None checks the scene (a host read, so
+            with ``static`` it means False).
 
     Returns:
         (B, H, W, 3) uint8 frames.
@@ -203,7 +220,7 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     lg = s.bit_length() - 1
     focal = (w / 2) / math.tan(math.radians(cam.fov_deg) / 2)
     rays = camera_rays(angle, w, cam.fov_deg)
-    dist, wtex, wu, side = cast_columns(scene.walls, pos, rays, 2 * g + 2)
+    dist, wtex, wu, side = cast_columns(scene.walls, pos, rays, 2 * g + 2, static)
 
     # Per column: texel v at screen row y is  y * slope + top; the base index carries the wall
     # texture, its u column, the fog level and the shade.
@@ -214,14 +231,15 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     wtop = torch.full_like(wslope, (cam.wall_height - cam.eye_z) * s)
     yc = torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2
     lower = yc > 0
+    n_up = (h + 1) // 2  # rows with yc <= 0 (yc is a half-integer, exact in float32)
     t_row = torch.where(lower, cam.eye_z * focal / yc, (cam.wall_height - cam.eye_z) * focal / -yc)
     plevel = fog_level(t_row, cam.fog_density, levels) * (nshade * stride)  # (H,)
-    floor_uniform = bool((scene.floor == scene.floor[:, :1, :1]).all())
+    if floor_uniform is None:
+        floor_uniform = not static and bool((scene.floor == scene.floor[:, :1, :1]).all())
     px, py = (pos[:, 0] * s).view(b, 1, 1), (pos[:, 1] * s).view(b, 1, 1)
     rx, ry = (rays[..., 0] * s)[:, None, :], (rays[..., 1] * s)[:, None, :]
 
     idx = torch.empty(b, h, w, dtype=torch.int32, device=dev)
-    n_up = int((~lower).sum())
     for lo, hi in ((0, n_up), (n_up, h)):
         if hi == lo:
             continue
@@ -251,28 +269,47 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
         torch.where(wall, widx, plane, out=idx[:, lo:hi])
 
     if scene.sprite_tex.shape[1] > 0:
-        _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc)
+        _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc, static)
     return lit.rgb.index_select(0, idx.reshape(-1)).view(b, h, w, 3)
 
 
-def _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc) -> None:
-    """Overwrite, in place, the (B, H, W) indices of the columns where a sprite is visible."""
+def _draw_sprites(idx, scene, pos, angle, cam, atlas, dist, focal, yc, static=False) -> None:
+    """Overwrite, in place, the (B, H, W) indices of the pixels where a sprite is visible.
+
+    ``static`` works on every column (fixed shapes); otherwise only on the visible ones.
+    """
     s = atlas.size
     lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.78))
-    sd, su, stex, sh, sz, vis = sprite_columns(scene, pos, angle, dist, focal)
-    cols = vis.reshape(-1).nonzero().squeeze(1)  # flat (b * W + w) ids of visible columns
-    if cols.numel() == 0:
-        return
-    sd, su, stex = sd.reshape(-1)[cols], su.reshape(-1)[cols], stex.reshape(-1)[cols]
-    sh, sz = sh.reshape(-1)[cols], sz.reshape(-1)[cols]
+    sd, su, stex, sh, sz, vis = sprite_columns(scene, pos, angle, dist, focal)  # (B, W)
+    if static:
+        # Columns without a sprite get texel row -1 on every row (drawn nowhere) and finite,
+        # in-range stand-ins for the values their pixels compute.
+        sd, su = torch.where(vis, sd, 1.0), torch.where(vis, su, 0.0)
+        slope = torch.where(vis, sd / focal / sh * s, 0.0).unsqueeze(1)  # (B, 1, W)
+        off = torch.where(vis, (sz + sh - cam.eye_z) / sh * s, -1.0).unsqueeze(1)
+        yv = yc.view(1, -1, 1)
+    else:
+        cols = vis.reshape(-1).nonzero().squeeze(1)  # flat (b * W + w) ids of visible columns
+        if cols.numel() == 0:
+            return
+        sd, su, stex = sd.reshape(-1)[cols], su.reshape(-1)[cols], stex.reshape(-1)[cols]
+        sh, sz = sh.reshape(-1)[cols], sz.reshape(-1)[cols]
+        slope = (sd / focal / sh * s)[:, None]  # (n, 1)
+        off = ((sz + sh - cam.eye_z) / sh * s)[:, None]
+        yv = yc[None, :]
+        bi, wi = cols // idx.shape[-1], cols % idx.shape[-1]
+        target = idx[bi, :, wi]  # (n, H)
     # Texel row of the sprite at screen row y: v = (z0 + height - z(y)) / height * S.
-    slope = (sd / focal / sh * s)[:, None]
-    off = ((sz + sh - cam.eye_z) / sh * s)[:, None]
-    sv = torch.addcmul(off, yc[None, :], slope)  # (n, H)
+    sv = torch.addcmul(off, yv, slope)
     inside = (sv >= 0) & (sv < s)
     sidx = sv.clamp_(0, s - 1).to(torch.int32).mul_(s)
-    sidx += (stex.clamp_min(0) * (s * s) + (su.clamp(0, 0.999) * s).long()).int()[:, None]
-    draw = inside & atlas.alpha[sidx]
+    col = (stex.clamp_min(0) * (s * s) + (su.clamp(0, 0.999) * s).long()).int()
     level = fog_level(sd, cam.fog_density, lit.levels) * (len(lit.shades) * lit.stride)
-    bi, wi = cols // idx.shape[-1], cols % idx.shape[-1]
-    idx[bi, :, wi] = torch.where(draw, sidx + level[:, None], idx[bi, :, wi])
+    if static:
+        sidx += col.unsqueeze(1)
+        draw = inside & atlas.alpha[sidx]
+        torch.where(draw, sidx + level.unsqueeze(1), idx, out=idx)
+    else:
+        sidx += col[:, None]
+        draw = inside & atlas.alpha[sidx]
+        idx[bi, :, wi] = torch.where(draw, sidx + level[:, None], target)

@@ -134,7 +134,7 @@ def _march(scene: VoxelScene, pos: torch.Tensor, rays: torch.Tensor, steps: int,
     t_out = _buffer(ws, "t_out", (steps, c), device=dev)
     t_in = _buffer(ws, "t_in", (steps, c), device=dev)
     xface = _buffer(ws, "xface", (steps, c), torch.bool, dev)
-    xface[0] = False
+    xface[0].fill_(False)  # fill_, not a setitem: no host scalar tensor in a CUDA graph
     for n in range(steps):
         cx[n], cy[n] = mx, my
         torch.minimum(sdx, sdy, out=t_out[n])
@@ -147,12 +147,13 @@ def _march(scene: VoxelScene, pos: torch.Tensor, rays: torch.Tensor, steps: int,
         my.addcmul_(sty, gy)
         sdx.addcmul_(ddx, gx)
         sdy.addcmul_(ddy, gy)
-    t_in[0] = 0.0
+    t_in[0].fill_(0.0)
     t_in[1:] = t_out[:-1]
 
     ix, iy = cx.int(), cy.int()
     inside = (ix >= 0) & (ix < g) & (iy >= 0) & (iy < g)
-    base = (torch.arange(b, device=dev, dtype=torch.int32) * (g * g)).repeat_interleave(w)
+    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g * g)
+    base = base.expand(b, w).reshape(c)
     cell = (iy * g).add_(ix).add_(base).masked_fill_(~inside, 0).view(-1)
     hgt = scene.height.reshape(-1).index_select(0, cell).view(steps, c)
     hgt.masked_fill_(~inside, scene.outside_height)
@@ -206,7 +207,7 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     # low, cap, top per cell, then the fog (at the horizon) and the sky -> (E, C) with E = 3N + 2;
     # far cells and the camera's own front face never show.
     n3, e = 3 * steps, 3 * steps + 2
-    rise = eye.repeat_interleave(w)[None, :] - hgt  # eye above the top of the cell
+    rise = eye[:, None].expand(b, w).reshape(1, c) - hgt  # eye above the top of the cell
     t_in_c = t_in.clamp_min(1e-3)
     far = t_in > cam.view_distance
     rf = rise * focal
@@ -215,14 +216,14 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     # Stored as y - y0 with y0 = 0.5 - h / 2 the first row's y (addcdiv: y0 is subtracted after
     # the division is rounded, as a separate subtraction would).
     y0 = 0.5 - h / 2
-    neg_y0 = torch.tensor(-y0, device=dev)
+    neg_y0 = torch.full((), -y0, device=dev)  # a fill, not a copy from the host
     torch.addcdiv(neg_y0, (rise + 1) * focal, t_in_c, out=y3[:, 0])
     torch.addcdiv(neg_y0, rf, t_in_c, out=y3[:, 1])
     torch.addcdiv(neg_y0, rf, t_out.clamp_min(1e-3), out=y3[:, 2])
     y3.masked_fill_(far[:, None, :], float("inf"))
-    y3[0, :2] = float("inf")
-    ev_y[n3] = 0.0 - y0
-    ev_y[n3 + 1] = -float("inf")
+    y3[0, :2].fill_(float("inf"))
+    ev_y[n3].fill_(0.0 - y0)
+    ev_y[n3 + 1].fill_(-float("inf"))
     # A pixel at row y shows the first event e (in ray order) with y_e <= y: nearer events cover
     # it otherwise. Per event, the first screen row r it can cover (y_r = r + 0.5 - h / 2 >= y_e);
     # per row, the smallest event starting there (a scatter-min); then a running minimum down
@@ -235,7 +236,7 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     table_step = 8.0  # fog table entries per cell of distance
     n_tab = int(cam.view_distance * 2 * table_step) + 2
     table = fog_level(torch.arange(n_tab, device=dev) / table_step, cam.fog_density, lit.levels)
-    table[-1] = lit.levels - 1
+    table[-1].fill_(lit.levels - 1)
     level = table[(t_in_c * table_step).clamp_(0, n_tab - 1).to(torch.int64)]
     side_k = (level * stride3).add_((2 - xface.int()) * lit.stride)  # shade 1 or 2
     side_k += (u_in * s).to(torch.int32) & (s - 1)
@@ -251,22 +252,22 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     a3[:, 2] = rf
     torch.mul(t_in_c, s / focal, out=b3[:, 0])
     b3[:, 1] = b3[:, 0]
-    b3[:, 2] = 0.0
-    k_ev[n3] = (lit.levels - 1) * stride3  # fog: the fog colour
-    a_ev[n3:] = 0.0
-    b_ev[n3] = 0.0
+    b3[:, 2].fill_(0.0)
+    k_ev[n3].fill_((lit.levels - 1) * stride3)  # fog: the fog colour
+    a_ev[n3:].fill_(0.0)
+    b_ev[n3].fill_(0.0)
     # The sky: clouds turning with the camera, texel row from the screen row.
     heading = torch.atan2(rays[..., 1], rays[..., 0]).reshape(c)
     sky_u = ((heading / (2 * math.pi) * 4 % 1) * s).to(torch.int32) & (s - 1)
     k_ev[n3 + 1] = sky_u + surface_id("clouds") * ss
-    b_ev[n3 + 1] = -s / (h / 2)
+    b_ev[n3 + 1].fill_(-s / (h / 2))
 
     # Per pixel, rows-major (H, C), over chunks of columns.
     yc = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2)[:, None]
     inv_y = 1.0 / yc
     rxs, rys = (rays[..., 0] * s).reshape(c), (rays[..., 1] * s).reshape(c)
-    pxs = (pos[:, 0] * s).repeat_interleave(w)
-    pys = (pos[:, 1] * s).repeat_interleave(w)
+    pxs = (pos[:, 0:1] * s).expand(b, w).reshape(c)
+    pys = (pos[:, 1:2] * s).expand(b, w).reshape(c)
     cols = torch.arange(c, device=dev, dtype=torch.int32)
     events = torch.arange(e, device=dev, dtype=torch.int32)[:, None]
     idx = _buffer(ws, "idx", (b, h, w), torch.int32, dev)

@@ -47,6 +47,13 @@ class World(abc.ABC):
         self.num_envs = int(num_envs)
         self.config = config
         self.device = torch.device(device)
+        # True: step() and render() use only fixed-shape ops that never read a device value on
+        # the host (no nonzero, boolean-mask indexing, .item(), early exits), so a GPU never
+        # stalls the CPU and the pair can be captured in a CUDA graph. False (the CPU default):
+        # data-dependent shortcuts are allowed (dropping finished rays, drawing only the columns
+        # a sprite covers), which save work where reading a value costs nothing. Both modes
+        # draw the same frames.
+        self.static_shapes = self.device.type != "cpu"
 
     @property
     @abc.abstractmethod
@@ -70,14 +77,15 @@ class World(abc.ABC):
         """(B, H, W, 3) uint8 first-person frames of every environment."""
 
     # Largest number of pixels rendered in one pass (None: ``cpu_pixels_per_pass`` on CPU, where
-    # smaller working sets stay in cache, 2**24 on GPU); bigger batches render in chunks.
+    # smaller working sets stay in cache, 2**26 on GPU, where every pass costs the same number of
+    # kernel launches whatever its size); bigger batches render in chunks.
     max_pixels_per_pass: int | None = None
     cpu_pixels_per_pass: int = 1 << 20
 
     def render_chunks(self, fn) -> torch.Tensor:
         """Call ``fn(lo, hi)`` (renders envs ``lo:hi``) over chunks of the batch; concatenate."""
         h, w, _ = self.image_shape
-        default = 1 << 24 if self.device.type == "cuda" else self.cpu_pixels_per_pass
+        default = 1 << 26 if self.device.type == "cuda" else self.cpu_pixels_per_pass
         limit = self.max_pixels_per_pass or default
         step = max(1, limit // (h * w))
         if step >= self.num_envs:
@@ -105,12 +113,23 @@ class World(abc.ABC):
         """(B,) long: a scripted expert's action in every environment."""
         raise NotImplementedError(f"{type(self).__name__} has no scripted expert")
 
-    def check_action(self, action: torch.Tensor) -> torch.Tensor:
-        """Validate and move a batch of actions to the world's device as (B,) long."""
-        action = torch.as_tensor(action, device=self.device).long().reshape(-1)
+    def check_action(self, action) -> torch.Tensor:
+        """Validate and move a batch of actions to the world's device as (B,) long.
+
+        Lists and arrays are checked on the host (``ValueError``); tensors are range-checked with
+        a device-side assertion, which never waits for the GPU (a bad action raises
+        ``RuntimeError`` at once on the CPU, and fails the next synchronising call on CUDA).
+        """
+        n = len(self.actions)
+        if not isinstance(action, torch.Tensor):
+            host = np.asarray(action).reshape(-1)
+            if host.size and (host.min() < 0 or host.max() >= n):
+                raise ValueError(f"{self.name} actions must be in [0, {n}), got {host[:8]}")
+            action = torch.from_numpy(host.astype(np.int64))
+        action = action.to(self.device, torch.long).reshape(-1)
         if action.shape[0] != self.num_envs:
             raise ValueError(f"expected {self.num_envs} actions, got shape {tuple(action.shape)}")
-        n = len(self.actions)
-        if action.numel() and (int(action.min()) < 0 or int(action.max()) >= n):
-            raise ValueError(f"{self.name} actions must be in [0, {n}), got {action.tolist()[:8]}")
+        if action.numel():
+            ok = (action >= 0).logical_and_(action < n).all()
+            torch._assert_async(ok, f"{self.name} actions must be in [0, {n})")
         return action
