@@ -5,7 +5,10 @@ CUDA also 16384 and 65536, up to 2**28 pixels per batch) the script times
 ``world.step(random actions)`` followed by ``world.render()`` and reports rendered frames per
 second. A point that fails (e.g. out of GPU memory) is reported with its error instead of a rate.
 ``--compile`` wraps ``world.render`` in ``torch.compile`` (falling back to eager, and saying so in
-the row, if compiling fails). Layouts are generated once before timing (a few hundred distinct
+the row, if compiling fails). ``--graph`` (CUDA only) captures step + render in one CUDA graph
+(:class:`worldssm.envs.graph.GraphedWorldStep`) and times its replays; rows say ``"graph": true``.
+On CUDA the random actions are drawn on the device (a pageable host-to-device copy per step would
+synchronise the stream). Layouts are generated once before timing (a few hundred distinct
 seeds are reused for large batches; generation is per-episode NumPy work that does not run while
 stepping).
 
@@ -14,6 +17,7 @@ Usage::
     python benchmarks/envs.py --quick --out benchmarks/results/envs-cpu.json    # CPU
     python benchmarks/envs.py --device cuda --out benchmarks/results/envs-h100.json
     python benchmarks/envs.py --device cuda --compile --sizes 64 --out /tmp/envs-compiled.json
+    python benchmarks/envs.py --device cuda --graph --out benchmarks/results/envs-h100-graph.json
 
 Peers (memory-maze, crafter, miniworld) are timed on the CPU, one environment stepping and
 rendering, when they import; otherwise they are listed as not installed.
@@ -43,10 +47,11 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_world(name: str, size: int, num_envs: int, device: str, min_time: float,
-               max_iters: int, compile_render: bool = False) -> dict:  # fmt: skip
+def time_world(name: str, size: int, num_envs: int, device: str, min_time: float, max_iters: int,
+               compile_render: bool = False, graph: bool = False) -> dict:  # fmt: skip
     """Frames/s of one world configuration: (step + render) iterations for ``min_time`` s."""
     from worldssm.envs import make_world
+    from worldssm.envs.graph import GraphedWorldStep
 
     world = make_world(name, num_envs, device, image_size=size)
     compiled = None
@@ -54,11 +59,11 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
         eager = world.render
         world.render = torch.compile(eager, dynamic=False)
     world.reset(torch.arange(num_envs), [i % 256 for i in range(num_envs)])
-    gen = torch.Generator().manual_seed(0)
     dev = torch.device(device)
+    gen = torch.Generator(dev).manual_seed(0)
 
     def actions():
-        return torch.randint(0, len(world.actions), (num_envs,), generator=gen).to(dev)
+        return torch.randint(0, len(world.actions), (num_envs,), generator=gen, device=dev)
 
     world.step(actions())
     if compile_render:
@@ -69,11 +74,21 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
             world.render = eager
             compiled = f"failed, eager: {type(exc).__name__}: {exc}"[:200]
     world.render()  # warm-up (lit atlas, allocator)
+    if graph:
+        runner = GraphedWorldStep(world)  # raises on CPU
+
+        def step_render():
+            runner.replay(actions())
+    else:
+
+        def step_render():
+            world.step(actions())
+            world.render()
+
     _sync(dev)
     iters, start = 0, time.perf_counter()
     while True:
-        world.step(actions())
-        world.render()
+        step_render()
         iters += 1
         _sync(dev)
         elapsed = time.perf_counter() - start
@@ -89,15 +104,17 @@ def time_world(name: str, size: int, num_envs: int, device: str, min_time: float
     }
     if compiled is not None:
         row["compiled"] = compiled
+    if graph:
+        row["graph"] = True
     return row
 
 
 def time_point(name: str, size: int, num_envs: int, device: str, min_time: float, max_iters: int,
-               compile_render: bool = False) -> dict:  # fmt: skip
+               compile_render: bool = False, graph: bool = False) -> dict:  # fmt: skip
     """:func:`time_world`, or an error row (out of memory, a failing op) so one bad point does
     not lose the rest of a long GPU run."""
     try:
-        return time_world(name, size, num_envs, device, min_time, max_iters, compile_render)
+        return time_world(name, size, num_envs, device, min_time, max_iters, compile_render, graph)
     except Exception as exc:  # noqa: BLE001 - recorded in the results
         if device != "cpu" and torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -189,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batches", nargs="+", type=int, default=None,
                    help=f"default {BATCHES} (CPU), {CUDA_BATCHES} (CUDA)")  # fmt: skip
     p.add_argument("--compile", action="store_true", help="torch.compile world.render")
+    p.add_argument("--graph", action="store_true",
+                   help="CUDA only: replay step + render as one CUDA graph")  # fmt: skip
     p.add_argument("--peers", nargs="*", default=["memory-maze", "crafter", "miniworld"])
     p.add_argument("--out", default=None, help="write results JSON here")
     p.add_argument("--contact-sheet", default=None, metavar="PNG", help="only save frames")
@@ -198,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     min_time, max_iters = (1.0, 20) if args.quick else (3.0, 200)
     on_cuda = torch.device(args.device).type == "cuda"
+    if args.graph and not on_cuda:
+        p.error("--graph captures CUDA graphs: it needs --device cuda")
     batches = args.batches or list(CUDA_BATCHES if on_cuda else BATCHES)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = []
@@ -206,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             for b in batches:
                 if args.batches is None and b * size * size > MAX_PIXELS:
                     continue
-                r = time_point(name, size, b, args.device, min_time, max_iters, args.compile)
+                r = time_point(name, size, b, args.device, min_time, max_iters, args.compile,
+                               args.graph)  # fmt: skip
                 print(json.dumps(r), flush=True)
                 results.append(r)
     agreement = []
