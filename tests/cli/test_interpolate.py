@@ -106,7 +106,10 @@ def test_batch_size_does_not_change_output(tmp_path, checkpoint):
         assert main(args + ["--checkpoint", checkpoint, "--batch-size", str(bs)]) == 0
         outs.append(probe(out)["frames"].astype(float))
     assert outs[0].shape == outs[1].shape == (13, 40, 72, 3)
-    assert np.abs(outs[0] - outs[1]).max() < 3
+    # Float outputs agree to ~1e-6 across batch sizes (see test_vfimamba's batch test), but one
+    # uint8 value that rounds the other way can change x264's decisions for a whole block (seen:
+    # 1 byte -> ~1000 pixels off by up to 15), so compare the mean, not the max.
+    assert np.abs(outs[0] - outs[1]).mean() < 0.5
 
 
 def test_fps_with_variable_frame_rate_and_scale(tmp_path, checkpoint):

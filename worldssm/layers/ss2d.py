@@ -132,13 +132,19 @@ class SS2D(nn.Module):
         if single:
             x = x[:, None]
         bsz, frames, h, w, _ = x.shape
-        xz = self.in_proj(x)
-        u, z = xz.chunk(2, dim=-1)  # (B, T, H, W, D) each
-        u = u.reshape(bsz * frames, h, w, self.d_inner).permute(0, 3, 1, 2)
-        u = F.silu(self.conv(u))  # (B*T, D, H, W): the conv sees each frame alone
-        u = u.view(bsz, frames, self.d_inner, h, w)
+        # Per-token work (projections, norm, gate) runs in x's memory order. The Mixed-SSM block
+        # passes a (T, B, H, W, C) tensor seen as (B, T, H, W, C) (its frames are stacked
+        # frame-major); working on the (T, B, ...) tensor keeps every step a view, not a copy.
+        frames_first = not x.is_contiguous() and x.transpose(0, 1).is_contiguous()
+        xs = x.transpose(0, 1) if frames_first else x
+        xz = self.in_proj(xs)
+        u, z = xz.chunk(2, dim=-1)  # (N1, N2, H, W, D) each, in xs's order
+        u = u.reshape(-1, h, w, self.d_inner).permute(0, 3, 1, 2)
+        u = F.silu(self.conv(u))  # (N1*N2, D, H, W): the conv sees each frame alone
+        u = u.view(*xs.shape[:2], self.d_inner, h, w)
+        u = u.transpose(0, 1) if frames_first else u  # (B, T, D, H, W)
         if orders is None and self.num_dirs == 4 and not self.gather_directions:
-            y = self.scan_four_directions(u)
+            y = self.scan_four_directions(u, frames_first=frames_first)
         else:
             if orders is None:
                 orders = directional_orders(h, w, frames, device=x.device)
@@ -146,11 +152,43 @@ class SS2D(nn.Module):
             tokens = u.permute(0, 3, 4, 1, 2).reshape(bsz, h * w * frames, self.d_inner)
             y = self.scan_tokens(tokens, orders)
             y = y.view(bsz, h, w, frames, self.d_inner).permute(0, 3, 1, 2, 4)
-        y = self.out_norm(y) * F.silu(z)
-        out = self.out_proj(y)
+        y = y.transpose(0, 1) if frames_first else y  # xs's order, like z
+        out = self.out_proj(self.out_norm(y) * F.silu(z))
+        out = out.transpose(0, 1) if frames_first else out
         return out[:, 0] if single else out
 
-    def scan_four_directions(self, u: torch.Tensor) -> torch.Tensor:
+    def _scan_weights(self, dtype: torch.dtype):
+        """(x-proj as (2, 2·(R+2N), D) per layout, Δ-proj, A, D, Δ bias) for the fused scan.
+
+        The scan parameters (A, D, Δ bias) stay in (at least) float32, also under bf16. Without
+        autograd the result is cached until a parameter changes (in-place updates bump
+        ``_version``), so an inference pass does not redo these small kernels per call.
+        """
+        params = (self.x_proj_weight, self.dt_proj_weight, self.A_log, self.D, self.dt_bias)
+        # Inference tensors (weights made under inference_mode) have no version counter; they
+        # cannot be changed in place outside inference_mode.
+        versions = tuple(-1 if p.is_inference() else p._version for p in params)
+        key = (dtype, self.A_log.device, versions, *((p.data_ptr(), p.dtype) for p in params))
+        cached = getattr(self, "_scan_cache", None)
+        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+            return cached[1]
+        k, d, n, r = self.num_dirs, self.d_inner, self.d_state, self.dt_rank
+        c_all = r + 2 * n
+        # Direction k = 2p + s (s: layout, p: reversed): (2, 2C, D) with rows (p, C) per layout.
+        w_x = self.x_proj_weight.to(dtype).view(2, 2, c_all, d).transpose(0, 1)
+        acc = torch.promote_types(self.A_log.dtype, torch.float32)
+        out = (
+            w_x.reshape(2, 2 * c_all, d),
+            self.dt_proj_weight.to(dtype),
+            -torch.exp(self.A_log.to(acc)).view(k * d, n),
+            self.D.to(acc).view(-1),
+            self.dt_bias.to(acc).view(-1),
+        )
+        if not torch.is_grad_enabled():
+            self._scan_cache = (key, out)
+        return out
+
+    def scan_four_directions(self, u: torch.Tensor, frames_first: bool = False) -> torch.Tensor:
         """The four :func:`directional_orders` scans without gathering the tokens four times.
 
         Same result as ``scan_tokens(tokens, directional_orders(H, W, T))``. Two layouts of u are
@@ -160,7 +198,9 @@ class SS2D(nn.Module):
         layout's token order, so only the column-major half is transposed back.
 
         Args:
-            u: (B, T, D, H, W) tokens after the conv and SiLU.
+            u: (B, T, D, H, W) tokens after the conv and SiLU (any strides).
+            frames_first: store the result as (T, B, H, W, D) memory (returned as a (B, T, ...)
+                view), the order of a frame-major input.
 
         Returns:
             (B, T, H, W, D) in u's dtype: the sum of the four directions, channels last.
@@ -171,32 +211,33 @@ class SS2D(nn.Module):
         u2 = u.new_empty(bsz, 2, d, length)
         u2[:, 0].view(bsz, d, h, w, frames).copy_(u.permute(0, 2, 3, 4, 1))
         u2[:, 1].view(bsz, d, w, h, frames).copy_(u.permute(0, 2, 4, 3, 1))
+        w_x, w_dt, a, d_skip, dt_bias = self._scan_weights(u.dtype)
         # x-proj is per token, so each layout is projected for both of its directions at once:
         # (2, 2C, D) @ (B, 2, D, L) -> (B, s, p, C, L) -> direction order (B, K, C, L).
         c_all = r + 2 * n
-        w_x = self.x_proj_weight.to(u.dtype).view(2, 2, c_all, d).transpose(0, 1)
-        x_dbl = torch.matmul(w_x.reshape(2, 2 * c_all, d), u2).view(bsz, 2, 2, c_all, length)
+        x_dbl = torch.matmul(w_x, u2).view(bsz, 2, 2, c_all, length)
         x_dbl = x_dbl.transpose(1, 2).reshape(bsz, k, c_all, length)
         dts, bs, cs = torch.split(x_dbl, [r, n, n], dim=2)  # B/C stay strided views
-        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_proj_weight.to(dts.dtype))
-        acc = torch.promote_types(self.A_log.dtype, torch.float32)
-        a = -torch.exp(self.A_log.to(acc)).view(k * d, n)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, w_dt)
         out = selective_scan(
             u2.view(bsz, 2 * d, length),  # channel k*D + i reads u2 channel (k % 2)*D + i
             dts.reshape(bsz, k * d, length),
             a,
             bs,
             cs,
-            D=self.D.to(acc).view(-1),
-            delta_bias=self.dt_bias.to(acc).view(-1),
+            D=d_skip,
+            delta_bias=dt_bias,
             delta_softplus=True,
             reverse=[False, False, True, True],
         )
         # Sum forward + reverse per layout in (at least) float32, then write the two layouts
         # into one channels-last (B, T, H, W, D) tensor: copy_ and add_ transpose on the fly
         # (and, unlike add(out=...), keep autograd).
-        ys = out.view(bsz, 2, 2, d, length).sum(1, dtype=acc)  # (B, s, D, L)
-        y = u.new_empty(bsz, frames, h, w, d)
+        ys = out.view(bsz, 2, 2, d, length).sum(1, dtype=a.dtype)  # (B, s, D, L)
+        if frames_first:
+            y = u.new_empty(frames, bsz, h, w, d).transpose(0, 1)
+        else:
+            y = u.new_empty(bsz, frames, h, w, d)
         y.copy_(ys[:, 0].view(bsz, d, h, w, frames).permute(0, 4, 2, 3, 1))
         return y.add_(ys[:, 1].view(bsz, d, w, h, frames).permute(0, 4, 3, 2, 1))
 

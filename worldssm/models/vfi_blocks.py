@@ -67,10 +67,13 @@ class ConvPairMixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bsz, frames, h, w, c = x.shape
-        x = x.permute(0, 1, 4, 2, 3)  # (B, 2, C, H, W)
-        pair = torch.cat([x, x.flip(1)], dim=2)  # frame f sees [f, other]
-        y = self.out(F.gelu(self.dw(self.inp(pair.reshape(bsz * frames, 2 * c, h, w)))))
-        return y.view(bsz, frames, c, h, w).permute(0, 1, 3, 4, 2)
+        # Work frame-major, (T, B, H, W, C): the order the Mixed-SSM block's tokens are stored in,
+        # so the concat is the only copy and the 1x1/3x3 convs see NHWC (channels_last) tensors.
+        xf = x.transpose(0, 1)
+        pair = torch.cat([xf, xf.flip(0)], dim=-1)  # frame f sees [f, other]
+        pair = pair.view(frames * bsz, h, w, 2 * c).permute(0, 3, 1, 2)
+        y = self.out(F.gelu(self.dw(self.inp(pair))))  # (T*B, C, H, W)
+        return y.permute(0, 2, 3, 1).reshape(frames, bsz, h, w, c).transpose(0, 1)
 
 
 class MixedSSMBlock(nn.Module):
@@ -100,13 +103,17 @@ class MixedSSMBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n2, c, h, w = x.shape
-        # (2B, C, h, w) -> (B, 2, h, w, C): the two frames of a sample side by side.
-        x = x.view(2, n2 // 2, c, h, w).permute(1, 0, 3, 4, 2)
-        x = x * self.skip1 + self.mixer(self.norm1(x))
-        y = self.norm2(x).permute(0, 1, 4, 2, 3).reshape(n2, c, h, w)
-        y = self.cab(y).view(n2 // 2, 2, c, h, w).permute(0, 1, 3, 4, 2)
-        x = x * self.skip2 + y
-        return x.permute(1, 0, 4, 2, 3).reshape(n2, c, h, w)
+        # Tokens (2B, h, w, C): a free view of a channels_last x (the prepared model), one copy
+        # of a contiguous one. Frame-major storage, so the pair (B, 2, h, w, C) handed to the
+        # mixer is a transposed view, and LayerNorm and the residuals run on dense tensors.
+        t = x.permute(0, 2, 3, 1)
+        t = t if t.is_contiguous() else t.contiguous()
+        pair = self.norm1(t).view(2, n2 // 2, h, w, c).transpose(0, 1)
+        mixed = self.mixer(pair).transpose(0, 1).reshape(n2, h, w, c)
+        t = torch.addcmul(mixed, t, self.skip1)  # x * skip1 + mixer(...), one kernel
+        y = self.cab(self.norm2(t).permute(0, 3, 1, 2))  # NCHW view of NHWC memory
+        t = torch.addcmul(y.permute(0, 2, 3, 1), t, self.skip2)
+        return t.permute(0, 3, 1, 2)  # (2B, C, h, w), channels_last memory
 
 
 class PatchMerge(nn.Module):
@@ -163,6 +170,9 @@ class FeatureExtractor(nn.Module):
             c_prev = c
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        # Frames come in as float32 images; a model prepared in bf16 (no autocast) needs them in
+        # its weights' dtype. Under autocast the weights are float32 and this is a no-op.
+        x = x.to(self.stages[0][0][0].weight.dtype)
         feats = []
         for stage in self.stages:
             x = stage(x)

@@ -62,17 +62,56 @@ def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(flow.shape[-2:]) == tuple(size):
         return flow
     sx, sy = size[1] / flow.shape[-1], size[0] / flow.shape[-2]
-    scale = torch.tensor([sx, sy], device=flow.device, dtype=flow.dtype)
-    scale = scale.repeat(flow.shape[1] // 2).view(1, -1, 1, 1)
-    return resize(flow, size) * scale
+    out = resize(flow, size)
+    if sx == sy:  # the usual case (power-of-two pyramids): one scalar multiply
+        return out * sx
+    # Python scalars, not a device tensor: no host-to-device copy (CUDA-graph safe).
+    xy = out.unflatten(1, (-1, 2))
+    return torch.stack([xy[:, :, 0] * sx, xy[:, :, 1] * sy], 2).flatten(1, 2)
+
+
+def warp_pair(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward-warp both frames of stacked pairs to time t in one :func:`backward_warp` call.
+
+    Args:
+        frames: (2B, C, H, W), frame 0 of every sample first, then frame 1 (the encoder's
+            stacking). flow: (B, 4, H, W), t->0 then t->1.
+
+    Returns:
+        (2B, C, H, W): rows :B are frame 0 warped by ``flow[:, 0:2]``, rows B: frame 1 by
+        ``flow[:, 2:4]`` (the same as two calls; grid_sample treats samples independently).
+    """
+    bsz = flow.shape[0]
+    stacked = flow.unflatten(1, (2, 2)).transpose(0, 1).reshape(2 * bsz, 2, *flow.shape[-2:])
+    return backward_warp(frames, stacked)
+
+
+def cat_channels(
+    tensors: list[torch.Tensor], dtype: torch.dtype, channels_last: bool = False
+) -> torch.Tensor:
+    """``torch.cat`` of (N, C_i, H, W) tensors along channels, cast to ``dtype``.
+
+    With ``channels_last`` the result is written straight into NHWC memory: torch.cat of mixed
+    memory formats returns NCHW, which a channels_last conv would then copy once more.
+    """
+    if not channels_last:
+        return torch.cat([t.to(dtype) for t in tensors], 1)
+    n, _, h, w = tensors[0].shape
+    c = sum(t.shape[1] for t in tensors)
+    out = torch.empty(n, h, w, c, dtype=dtype, device=tensors[0].device).permute(0, 3, 1, 2)
+    lo = 0
+    for t in tensors:
+        out[:, lo : lo + t.shape[1]].copy_(t)
+        lo += t.shape[1]
+    return out
 
 
 class FlowHead(nn.Module):
     """One coarse-to-fine step: features of both frames at 1/scale -> flow and mask at full size.
 
-    The pair's features (B, 2C, H/s, W/s) are pixel-shuffled by 4 to (B, 2C/16, 4H/s, 4W/s), the
-    image inputs are resized to that grid, three 3x3 convs predict 4 flow + 1 mask channels, and
-    the result is upsampled to (H, W).
+    Both frames' features (2 x (B, C, H/s, W/s)) are pixel-shuffled by 4 to (B, 2C/16, 4H/s,
+    4W/s) (frame 0's channels first), the image inputs are resized to that grid, three 3x3 convs
+    predict 4 flow + 1 mask channels, and the result is upsampled to (H, W).
 
     Args:
         feat_channels: C per frame (2C divisible by 16); scale: s; hidden: conv width;
@@ -92,21 +131,36 @@ class FlowHead(nn.Module):
         )
 
     def forward(
-        self, feat_pair: torch.Tensor, inputs: torch.Tensor, flow: torch.Tensor | None
+        self,
+        feats: torch.Tensor,
+        inputs: list[torch.Tensor],
+        flow: torch.Tensor | None,
+        channels_last: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """feat_pair (B, 2C, h, w), inputs (B, in_extra - 4|0, H, W), flow (B, 4, H, W) or None.
+        """feats (2B, C, h, w) stacked [frame 0; frame 1]; inputs: (B, C_j, H, W) tensors with
+        in_extra - 4|0 channels in all (each resized to the head's grid, then concatenated: no
+        full-size concatenation); flow (B, 4, H, W) or None; ``channels_last``: build the conv
+        input in NHWC memory.
 
         Returns the flow (B, 4, H, W) and mask logits (B, 1, H, W) of this head (increments
         when ``flow`` is given).
         """
-        full = tuple(inputs.shape[-2:])
-        m = F.pixel_shuffle(feat_pair, 4)
-        work = tuple(m.shape[-2:])
-        x = resize(inputs, work)
+        bsz, c = inputs[0].shape[0], feats.shape[1]
+        full = tuple(inputs[0].shape[-2:])
+        if c % 16 == 0:
+            # pixel_shuffle(cat(f0, f1)) == cat(pixel_shuffle(f0), pixel_shuffle(f1)) when each
+            # frame's C is a multiple of 16: one shuffle of the stack, no pair concatenation.
+            m = F.pixel_shuffle(feats, 4)
+            parts = [m[:bsz], m[bsz:]]
+        else:
+            parts = [F.pixel_shuffle(torch.cat([feats[:bsz], feats[bsz:]], 1), 4)]
+        work = tuple(parts[0].shape[-2:])
+        parts += [resize(x, work) for x in inputs]
         if flow is not None:
-            x = torch.cat([x, resize_flow(flow, work)], 1)
+            parts.append(resize_flow(flow, work))
+        x = cat_channels(parts, feats.dtype, channels_last)
         # Flow and mask leave the head in float32 (they are accumulated and scaled to pixels).
-        y = self.convs(torch.cat([m, x.to(m.dtype)], 1)).float()
+        y = self.convs(x).float()
         return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
 
 
@@ -115,7 +169,8 @@ class LocalRefineBlock(nn.Module):
 
     Two stride-2 convs, ``depth`` residual 3x3 convs, a transposed conv, upsampled to (H, W).
 
-    Shapes: inputs (B, 13, H, W) and flow (B, 4, H, W) -> flow (B, 4, H, W), mask (B, 1, H, W).
+    Shapes: inputs (B, 13, H, W) (as a list of tensors) and flow (B, 4, H, W) -> flow
+    (B, 4, H, W), mask (B, 1, H, W).
     """
 
     def __init__(self, hidden: int, scale: int, depth: int = 8):
@@ -128,12 +183,14 @@ class LocalRefineBlock(nn.Module):
         self.up = nn.ConvTranspose2d(hidden, 5, 4, 2, 1)
 
     def forward(
-        self, inputs: torch.Tensor, flow: torch.Tensor
+        self, inputs: list[torch.Tensor], flow: torch.Tensor, channels_last: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        full = tuple(inputs.shape[-2:])
+        """inputs: (B, C_j, H, W) tensors, 13 channels in all; flow (B, 4, H, W)."""
+        full = tuple(inputs[0].shape[-2:])
         small = (full[0] // self.scale, full[1] // self.scale)
-        x = torch.cat([resize(inputs, small), resize_flow(flow, small)], 1)
-        x = self.down(x)
+        parts = [resize(x, small) for x in inputs] + [resize_flow(flow, small)]
+        # The weights' dtype: bf16 in a prepared model (no autocast), else a no-op cast.
+        x = self.down(cat_channels(parts, self.up.weight.dtype, channels_last))
         y = self.up(self.body(x) + x).float()
         return resize_flow(y[:, :4], full), resize(y[:, 4:5], full)
 
@@ -155,8 +212,9 @@ class RefineUNet(nn.Module):
     Args:
         feat_widths: channels of the 5 feature levels; c: base width (2F in VFIMamba).
 
-    Shapes: inputs (B, 17, H, W) (img0, img1, warp0, warp1, mask, flow), warped features two
-    lists of 5 (B, feat_widths[i], H/2**i, W/2**i) -> residual (B, 3, H, W).
+    Shapes: inputs a list of (B, C_j, H, W) with 17 channels in all (img0, img1, warp0, warp1,
+    mask, flow; concatenated inside, so no separate 17-channel copy is made), warped features
+    two lists of 5 (B, feat_widths[i], H/2**i, W/2**i) -> residual (B, 3, H, W).
     """
 
     def __init__(self, feat_widths: tuple[int, ...], c: int):
@@ -176,30 +234,36 @@ class RefineUNet(nn.Module):
         self.out = nn.Conv2d(c, 3, 3, 1, 1)
 
     def forward(
-        self, inputs: torch.Tensor, c0: list[torch.Tensor], c1: list[torch.Tensor]
+        self,
+        inputs: list[torch.Tensor],
+        c0: list[torch.Tensor],
+        c1: list[torch.Tensor],
+        channels_last: bool = False,
     ) -> torch.Tensor:
-        x = inputs.to(c0[0].dtype)
+        dtype = c0[0].dtype
+        x = cat_channels([*inputs, c0[0], c1[0]], dtype, channels_last)
         skips = []
         for i, down in enumerate(self.down):
-            x = down(torch.cat([x, c0[i], c1[i]], 1))
+            x = down(x if i == 0 else cat_channels([x, c0[i], c1[i]], dtype, channels_last))
             skips.append(x)
-        x = self.up[0](torch.cat([x, c0[4], c1[4]], 1))
+        x = self.up[0](cat_channels([x, c0[4], c1[4]], dtype, channels_last))
         for up, skip in zip(self.up[1:], reversed(skips[:-1]), strict=True):
-            x = up(torch.cat([x, skip], 1))
+            x = up(cat_channels([x, skip], dtype, channels_last))
         return torch.sigmoid(self.out(x)) * 2 - 1
 
 
 def warp_features(
     feats: list[torch.Tensor], flow: torch.Tensor
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Warp each level of the stacked (2B, C, h, w) features to time t.
+    """Warp each level of the stacked (2B, C, h, w) features to time t (one warp per level).
 
-    Returns the warped frame-0 and frame-1 features, two lists of (B, C_i, h_i, w_i).
+    Returns the warped frame-0 and frame-1 features, two lists of (B, C_i, h_i, w_i) (views of
+    one (2B, C_i, h_i, w_i) tensor per level).
     """
     bsz = flow.shape[0]
     c0, c1 = [], []
     for f in feats:
-        fl = resize_flow(flow, tuple(f.shape[-2:]))
-        c0.append(backward_warp(f[:bsz], fl[:, 0:2]))
-        c1.append(backward_warp(f[bsz:], fl[:, 2:4]))
+        warped = warp_pair(f, resize_flow(flow, tuple(f.shape[-2:])))
+        c0.append(warped[:bsz])
+        c1.append(warped[bsz:])
     return c0, c1

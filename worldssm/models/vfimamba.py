@@ -32,10 +32,10 @@ from worldssm.models.vfi_flow import (
     FlowHead,
     LocalRefineBlock,
     RefineUNet,
-    backward_warp,
     resize,
     resize_flow,
     warp_features,
+    warp_pair,
 )
 
 
@@ -135,6 +135,41 @@ class VFIMamba(nn.Module):
                 "the output back."
             )
 
+    # Set by prepare_for_inference: the dtype the weights were cast to (None: not prepared) and
+    # whether activations run in channels_last (NHWC) memory.
+    inference_dtype: torch.dtype | None = None
+    channels_last: bool = False
+
+    def prepare_for_inference(
+        self, dtype: torch.dtype = torch.bfloat16, channels_last: bool = True
+    ) -> VFIMamba:
+        """Set the model up for fast inference, in place; returns ``self`` in eval mode.
+
+        - Weights are cast to ``dtype`` once. Run the prepared model WITHOUT autocast: autocast
+          re-casts fp32 weights and activations on every call (hundreds of copy kernels per
+          forward at 1080p), and keeps LayerNorm in fp32. The S6 parameters (A, D, Δ bias) stay
+          float32, as the scan consumes them; flows, masks, warps and the blend stay float32
+          (images in, float32 frames out), as under autocast.
+        - ``channels_last``: conv weights and activations in NHWC memory, so cuDNN runs its
+          NHWC kernels without layout transposes and the Mixed-SSM token views are free.
+
+        Outputs equal the unprepared model's within float tolerance (bf16: within bf16's). The
+        prepared model is for inference: train an unprepared one (reload its weights).
+        """
+        from worldssm.layers.ss2d import SS2D
+
+        keep = {
+            id(p) for m in self.modules() if isinstance(m, SS2D) for p in (m.A_log, m.D, m.dt_bias)
+        }
+        with torch.no_grad():
+            for p in self.parameters():
+                if id(p) not in keep and p.is_floating_point():
+                    p.data = p.data.to(dtype)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+        self.inference_dtype, self.channels_last = dtype, channels_last
+        return self.eval()
+
     def forward(
         self,
         img0: torch.Tensor,
@@ -159,52 +194,75 @@ class VFIMamba(nn.Module):
             pred (B, 3, H, W) in [0, 1], and ``aux`` when ``return_aux``.
         """
         self._check(img0, img1, scale)
+        tt = _as_timestep(t, img0.shape[0], img0)
+        return self.interpolate(img0, img1, tt, return_aux, scale)
+
+    def interpolate(
+        self,
+        img0: torch.Tensor,
+        img1: torch.Tensor,
+        tt: torch.Tensor,
+        return_aux: bool = False,
+        scale: float = 1.0,
+    ):
+        """:meth:`forward` without its checks: tt is a (B, 1, 1, 1) float tensor in [0, 1].
+
+        No host synchronisation, so a fixed-size call can be captured in a CUDA graph.
+        """
         bsz, _, h, w = img0.shape
-        tt = _as_timestep(t, bsz, img0)
-        if scale != 1:
-            small = (int(h * scale), int(w * scale))
-            i0, i1 = resize(img0, small), resize(img1, small)
-        else:
-            i0, i1 = img0, img1
-        feats = self.encoder(torch.cat([i0, i1], 0))
-        flow, mask, stages = self._estimate_flow(i0, i1, tt, feats)
+        cl = self.channels_last
+        # Frames stacked (2B, 3, H, W) [img0; img1] as the encoder wants them; warps of both
+        # frames run as one call on this stack.
+        imgs = torch.cat([img0, img1], 0)
+        if cl:
+            imgs = imgs.contiguous(memory_format=torch.channels_last)
+        small = imgs if scale == 1 else resize(imgs, (int(h * scale), int(w * scale)))
+        feats = self.encoder(small)
+        flow, mask, warps, stages = self._estimate_flow(small, tt, feats, return_aux)
         if scale != 1:
             flow, mask = resize_flow(flow, (h, w)), resize(mask, (h, w))
-            feats = self.encoder(torch.cat([img0, img1], 0))
-        warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
+            feats = self.encoder(imgs)
+            warps = warp_pair(imgs, flow)
+        img0, img1 = imgs[:bsz], imgs[bsz:]
         for block in self.local:
-            d_flow, d_mask = block(torch.cat([img0, img1, warp0, warp1, mask], 1), flow)
+            d_flow, d_mask = block([img0, img1, warps[:bsz], warps[bsz:], mask], flow, cl)
             flow, mask = flow + d_flow, mask + d_mask
-            warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
+            warps = warp_pair(imgs, flow)
+        warp0, warp1 = warps[:bsz], warps[bsz:]
         weight = torch.sigmoid(mask)
-        merged = warp0 * weight + warp1 * (1 - weight)
+        merged = torch.lerp(warp1, warp0, weight)  # warp0 * weight + warp1 * (1 - weight)
         c0, c1 = warp_features(feats, flow)
-        res = self.unet(torch.cat([img0, img1, warp0, warp1, mask, flow], 1), c0, c1)
+        res = self.unet([img0, img1, warp0, warp1, mask, flow], c0, c1, cl)
         pred = (merged + res).clamp(0, 1)
         if not return_aux:
             return pred
         aux = {"flow": flow, "mask": weight, "merged": merged, "merged_stages": stages}
         return pred, aux
 
-    def _estimate_flow(self, img0, img1, tt, feats):
-        """Coarse-to-fine flow and mask logits at the size of img0; also each stage's blend."""
-        bsz, _, h, w = img0.shape
-        t_map = tt.to(img0.dtype).expand(bsz, 1, h, w)
-        flow = mask = warp0 = warp1 = None
+    def _estimate_flow(self, imgs, tt, feats, return_aux):
+        """Coarse-to-fine flow and mask logits at the size of the stacked (2B, 3, H, W) imgs.
+
+        Returns flow, mask, the warps (2B, 3, H, W) of imgs by the final flow, and each stage's
+        blend (only with ``return_aux``; else an empty list).
+        """
+        n2, _, h, w = imgs.shape
+        bsz = n2 // 2
+        img0, img1 = imgs[:bsz], imgs[bsz:]
+        t_map = tt.to(imgs.dtype).expand(bsz, 1, h, w)
+        flow = mask = warps = None
         stages = []
         for i, head in enumerate(self.heads):
             f = feats[4 - i]
-            pair = torch.cat([f[:bsz], f[bsz:]], 1)
             if flow is None:
-                flow, mask = head(pair, torch.cat([img0, img1, t_map], 1), None)
+                flow, mask = head(f, [img0, img1, t_map], None, self.channels_last)
             else:
-                inputs = torch.cat([img0, img1, warp0, warp1, mask, t_map], 1)
-                d_flow, d_mask = head(pair, inputs, flow)
+                inputs = [img0, img1, warps[:bsz], warps[bsz:], mask, t_map]
+                d_flow, d_mask = head(f, inputs, flow, self.channels_last)
                 flow, mask = flow + d_flow, mask + d_mask
-            warp0, warp1 = backward_warp(img0, flow[:, 0:2]), backward_warp(img1, flow[:, 2:4])
-            weight = torch.sigmoid(mask)
-            stages.append(warp0 * weight + warp1 * (1 - weight))
-        return flow, mask, stages
+            warps = warp_pair(imgs, flow)
+            if return_aux:
+                stages.append(torch.lerp(warps[bsz:], warps[:bsz], torch.sigmoid(mask)))
+        return flow, mask, warps, stages
 
 
 def pad_to_multiple(
