@@ -7,8 +7,8 @@ small shape (outputs and all gradients), and writes all timings as JSON:
 
     python benchmarks/tune_selective.py --out results/tune-selective.json
 
-``--infer`` sweeps the forward without autograd instead (``triton_scan.INFER_CONFIG``: the 3-D
-tile scan and the one-state-at-a-time scan, ``PER_STATE``) at the VFIMamba-S 1080p shapes
+``--infer`` sweeps the forward without autograd instead (``triton_scan.INFER_CONFIG``) at the
+VFIMamba-S 1080p shapes
 (batch 1, four directions sharing u), fp32 and bf16, each config checked against the PyTorch
 path first:
 
@@ -30,11 +30,9 @@ from worldssm.kernels.selective_scan import triton_scan as ts
 
 FWD = [(4, 4), (8, 4), (16, 4), (16, 8), (32, 4), (32, 8)]
 BWD = [(1, 1), (2, 1), (2, 2), (4, 2), (4, 4), (8, 4), (8, 8), (16, 8)]
-# (per_state, BLOCK_D, BLOCK_L, num_warps)
-INFER = [(False, 4, 32, 4), (False, 1, 32, 1), (False, 2, 32, 2), (False, 2, 64, 2),
-         (False, 8, 32, 4), (True, 1, 128, 1), (True, 1, 256, 2), (True, 2, 128, 2),
-         (True, 2, 256, 4), (True, 4, 128, 4), (True, 4, 64, 2), (True, 8, 64, 4),
-         (True, 8, 128, 8), (True, 1, 512, 4), (True, 2, 64, 1), (True, 16, 32, 4)]  # fmt: skip
+# (BLOCK_D, BLOCK_L, num_warps)
+INFER = [(4, 32, 4), (1, 32, 1), (2, 32, 2), (2, 64, 2), (8, 32, 4), (1, 64, 1), (1, 64, 2),
+         (2, 64, 4), (1, 16, 1), (2, 16, 1), (1, 128, 2), (2, 128, 4)]  # fmt: skip
 # VFIMamba-S at 1088x1920: 1/8 scale (136 x 240 tokens per frame, two frames interleaved) and
 # 1/16; 4 directions x 256 channels, u shared by the directions (B, 256, L), two reversed.
 INFER_SHAPES = {

@@ -336,7 +336,8 @@ DEFAULT_SECTIONS = SECTIONS[:4]  # "tiles" (a tile sweep of our kernels) only wh
 
 
 def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
-        command: str, sections=DEFAULT_SECTIONS, lengths=(1024, 16384, 65536)) -> dict:  # fmt: skip
+        command: str, sections=DEFAULT_SECTIONS, lengths=(1024, 16384, 65536),
+        dtypes=("float32", "bfloat16")) -> dict:  # fmt: skip
     """Run the whole benchmark; writes JSON to ``out`` after every section."""
     report = {**environment(device), "command": command, "quick": quick}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
@@ -369,7 +370,7 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
         if "long" in sections:
             lin_shapes += [(8, t, (1536,), False) for t in lengths]
         sel_shapes = [(8, 1536, 2048, 16)] if "selective" in sections else []
-        dtypes = [torch.float32, torch.bfloat16]
+        dtypes = [getattr(torch, d) for d in dtypes]
     done: list[Result] = []
 
     def sink(section: list[Result]) -> None:
@@ -417,6 +418,8 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--lengths", default="1024,16384,65536",
                    help="sequence lengths of the 'long' section (B=8, C=1536)")  # fmt: skip
+    p.add_argument("--dtypes", default="float32,bfloat16",
+                   help="GPU sections: real dtypes (complex64 comes with float32)")  # fmt: skip
 
 
 def run_from_args(args, command: str) -> int:
@@ -430,8 +433,12 @@ def run_from_args(args, command: str) -> int:
     if unknown:
         raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
     lengths = tuple(int(x) for x in args.lengths.split(",") if x)
+    dtypes = tuple(x for x in args.dtypes.split(",") if x)
+    bad = set(dtypes) - {"float32", "bfloat16", "float16"}
+    if bad:
+        raise SystemExit(f"unknown --dtypes {sorted(bad)}; choose from float32,bfloat16,float16")
     report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections,
-                 lengths)  # fmt: skip
+                 lengths, dtypes)  # fmt: skip
     failed = [c for c in report["checks"] if not c["pass"]]
     if failed:
         print(f"CORRECTNESS CHECKS FAILED: {failed}", file=sys.stderr)

@@ -58,32 +58,6 @@ def _positions(offs_l, L, rev):
     return tl.where(rev != 0, L - 1 - offs_l, offs_l)
 
 
-@triton.jit
-def _per_state_tile(
-    A, b_base, c_base, sBl, sBn, sCl, sCn, offs_d, offs_n, md, pos, ml, dt, u, x, N,
-    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-):  # fmt: skip
-    """One (BLOCK_D, BLOCK_L) tile, one state at a time: returns y (BLOCK_D, BLOCK_L) and the
-    state after the tile (BLOCK_D, BLOCK_N). x: the state before it."""
-    y = tl.zeros([BLOCK_D, BLOCK_L], dtype=tl.float32)
-    x_next = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
-    dtu = dt * u
-    last_col = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :]
-    for n in tl.static_range(BLOCK_N):
-        has_n = n < N
-        sel = offs_n[None, :] == n
-        a_n = tl.load(A + offs_d * N + n, mask=md & has_n, other=0.0).to(tl.float32)
-        b_n = tl.load(b_base + pos * sBl + n * sBn, mask=ml & has_n, other=0.0).to(tl.float32)
-        c_n = tl.load(c_base + pos * sCl + n * sCn, mask=ml & has_n, other=0.0).to(tl.float32)
-        x_n = tl.sum(tl.where(sel, x, 0.0), axis=1)
-        d_a = tl.exp(dt * a_n[:, None])
-        p, s = tl.associative_scan((d_a, dtu * b_n[None, :]), 1, _combine)
-        xs = p * x_n[:, None] + s
-        y += xs * c_n[None, :]
-        x_next = tl.where(sel, tl.sum(tl.where(last_col, xs, 0.0), axis=1)[:, None], x_next)
-    return y, x_next
-
-
 @triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
@@ -93,13 +67,8 @@ def _selective_fwd_kernel(
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
     STORE_LAST: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-    PER_STATE: tl.constexpr = False,
 ):  # fmt: skip
-    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk.
-
-    PER_STATE: scan one state n at a time over 2-D (BLOCK_D, BLOCK_L) tiles (time along the
-    contiguous axis) instead of one 3-D (BLOCK_D, BLOCK_L, N) scan along its middle axis.
-    """
+    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
     pid = tl.program_id(0)
     chunk = tl.program_id(1)
     bi = (pid // n_dblocks).to(tl.int64)
@@ -141,19 +110,15 @@ def _selective_fwd_kernel(
         p2 = row[:, None] + pos[None, :]
         u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
         dt, _ = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
-        if PER_STATE:
-            y, x = _per_state_tile(A, b_base, c_base, sBl, sBn, sCl, sCn, offs_d, offs_n, md,
-                                   pos, ml, dt, u, x, N, BLOCK_D, BLOCK_L, BLOCK_N)  # fmt: skip
-        else:
-            mln = ml[:, None] & mn[None, :]
-            bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
-            ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
-            d_a = tl.exp(dt[:, :, None] * a[:, None, :])
-            d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
-            p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
-            xs = p * x[:, None, :] + s
-            y = tl.sum(xs * ct.to(tl.float32)[None, :, :], axis=2)
-            x = tl.sum(tl.where(last_row, xs, 0.0), axis=1)
+        mln = ml[:, None] & mn[None, :]
+        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+        ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        d_a = tl.exp(dt[:, :, None] * a[:, None, :])
+        d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
+        p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
+        xs = p * x[:, None, :] + s
+        y = tl.sum(xs * ct.to(tl.float32)[None, :, :], axis=2)
+        x = tl.sum(tl.where(last_row, xs, 0.0), axis=1)
         if HAS_D:
             y += dskip[:, None] * u
         if HAS_Z:
@@ -375,10 +340,14 @@ def _selective_bwd_kernel(
 DEFAULT_FWD = (4, 32, 4)
 DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
-# Forward without autograd (inference: no checkpoints, so its BLOCK_L is free):
-# (per_state, BLOCK_D, BLOCK_L, num_warps); per_state selects _per_state_tile.
-DEFAULT_INFER = (False, 4, 32, 4)
-INFER_CONFIG: tuple[bool, int, int, int] | None = None
+# Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of
+# u. From `tune_selective.py --infer` on an H100 (results/tune-selective-infer-h100.json) at the
+# VFIMamba-S 1080p shapes (batch 1, 1,024 channels, L = 65,280 and 16,320): fp32 3.87 / 0.98 ms
+# and bf16 5.14 / 1.28 ms against 5.57 / 1.43 and 7.65 / 1.90 with DEFAULT_FWD. Few channels
+# per program: at batch 1 more programs keep more SMs busy. (A variant scanning one state at a
+# time over 2-D tiles was 1.6-2.2x slower in the same sweep and was removed.)
+DEFAULT_INFER = {torch.float32: (2, 64, 2), torch.bfloat16: (1, 32, 1), torch.float16: (1, 32, 1)}
+INFER_CONFIG: tuple[int, int, int] | None = None
 # Copies of the dB/dC accumulators (summed afterwards): atomics from many channel blocks to one
 # address serialise in L2; 16 copies of (B, G, N, L) float32 are small next to u.
 ATOMIC_SLOTS = 16
@@ -438,13 +407,11 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
     du_ch, n = u.shape[1], A.shape[1]
     b4, c4 = _as_groups(B), _as_groups(C)
     d_per_group = d_inner // b4.shape[1]
-    per_state = False
     if store_ckpt:
         block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, DEFAULT_FWD)
     else:
-        per_state = (INFER_CONFIG or DEFAULT_INFER)[0]
-        tile = INFER_CONFIG[1:] if INFER_CONFIG else None
-        block_d, block_l, warps = _config(d_per_group, tile, DEFAULT_INFER[1:])
+        default = DEFAULT_INFER.get(u.dtype, DEFAULT_FWD)
+        block_d, block_l, warps = _config(d_per_group, INFER_CONFIG, default)
     block_n = triton.next_power_of_2(n)
     n_dblocks = triton.cdiv(d_inner, block_d)
     n_tiles = triton.cdiv(length, block_l)
@@ -480,7 +447,7 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
         *_strides(b4), *_strides(c4), **flags,
         HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
         STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1,
-        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, PER_STATE=per_state, num_warps=warps,
+        BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
     )  # fmt: skip
     return out, last, ckpt, block_l
 
