@@ -115,7 +115,8 @@ def _triton_choice(b, a_const, backward) -> str:
 
 # Tile sweep ("tiles" section): candidates around the defaults in triton_tiles.py.
 CHUNKED_TILES = [(64, 32, 2), (128, 32, 4), (256, 32, 8), (128, 16, 2), (256, 16, 4), (128, 64, 4)]
-COMPLEX_TILES = [(16, 128, 2), (16, 64, 2), (32, 64, 4), (8, 128, 2), (16, 32, 1)]
+COMPLEX_TILES = [(16, 128, 2), (16, 64, 2), (32, 64, 4), (8, 128, 2), (16, 32, 1), (8, 256, 4),
+                 (4, 128, 1), (8, 64, 1), (4, 256, 2), (32, 32, 1), (16, 256, 4)]  # fmt: skip
 HALF_BWD_TILES = [(16, 256, 2), (8, 512, 4), (32, 128, 1), (16, 128, 1)]
 
 
