@@ -143,6 +143,11 @@ class GridWorld(World):
 
     # -- World API ---------------------------------------------------------------------------
     @property
+    def may_terminate(self) -> bool:
+        """Episodes end at a goal only with ``terminate_on_goal`` (memory tasks override)."""
+        return bool(self.config.terminate_on_goal)
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.camera.height, self.camera.width, 3)
 

@@ -128,6 +128,7 @@ class DistractingMemory(GridWorld):
     actions = ("turn_left", "turn_right", "forward")
     turn_actions = {0: -1, 1: +1}
     show_goal = False
+    may_terminate = True  # wrong end / last door, whatever terminate_on_goal says
 
     def __init__(self, num_envs: int = 1, config: DistractingMemoryConfig | None = None,
                  device="cpu"):  # fmt: skip
@@ -209,6 +210,7 @@ class MultiDoorsKeys(GridWorld):
     actions = ("turn_left", "turn_right", "forward")
     turn_actions = {0: -1, 1: +1}
     show_goal = False
+    may_terminate = True  # wrong end / last door, whatever terminate_on_goal says
 
     def __init__(self, num_envs: int = 1, config: MultiDoorsKeysConfig | None = None,
                  device="cpu"):  # fmt: skip

@@ -44,6 +44,7 @@ class VoxelMinecraft(World):
 
     name = "VoxelMinecraft"
     actions = ("forward_jump", "turn_left", "turn_right")
+    may_terminate = False  # no task: episodes only end by truncation
 
     def __init__(self, num_envs: int = 1, config: MinecraftConfig | None = None, device="cpu"):
         config = config or MinecraftConfig()

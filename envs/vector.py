@@ -58,6 +58,11 @@ class TorchVectorEnv(VectorEnv):
         self.elapsed = torch.zeros(self.num_envs, dtype=torch.long, device=dev)
         self.episode = np.zeros(self.num_envs, dtype=np.int64)  # episodes started, per env
         self._needs_reset = torch.zeros(self.num_envs, dtype=torch.bool, device=dev)
+        # Host mirrors: step counts are known on the host, so for a world that never terminates
+        # (``world.may_terminate`` False) the episodes to restart are found without reading the
+        # device; the info's episode counters are copied to the device only when they change.
+        self._elapsed_host = np.zeros(self.num_envs, dtype=np.int64)
+        self._episode_dev = torch.zeros(self.num_envs, dtype=torch.long, device=dev)
         self._seed: int | None = None
         self._last_obs: torch.Tensor | None = None
 
@@ -68,7 +73,18 @@ class TorchVectorEnv(VectorEnv):
         seeds = [episode_seed(self._seed, int(i), int(self.episode[i])) for i in ids_np]
         self.episode[ids_np] += 1
         self.world.reset(ids, seeds)
-        self.elapsed[ids.to(self.device)] = 0
+        ids_dev = ids.to(self.device)
+        self.elapsed[ids_dev] = 0
+        self._elapsed_host[ids_np] = 0
+        self._episode_dev[ids_dev] = torch.from_numpy(self.episode[ids_np] - 1).to(self.device)
+
+    def _ended(self, done: torch.Tensor, host_done: np.ndarray) -> torch.Tensor | None:
+        """Long ids of the ended environments, or None: from the host mirror when the world
+        cannot terminate (no device read), else from ``done`` (one sync)."""
+        if not getattr(self.world, "may_terminate", True):
+            ids = np.flatnonzero(host_done)
+            return torch.from_numpy(ids) if ids.size else None
+        return done.nonzero().squeeze(1) if bool(done.any()) else None
 
     # -- Gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -80,6 +96,7 @@ class TorchVectorEnv(VectorEnv):
         if seed is not None:
             self._seed = int(seed)
             self.episode[:] = 0
+            self._episode_dev.zero_()
         elif self._seed is None:
             self._seed = int(np.random.SeedSequence().generate_state(1)[0])
         mask = (options or {}).get("reset_mask")
@@ -94,7 +111,7 @@ class TorchVectorEnv(VectorEnv):
         self._needs_reset[ids.to(self.device)] = False
         obs = self.world.render()
         self._last_obs = obs
-        return obs, {"episode": torch.as_tensor(self.episode - 1, device=self.device)}
+        return obs, {"episode": self._episode_dev.clone()}
 
     def step(self, actions):
         """Step every environment with ``actions`` ((B,) ints: tensor, array or list).
@@ -107,30 +124,36 @@ class TorchVectorEnv(VectorEnv):
         if self._seed is None:
             raise RuntimeError("call reset() before step()")
         actions = self.world.check_action(actions)
+        limit = self.max_episode_steps
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             restart = self._needs_reset
+            restart_ids = self._ended(restart, self._elapsed_host >= limit)
             reward, terminated = self.world.step(actions)
             self.elapsed += 1
-            if bool(restart.any()):
-                self._reset_envs(restart.nonzero().squeeze(1))
+            self._elapsed_host += 1
+            if restart_ids is not None:
+                self._reset_envs(restart_ids)
                 reward = torch.where(restart, 0.0, reward)
                 terminated = terminated & ~restart
-            truncated = (self.elapsed >= self.max_episode_steps) & ~terminated & ~restart
+            truncated = (self.elapsed >= limit) & ~terminated & ~restart
             self._needs_reset = terminated | truncated
             obs = self.world.render()
             info = {}
         else:
             reward, terminated = self.world.step(actions)
             self.elapsed += 1
-            truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
+            self._elapsed_host += 1
+            truncated = (self.elapsed >= limit) & ~terminated
             obs = self.world.render()
             info = {}
             done = terminated | truncated
-            if self.autoreset_mode == AutoresetMode.SAME_STEP and bool(done.any()):
-                info["final_obs"], info["_final_obs"] = obs, done
-                self._reset_envs(done.nonzero().squeeze(1))
-                obs = torch.where(done[:, None, None, None], self.world.render(), obs)
-        info["episode"] = torch.as_tensor(self.episode - 1, device=self.device)
+            if self.autoreset_mode == AutoresetMode.SAME_STEP:
+                ids = self._ended(done, self._elapsed_host >= limit)
+                if ids is not None:
+                    info["final_obs"], info["_final_obs"] = obs, done
+                    self._reset_envs(ids)
+                    obs = torch.where(done[:, None, None, None], self.world.render(), obs)
+        info["episode"] = self._episode_dev.clone()
         self._last_obs = obs
         return obs, reward.float(), terminated, truncated, info
 

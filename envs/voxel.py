@@ -238,8 +238,9 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     n_tab = int(cam.view_distance * 2 * table_step) + 2
     table = fog_level(torch.arange(n_tab, device=dev) / table_step, cam.fog_density, lit.levels)
     table[-1].fill_(lit.levels - 1)
-    level = table.index_select(0, (t_in_c * table_step).clamp_(0, n_tab - 1).to(torch.int32).view(-1))
-    level = level.view(t_in_c.shape)  # (index_select: a third of advanced indexing's time on CPU)
+    # (index_select: a third of the CPU time of advanced indexing)
+    slot = (t_in_c * table_step).clamp_(0, n_tab - 1).to(torch.int32)
+    level = table.index_select(0, slot.view(-1)).view(slot.shape)
     side_k = (level * stride3).add_((2 - xface.int()) * lit.stride)  # shade 1 or 2
     side_k += (u_in * s).to(torch.int32) & (s - 1)
     k_ev = _buffer(ws, "k_ev", (e, c), torch.int32, dev)

@@ -40,6 +40,9 @@ class World(abc.ABC):
 
     name: str = "world"
     actions: tuple[str, ...] = ()
+    # False promises that step() never reports terminated=True: the vector env then finds the
+    # episodes to restart from its host-side step counts, without reading device values.
+    may_terminate: bool = True
 
     def __init__(self, num_envs: int, config: WorldConfig, device: torch.device | str = "cpu"):
         if num_envs < 1:

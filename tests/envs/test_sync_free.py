@@ -63,3 +63,27 @@ def test_checker_flags_syncs(sync_free_check):
     assert "aten::index" in names and "aten::nonzero" in names
     assert "aten::_local_scalar_dense" in names and "aten::lift_fresh" in names
     assert check.ops["aten::where"] == 1 and "aten::where" not in names
+
+
+@pytest.mark.parametrize("mode", ["NextStep", "SameStep"])
+def test_vector_steps_without_resets_are_sync_free(mode, sync_free_check):
+    """A world that never terminates: the vector env finds truncations from host step counts."""
+    from worldssm.envs import make_vector
+
+    vec = make_vector("VoxelMinecraft", 3, max_episode_steps=3, autoreset_mode=mode,
+                      **SMALL["VoxelMinecraft"])  # fmt: skip
+    vec.world.static_shapes = True
+    vec.reset(seed=0)
+    a = torch.tensor([0, 1, 2])
+    episodes = []
+    for t in range(7):
+        if t in (0, 1, 4):  # steps that neither end nor restart an episode
+            with sync_free_check() as check:
+                _, _, term, trunc, info = vec.step(a)
+            assert not check.violations, check.report()
+        else:
+            _, _, term, trunc, info = vec.step(a)
+        assert not term.any()
+        episodes.append(info["episode"].tolist()[0])
+        assert bool(trunc.all()) == (t in ((2, 6) if mode == "NextStep" else (2, 5)))
+    assert episodes == ([0, 0, 0, 1, 1, 1, 1] if mode == "NextStep" else [0, 0, 1, 1, 1, 2, 2])
