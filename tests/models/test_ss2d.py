@@ -127,3 +127,32 @@ def test_ss2d_errors_and_param_groups():
     ssm = {id(p) for p in groups["ssm"]["params"]}
     assert ssm == {id(layer.A_log), id(layer.D), id(layer.dt_bias)}
     assert groups["ssm"]["weight_decay"] == 0
+
+
+def test_ss2d_frame_major_input_view():
+    # The Mixed-SSM block hands SS2D a (T, B, H, W, C) tensor seen as (B, T, H, W, C).
+    torch.manual_seed(4)
+    layer = SS2D(6, d_state=3).double()
+    base = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64)  # (T, B, H, W, C)
+    results = []
+    for x in (base.transpose(0, 1), base.transpose(0, 1).contiguous()):
+        xi = x.detach().requires_grad_()
+        y = layer(xi)
+        results.append([y, *torch.autograd.grad(y.square().sum(), [xi, *layer.parameters()])])
+    assert results[0][0].transpose(0, 1).is_contiguous()  # output in the input's memory order
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+
+
+def test_ss2d_no_grad_weight_cache_follows_parameter_updates():
+    torch.manual_seed(5)
+    layer = SS2D(4, d_state=2)
+    x = torch.randn(1, 2, 3, 4, 4)
+    with torch.no_grad():
+        first = layer(x)
+        again = layer(x)  # served from the cache
+        layer.A_log.add_(0.5)  # in-place update: the cache must notice
+        moved = layer(x)
+    torch.testing.assert_close(again, first, atol=0, rtol=0)
+    torch.testing.assert_close(moved, layer(x).detach())  # == the uncached (autograd) path
+    assert (moved - first).abs().max() > 1e-5
