@@ -17,12 +17,21 @@ VFIMamba-S 1080p shapes (sequential vs chunked forward, after a check against th
 
     python benchmarks/vfi_speed.py --models vfimamba_s --res 1080p --kernel \
         --scan-variants gathered-seq,layouts-seq,layouts-chunked --out /tmp/vfi-speed.json
+
+``--fast-path`` adds rows (``"path": "fast"``) for the model after
+``VFIMamba.prepare_for_inference`` (weights cast once to the row's precision, channels_last,
+no autocast) next to the reference rows (``"path": "reference"``: fp32 weights, bf16 rows
+under autocast), each with its largest output difference from the first row of its setting:
+
+    python benchmarks/vfi_speed.py --models vfimamba_s --res 720p,1080p --fast-path \
+        --out benchmarks/results/vfi-speed-fastpath-h100.json
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import datetime
 import itertools
 import json
@@ -175,12 +184,20 @@ def bench_kernel(args, device) -> list[dict]:
 
 
 def bench_one(
-    model, size, precision: str, args, device, reference=None, memory_format=torch.contiguous_format
+    model,
+    size,
+    precision: str,
+    args,
+    device,
+    reference=None,
+    memory_format=torch.contiguous_format,
+    amp: bool | None = None,
 ) -> dict:
     """Time ``model`` on one resolution and precision; returns a result row.
 
     The row's ``_pred`` is the first pass's output (float32), popped by the caller;
-    ``reference``, when given, is that output under the first scan variant.
+    ``reference``, when given, is that output under the first scan variant / path.
+    ``amp``: run under bf16 autocast (default: for bf16 rows; False for a prepared model).
     """
     h, w = size
     row = {"height": h, "width": w, "precision": precision, "batch": args.batch}
@@ -193,7 +210,7 @@ def bench_one(
     img0 = img0.contiguous(memory_format=memory_format)
     img1 = img1.contiguous(memory_format=memory_format)
     row["padded"] = list(img0.shape[-2:])
-    amp = precision == "bf16"
+    amp = precision == "bf16" if amp is None else amp
     kwargs = {} if args.scale == 1 else {"scale": args.scale}
 
     def run():
@@ -271,6 +288,12 @@ def main(argv=None) -> int:
         default="contiguous",
         help="contiguous and/or channels_last (model and frames; cuDNN prefers NHWC in bf16)",
     )
+    p.add_argument(
+        "--paths",
+        default="reference",
+        help="reference and/or fast (prepare_for_inference: cast weights, channels_last)",
+    )
+    p.add_argument("--fast-path", action="store_true", help="same as --paths reference,fast")
     p.add_argument("--chunk-tiles", default="", help="chunked forward: tiles per chunk to sweep")
     p.add_argument("--kernel", action="store_true", help="time the selective scan alone first")
     p.add_argument("--kernel-res", default="1080p", help="frame size of the --kernel shapes")
@@ -306,30 +329,47 @@ def main(argv=None) -> int:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         p.error(f"unknown --scan-variants {unknown}; choose from {list(VARIANTS)}")
+    paths = ["reference", "fast"] if args.fast_path else [v for v in args.paths.split(",") if v]
+    if not paths or set(paths) - {"reference", "fast"}:
+        p.error(f"--paths takes reference and/or fast; got {args.paths!r}")
+    args.paths = ",".join(paths)
     memory_formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
     formats = {f: memory_formats[f] for f in args.memory_formats.split(",") if f}
     kernel_rows = bench_kernel(args, device) if args.kernel else None
     rows = []
+    precisions = [v for v in args.precisions.split(",") if v]
     for name in names:
         model = _load(name, args, device)
         params = sum(p.numel() for p in model.parameters()) / 1e6
+        # The fast path: a prepared copy per precision (weights cast once, NHWC, no autocast).
+        fast = {}
+        if "fast" in paths:
+            for precision in precisions:
+                dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+                fast[precision] = copy.deepcopy(model).prepare_for_inference(dtype)
         with torch.inference_mode():
             for res, size in sizes.items():
-                for precision in args.precisions.split(","):
+                for precision in precisions:
                     first = None
-                    for fmt, variant in itertools.product(formats, variants):
-                        model = model.to(memory_format=formats[fmt])
-                        row = {"model": name, "params_M": params, "res": res, "variant": variant,
-                               "memory_format": fmt}  # fmt: skip
+                    runs = []  # (path, model, memory format, autocast)
+                    if "reference" in paths:
+                        runs += [("reference", model, fmt, None) for fmt in formats]
+                    if "fast" in paths:
+                        runs.append(("fast", fast[precision], "channels_last", False))
+                    for (path, net, fmt, amp), variant in itertools.product(runs, variants):
+                        if path == "reference":
+                            net = net.to(memory_format=memory_formats[fmt])
+                        row = {"model": name, "params_M": params, "res": res, "path": path,
+                               "variant": variant, "memory_format": fmt}  # fmt: skip
                         with scan_variant(variant):
                             row |= bench_one(
-                                model, size, precision, args, device, first, formats[fmt]
+                                net, size, precision, args, device, first, memory_formats[fmt], amp
                             )
                         pred = row.pop("_pred", None)
                         first = pred if first is None else first
                         print(json.dumps(row), flush=True)
                         rows.append(row)
-        del model
+        del model, fast
     result = {
         "benchmark": "vfi_speed",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -351,6 +391,7 @@ def main(argv=None) -> int:
                 "precisions",
                 "scan_config",
                 "scan_variants",
+                "paths",
                 "chunk_tiles",
             )
         }  # fmt: skip

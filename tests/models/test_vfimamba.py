@@ -191,12 +191,15 @@ def test_speed_benchmark_quick(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     out = tmp_path / "speed.json"
-    assert mod.main(["--quick", "--precisions", "fp32", "--out", str(out)]) == 0
+    assert mod.main(["--quick", "--precisions", "fp32", "--fast-path", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["benchmark"] == "vfi_speed" and result["device"] and result["date"]
-    rows = {r["model"]: r for r in result["results"]}
+    rows = {(r["model"], r["path"]): r for r in result["results"]}
     for name in ("vfimamba_tiny", "vfiflow_conv_tiny"):
-        assert rows[name]["frames_per_s"] > 0 and rows[name]["padded"] == [64, 96]
+        for path in ("reference", "fast"):
+            assert rows[name, path]["frames_per_s"] > 0 and rows[name, path]["padded"] == [64, 96]
+        # The fast rows are checked against the reference rows of the same run.
+        assert rows[name, "fast"]["max_abs_diff_vs_first_variant"] < 1e-4
 
 
 def test_shipped_checkpoint_loads_and_matches_the_gathered_scan_path(monkeypatch):
