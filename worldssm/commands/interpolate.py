@@ -31,6 +31,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
+        "--precision",
+        choices=("auto", "bf16", "fp32"),
+        default="auto",
+        help="weights and activations: bf16 on CUDA, fp32 on CPU by default",
+    )
+    parser.add_argument(
         "--export", metavar="PATH", help="write a slim (bf16, no optimizer) copy of --checkpoint"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -74,7 +80,16 @@ def run(args) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from e
     batch = args.batch_size or _default_batch(first, images)
-    interp = FrameInterpolator(model, scale=args.scale, batch_size=batch)
+    amp = None
+    if hasattr(model, "prepare_for_inference"):
+        # Weights cast once and NHWC activations (cuDNN without layout transposes); the
+        # prepared model runs without autocast, which would re-cast weights on every call.
+        precision = args.precision
+        if precision == "auto":
+            precision = "bf16" if device.type == "cuda" else "fp32"
+        model.prepare_for_inference(torch.bfloat16 if precision == "bf16" else torch.float32)
+        amp = False
+    interp = FrameInterpolator(model, scale=args.scale, batch_size=batch, amp=amp)
     if images:
         paths = interpolate_images(interp, first, second, args.n, Path(args.out))
         print(f"{len(paths)} frames ({args.n} interpolated) -> {args.out}")
