@@ -25,6 +25,9 @@ under autocast), each with its largest output difference from the first row of i
 
     python benchmarks/vfi_speed.py --models vfimamba_s --res 720p,1080p --fast-path \
         --out benchmarks/results/vfi-speed-fastpath-h100.json
+
+``--cuda-graph`` adds ``"path": "fast+graph"`` rows: the prepared model replayed from a CUDA
+graph captured for the setting's size (``GraphedVFIMamba``; eager static buffers on CPU).
 """
 
 from __future__ import annotations
@@ -192,12 +195,15 @@ def bench_one(
     reference=None,
     memory_format=torch.contiguous_format,
     amp: bool | None = None,
+    graph: bool = False,
 ) -> dict:
     """Time ``model`` on one resolution and precision; returns a result row.
 
     The row's ``_pred`` is the first pass's output (float32), popped by the caller;
     ``reference``, when given, is that output under the first scan variant / path.
     ``amp``: run under bf16 autocast (default: for bf16 rows; False for a prepared model).
+    ``graph``: replay the (prepared) model from a CUDA graph captured for this size (its
+    capture time is in ``warmup_s``).
     """
     h, w = size
     row = {"height": h, "width": w, "precision": precision, "batch": args.batch}
@@ -222,12 +228,16 @@ def bench_one(
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(device)
         t0 = time.perf_counter()
+        if graph:
+            from worldssm.models.vfimamba import GraphedVFIMamba
+
+            model = GraphedVFIMamba(model, img0.shape, device, scale=args.scale)
         pred = run()
         _sync(device)
         row["warmup_s"] = time.perf_counter() - t0
         if reference is not None:  # the same pass under the first variant
             row["max_abs_diff_vs_first_variant"] = (pred.float() - reference).abs().max().item()
-        row["_pred"] = pred.float()
+        row["_pred"] = pred.float().clone()  # a graph's static output is overwritten later
         n, t0 = 0, time.perf_counter()
         while n < args.repeats and (n == 0 or time.perf_counter() - t0 < args.seconds):
             run()
@@ -235,7 +245,7 @@ def bench_one(
             n += 1
         elapsed = time.perf_counter() - t0
         row.update(passes=n, ms_per_pass=1e3 * elapsed / n, frames_per_s=n * args.batch / elapsed)
-        if args.breakdown:
+        if args.breakdown and not graph:
             # The feature extractor alone (where the Mixed-SSM scans run) on the same pair.
             pair = torch.cat([img0, img1], 0)
             if args.scale != 1:
@@ -294,6 +304,9 @@ def main(argv=None) -> int:
         help="reference and/or fast (prepare_for_inference: cast weights, channels_last)",
     )
     p.add_argument("--fast-path", action="store_true", help="same as --paths reference,fast")
+    p.add_argument(
+        "--cuda-graph", action="store_true", help="also fast-path rows replayed from a CUDA graph"
+    )
     p.add_argument("--chunk-tiles", default="", help="chunked forward: tiles per chunk to sweep")
     p.add_argument("--kernel", action="store_true", help="time the selective scan alone first")
     p.add_argument("--kernel-res", default="1080p", help="frame size of the --kernel shapes")
@@ -330,6 +343,8 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown --scan-variants {unknown}; choose from {list(VARIANTS)}")
     paths = ["reference", "fast"] if args.fast_path else [v for v in args.paths.split(",") if v]
+    if args.cuda_graph and "fast" not in paths:
+        paths.append("fast")  # the graphed rows replay the prepared (fast) model
     if not paths or set(paths) - {"reference", "fast"}:
         p.error(f"--paths takes reference and/or fast; got {args.paths!r}")
     args.paths = ",".join(paths)
@@ -356,6 +371,8 @@ def main(argv=None) -> int:
                         runs += [("reference", model, fmt, None) for fmt in formats]
                     if "fast" in paths:
                         runs.append(("fast", fast[precision], "channels_last", False))
+                    if args.cuda_graph:
+                        runs.append(("fast+graph", fast[precision], "channels_last", False))
                     for (path, net, fmt, amp), variant in itertools.product(runs, variants):
                         if path == "reference":
                             net = net.to(memory_format=memory_formats[fmt])
@@ -363,8 +380,9 @@ def main(argv=None) -> int:
                                "variant": variant, "memory_format": fmt}  # fmt: skip
                         with scan_variant(variant):
                             row |= bench_one(
-                                net, size, precision, args, device, first, memory_formats[fmt], amp
-                            )
+                                net, size, precision, args, device, first, memory_formats[fmt],
+                                amp, graph=path == "fast+graph",
+                            )  # fmt: skip
                         pred = row.pop("_pred", None)
                         first = pred if first is None else first
                         print(json.dumps(row), flush=True)
@@ -392,6 +410,7 @@ def main(argv=None) -> int:
                 "scan_config",
                 "scan_variants",
                 "paths",
+                "cuda_graph",
                 "chunk_tiles",
             )
         }  # fmt: skip

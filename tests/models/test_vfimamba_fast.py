@@ -94,3 +94,19 @@ def test_mixed_block_channels_last_input_and_grads(mixer):
     assert outs[1][0].is_contiguous(memory_format=torch.channels_last)  # stays NHWC
     for a, b in zip(*outs, strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+
+
+def test_graphed_wrapper_static_buffers_equal_forward():
+    from worldssm.models.vfimamba import GraphedVFIMamba
+
+    _, fast = _models("vfimamba_tiny", torch.float32)
+    img0, img1 = _pair(b=2, h=32, w=48, seed=3)
+    runner = GraphedVFIMamba(fast, img0.shape, "cpu", capture=False)  # eager on CPU
+    t = torch.tensor([0.25, 0.75])
+    with torch.no_grad():
+        want = fast(img0, img1, t)
+    torch.testing.assert_close(runner(img0, img1, t), want, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="captured for"):
+        runner(img0[:1], img1[:1], 0.5)
+    with pytest.raises(ValueError, match="t must lie"):
+        runner(img0, img1, 1.5)

@@ -265,6 +265,68 @@ class VFIMamba(nn.Module):
         return flow, mask, warps, stages
 
 
+class GraphedVFIMamba:
+    """A prepared :class:`VFIMamba` forward of one fixed size, replayed from a CUDA graph.
+
+    The interpolate CLI runs many frame pairs of one size; below 1080p a forward is a few hundred
+    kernels shorter than their launches, and one graph replay launches them all at once. The
+    inputs are copied into static buffers, the graph replays :meth:`VFIMamba.interpolate`
+    (which has no host synchronisation), and the returned tensor is the graph's static output:
+    it is overwritten by the next call (clone it to keep it).
+
+    Args:
+        model: a VFIMamba, best after :meth:`VFIMamba.prepare_for_inference` (no autocast
+            inside the graph); its weights must not change afterwards (the graph reads them
+            and SS2D's cached scan weights in place).
+        shape: (B, 3, H, W) of every call. scale: the flow scale of every call.
+        capture: False runs the same static-buffer code eagerly (CPU, tests); default: on CUDA.
+        warmup: eager passes on a side stream before capture (Triton JIT, cuDNN autotuning and
+            workspaces happen outside the graph).
+    """
+
+    def __init__(self, model, shape, device, scale: float = 1.0, capture=None, warmup: int = 2):
+        device = torch.device(device)
+        self.model, self.scale, self.shape = model, scale, tuple(shape)
+        self.pad_multiple = model.pad_multiple
+        self.img0 = torch.zeros(self.shape, device=device)
+        self.img1 = torch.zeros(self.shape, device=device)
+        self.tt = torch.full((self.shape[0], 1, 1, 1), 0.5, device=device)
+        model._check(self.img0, self.img1, scale)
+        self.capture = device.type == "cuda" if capture is None else capture
+        self.graph = self.out = None
+        if self.capture:
+            stream = torch.cuda.Stream(device)
+            stream.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(stream), torch.inference_mode():
+                for _ in range(warmup):
+                    self._run()
+            torch.cuda.current_stream(device).wait_stream(stream)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.inference_mode(), torch.cuda.graph(self.graph):
+                self.out = self._run()
+
+    def _run(self) -> torch.Tensor:
+        return self.model.interpolate(self.img0, self.img1, self.tt, False, self.scale)
+
+    def __call__(self, img0, img1, t=0.5, scale: float | None = None) -> torch.Tensor:
+        """img0, img1: (B, 3, H, W) of the captured shape; t: float or (B,). Returns pred."""
+        if tuple(img0.shape) != self.shape or tuple(img1.shape) != self.shape:
+            raise ValueError(
+                f"this graph was captured for {self.shape}; got {tuple(img0.shape)} and "
+                f"{tuple(img1.shape)} (build another GraphedVFIMamba for another size)"
+            )
+        if scale is not None and scale != self.scale:
+            raise ValueError(f"this graph was captured with scale {self.scale}; got {scale}")
+        self.tt.copy_(_as_timestep(t, self.shape[0], self.tt))
+        self.img0.copy_(img0)
+        self.img1.copy_(img1)
+        if self.graph is None:
+            with torch.inference_mode():
+                return self._run()
+        self.graph.replay()
+        return self.out
+
+
 def pad_to_multiple(
     x: torch.Tensor, multiple: int, mode: str = "replicate"
 ) -> tuple[torch.Tensor, tuple[int, int]]:
