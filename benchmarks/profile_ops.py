@@ -12,7 +12,8 @@ Workloads:
   per-step times of the KV-cache step and of the no-cache step at growing history lengths,
   each under every scaled-dot-product-attention backend set in ``SDPA_SETS`` (a new sequence
   length may make a backend build a new plan: a per-step cost that a repeated length hides);
-- ``vfi``: one VFIMamba forward (2x, t=0.5) at a resolution, time per top-level module;
+- ``vfi``: one VFIMamba forward (2x, t=0.5) at a resolution, time per top-level module
+  (``--fast``: prepared for inference as the interpolate CLI runs it);
 - ``envs``: step + render of one built-in world.
 Each ends with the profiler's top kernels by GPU time.
 """
@@ -141,6 +142,8 @@ def vfi(args) -> dict:
     h, w = {"720p": (720, 1280), "1080p": (1088, 1920), "4k": (2160, 3840)}[args.res]
     model = worldssm.create_model(args.model).cuda().eval()
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.precision]
+    if args.fast:  # weights cast once, NHWC, run without autocast (the interpolate CLI's path)
+        model.prepare_for_inference(dtype)
     x0 = torch.rand(1, 3, h, w, device="cuda")
     x1 = torch.rand(1, 3, h, w, device="cuda")
     times: dict[str, list[float]] = {}
@@ -171,7 +174,8 @@ def vfi(args) -> dict:
         hooks.append(mod.register_forward_hook(post_for(name)))
 
     def run():
-        with torch.no_grad(), torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+        amp = dtype != torch.float32 and not args.fast
+        with torch.no_grad(), torch.autocast("cuda", dtype=dtype, enabled=amp):
             model(x0, x1, 0.5)
 
     for _ in range(3):
@@ -221,6 +225,7 @@ def main(argv=None) -> int:
     p.add_argument("--res", default="1080p")
     p.add_argument("--model", default="vfimamba_s")
     p.add_argument("--precision", default="fp32")
+    p.add_argument("--fast", action="store_true", help="vfi: model.prepare_for_inference first")
     p.add_argument("--world", default="MazeDMLab")
     p.add_argument("--envs", type=int, default=8192)
     p.add_argument("--size", type=int, default=64)
