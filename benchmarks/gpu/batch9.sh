@@ -10,7 +10,7 @@ cd .snap
 P="python3 -P benchmarks/profile_ops.py"
 (
   CUDA_VISIBLE_DEVICES=0 timeout 330 python3 -P benchmarks/vfi_speed.py \
-    --models vfimamba_s,vfiflow_conv_s --res 720p,1080p,4k --paths reference,fast --cuda-graph \
+    --models vfimamba_s,vfiflow_conv_s --res 720p,1080p,4k --paths reference,fast --cuda-graph --seconds 1.5 --repeats 10 \
     --out $R/vfi-speed.json > $R/vfi-speed.log 2>&1
   CUDA_VISIBLE_DEVICES=0 timeout $(left) $P vfi --res 1080p --precision bf16 --fast --steps 10 \
     --out $R/prof-vfi-fast-bf16.json > $R/prof-vfi-fast-bf16.log 2>&1
