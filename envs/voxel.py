@@ -1,24 +1,31 @@
-"""Batched first-person renderer for voxel heightmap terrain (2.5-D voxel DDA).
+"""Batched first-person renderer for voxel heightmap terrain (column-wise "voxel space" DDA).
 
-Every column of the terrain is a stack of blocks from the ground to ``height[y, x]``. A DDA ray per
-screen column walks the cells it crosses; each cell contributes three *events* in ray order: the
-lower part of the front face where the ray enters it, the top unit of that face (grass edge,
-leaves) and the top face up to where the ray leaves it. Projected to the screen, an event covers
-the rows below its upper edge that nearer events have not covered yet: every pixel shows the
-first event (in ray order) whose upper edge is at or above it. Pixels then get textures (block
-faces tile per unit), face shading and exponential fog through one gather into a
+Every column of the terrain is a stack of blocks from the ground to ``height[y, x]`` (a height
+field: no overhangs; trees are log columns whose top unit and top face are leaves). A DDA ray per
+screen column walks the cells it crosses, front to back. Projected to the screen, a cell covers
+the rows from the upper edge of what the ray sees of it (its top face if the eye is above the
+column, else the top of its front face) down to where nearer cells already cover: every pixel
+shows the first cell (in ray order) whose upper edge is at or above it, else the fog (below the
+horizon) or the sky. Inside its cell a pixel shows the front face where the ray enters the cell
+if it lies below the face's upper edge, else the top face; the uppermost unit of a front face
+has its own texture (grass edge, leaves). Pixels then get textures (block faces tile per unit),
+face shading and exponential fog through one gather into a
 :class:`~worldssm.envs.textures.LitAtlas`.
 
 Coordinates as in :mod:`worldssm.envs.raycast`: ``height[b, y, x]``, camera at ``(x, y)``
-looking along ``(cos angle, sin angle)``, z up. Outside the map is water at ``outside_height``.
+looking along ``(cos angle, sin angle)``, z up. Outside the map is water at ``outside_height``:
+the scene keeps its maps with a one-cell border of that water, and the march clamps cells to the
+border, so no lookup is masked.
 
-Cost: the march and all per-event work run once per screen column (``C = B * W`` columns, laid
-out step- or event-major, ``(N, C)`` and ``(E, C)``, so every op reads contiguous rows and nothing
-is transposed); per pixel, a scatter-min finds each row's event, then three gathers, about twenty
-elementwise passes over chunks that stay in cache, and the final colour gather. Large buffers are
-reused between frames (``workspace``): on the CPU, touching freshly allocated pages costs more
-than the arithmetic. The straightforward version this replaced is kept in
-:mod:`worldssm.envs.voxel_reference`; the tests check that both draw the same frames.
+Cost: the march and all per-cell work run once per screen column (``C = B * W`` columns, laid
+out step-major, ``(N, C)``, so every op reads contiguous rows); each cell is one *event* with an
+integer key (texture ids, shade, fog level and texel column packed) and two floats. Per pixel, a
+scatter-min of the events' first rows and a running minimum down the rows give the event, then
+three gathers and about twenty integer/float passes over chunks that stay in cache (the top-face
+texel and its fog level only below the horizon, where top faces can show), and the final colour
+gather. Large buffers are reused between frames (``workspace``): on the CPU, touching freshly
+allocated pages costs more than the arithmetic. The plain version of the same definition is
+:mod:`worldssm.envs.voxel_reference`; the tests check that both draw identical frames.
 """
 
 from __future__ import annotations
@@ -31,7 +38,12 @@ import torch
 from worldssm.envs.raycast import camera_rays
 from worldssm.envs.textures import Atlas, fog_level, lit_atlas, surface_id
 
-_FACE_BITS = 8  # texture ids < 256: top | side << 8 | cap << 16 in one int32
+# Packed faces (see pack_faces) and event keys: bits 0..21 hold a lit-atlas index (a front
+# face's texel without its row), bits 22..26 the top texture id, bits 27..31 side id - cap id.
+_TOP_SHIFT, _DELTA_SHIFT = 22, 27
+_BASE_MASK = (1 << _TOP_SHIFT) - 1
+SHADES = (1.0, 0.82, 0.66)  # top faces, x faces, y faces
+TABLE_STEP = 8.0  # fog table entries per cell of distance
 
 
 @dataclass(frozen=True)
@@ -47,9 +59,19 @@ class VoxelCamera:
 
 
 def pack_faces(top: torch.Tensor, side: torch.Tensor, cap: torch.Tensor) -> torch.Tensor:
-    """Pack three texture-id tensors (same shape, ids < 256) into one int32 tensor."""
+    """Pack three texture-id tensors (same shape) into one int32 tensor.
+
+    Layout ``cap | top << 22 | (side - cap) << 27``: the renderer turns it into an event key with
+    one multiply-add per cell. Needs ``cap < 256``, ``top < 32`` and ``-16 <= side - cap < 16``
+    (checked for CPU tensors; the built-in worlds use grass side over dirt, leaves over log).
+    """
     top, side, cap = (torch.as_tensor(x).int() for x in (top, side, cap))
-    return top | (side << _FACE_BITS) | (cap << (2 * _FACE_BITS))
+    delta = side - cap
+    if top.device.type == "cpu" and top.numel():
+        bad = (cap < 0) | (cap > 255) | (top < 0) | (top > 31) | (delta < -16) | (delta > 15)
+        if bool(bad.any()):
+            raise ValueError("pack_faces needs cap < 256, top < 32, -16 <= side - cap < 16")
+    return cap + top * (1 << _TOP_SHIFT) + delta * (1 << _DELTA_SHIFT)
 
 
 @dataclass
@@ -57,32 +79,51 @@ class VoxelScene:
     """Terrain of ``B`` worlds on a ``G x G`` grid.
 
     Attributes:
-        height: (B, G, G) float, top of each column of blocks.
+        height: (B, G, G) float, top of each column of blocks (a view into ``padded_height``).
         faces: (B, G, G) int32, the column's textures packed by :func:`pack_faces`: its top face,
             its side faces, and the uppermost unit of its side faces (grass edge, leaves). One
-            packed gather per cell the rays cross instead of three.
+            packed gather per cell the rays cross instead of three. A view into ``padded_faces``.
         outside_height: height of the water plane outside the map.
+        padded_height, padded_faces: (B, G + 2, G + 2) storage with a border of outside water;
+            built from ``height`` and ``faces`` when not given. Write the maps through
+            ``height`` / ``faces`` (in place) and the border stays.
     """
 
     height: torch.Tensor
     faces: torch.Tensor
     outside_height: float = 0.8
+    padded_height: torch.Tensor | None = None
+    padded_faces: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.padded_height is not None:
+            return
+        b, g = self.height.shape[0], self.height.shape[-1]
+        dev = self.height.device
+        water = int(pack_faces(*(torch.tensor(surface_id("water")),) * 3))
+        self.padded_height = torch.full((b, g + 2, g + 2), self.outside_height, device=dev)
+        self.padded_faces = torch.full((b, g + 2, g + 2), water, dtype=torch.int32, device=dev)
+        self.padded_height[:, 1:-1, 1:-1] = self.height
+        self.padded_faces[:, 1:-1, 1:-1] = self.faces
+        self.height = self.padded_height[:, 1:-1, 1:-1]
+        self.faces = self.padded_faces[:, 1:-1, 1:-1]
 
     def top(self) -> torch.Tensor:
         """(B, G, G) long texture of the top faces."""
+        return ((self.faces >> _TOP_SHIFT) & 31).long()
+
+    def cap(self) -> torch.Tensor:
+        """(B, G, G) long texture of the uppermost unit of the side faces."""
         return (self.faces & 255).long()
 
     def side(self) -> torch.Tensor:
         """(B, G, G) long texture of the side faces."""
-        return ((self.faces >> _FACE_BITS) & 255).long()
-
-    def cap(self) -> torch.Tensor:
-        """(B, G, G) long texture of the uppermost unit of the side faces."""
-        return ((self.faces >> (2 * _FACE_BITS)) & 255).long()
+        return self.cap() + (self.faces >> _DELTA_SHIFT).long()
 
     def slice(self, lo: int, hi: int) -> VoxelScene:
         """The terrain of environments ``lo:hi`` (views, no copies)."""
-        return VoxelScene(self.height[lo:hi], self.faces[lo:hi], self.outside_height)
+        return VoxelScene(self.height[lo:hi], self.faces[lo:hi], self.outside_height,
+                          self.padded_height[lo:hi], self.padded_faces[lo:hi])  # fmt: skip
 
 
 def _buffer(ws: dict | None, name: str, shape: tuple, dtype=torch.float32, device=None):
@@ -100,22 +141,22 @@ def _buffer(ws: dict | None, name: str, shape: tuple, dtype=torch.float32, devic
     return t
 
 
-def _march(scene: VoxelScene, pos: torch.Tensor, rays: torch.Tensor, steps: int,
+def _march(g: int, pos: torch.Tensor, rays: torch.Tensor, steps: int, s: int,
            ws: dict | None = None):  # fmt: skip
     """The first ``steps`` cells crossed by every ray, step-major.
 
     Args:
-        scene: the terrain. pos: (B, 2) camera (x, y). rays: (B, W, 2) ray directions.
-        steps: N, the number of cells to walk.
+        g: map size G. pos: (B, 2) camera (x, y). rays: (B, W, 2) ray directions.
+        steps: N, the number of cells to walk. s: texture size.
 
     Returns:
         t_in, t_out: (N, C) float entry / exit distances (C = B * W columns, env-major);
         xface: (N, C) bool, True where the ray entered the cell through an x face;
-        hgt: (N, C) float column heights; faces: (N, C) int32 packed textures (water outside);
-        u: (N, C) float in [0, 1), texture u where the ray enters the cell.
+        cell: (N, C) int32 flat index into the padded (B, G + 2, G + 2) maps (cells off the map
+        clamped to the border); u: (N, C) int32 texel column where the ray enters the cell.
     """
     b, w = rays.shape[:2]
-    g, c, dev = scene.height.shape[-1], b * w, pos.device
+    c, dev = b * w, pos.device
     px = pos[:, 0:1].expand(b, w).reshape(c)
     py = pos[:, 1:2].expand(b, w).reshape(c)
     dx, dy = rays[..., 0].reshape(c), rays[..., 1].reshape(c)
@@ -150,19 +191,28 @@ def _march(scene: VoxelScene, pos: torch.Tensor, rays: torch.Tensor, steps: int,
     t_in[0].fill_(0.0)
     t_in[1:] = t_out[:-1]
 
-    ix, iy = cx.int(), cy.int()
-    # Off the map: ix or iy < 0 (then ix | iy < 0) or >= g (then max(ix, iy) >= g).
-    outside = torch.bitwise_or(ix, iy).lt(0).logical_or_(torch.maximum(ix, iy) >= g)
-    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g * g)
-    base = base.expand(b, w).reshape(c)
-    cell = (iy * g).add_(ix).add_(base).masked_fill_(outside, 0).view(-1)
-    hgt = scene.height.reshape(-1).index_select(0, cell).view(steps, c)
-    hgt.masked_fill_(outside, scene.outside_height)
-    faces = scene.faces.reshape(-1).index_select(0, cell).view(steps, c)
-    water = surface_id("water")
-    faces.masked_fill_(outside, water | (water << _FACE_BITS) | (water << (2 * _FACE_BITS)))
-    hit = torch.where(xface, py + t_in * dy, px + t_in * dx)
-    return t_in, t_out, xface, hgt, faces, hit - hit.floor()
+    # Padded index: (y + 1) * (G + 2) + x + 1, the cell clamped to the border (exact in float).
+    cy.clamp_(-1, g).mul_(g + 2).add_(cx.clamp_(-1, g))
+    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g + 2) ** 2 + (g + 3)
+    cell = cy.to(torch.int32).add_(base.expand(b, w).reshape(c))
+    # Texel column: the hit point's coordinate along the face (y for x faces, x for y faces).
+    hx = torch.addcmul(py, t_in, dy, out=_buffer(ws, "hx", (steps, c), device=dev))
+    hy = torch.addcmul(px, t_in, dx, out=cx)
+    hit = hy.addcmul_(xface, hx.sub_(hy))  # xface is 0 or 1
+    u = hit.mul_(s).floor_().to(torch.int32).bitwise_and_(s - 1)
+    return t_in, t_out, xface, cell, u
+
+
+def _front(key: torch.Tensor, gi: torch.Tensor, ls: int, out=None) -> torch.Tensor:
+    """Lit-atlas index of front-face pixels: key's texel column plus the texel row ``gi & (S-1)``
+    (``gi`` = units below the face's top edge, in texels); the side texture below the first
+    unit (key bits 27..31: side id - cap id)."""
+    s = 1 << ls
+    lower = (gi >> ls).clamp_(0, 1).mul_(key >> _DELTA_SHIFT).bitwise_left_shift_(2 * ls)
+    row = torch.bitwise_and(gi, s - 1).bitwise_left_shift_(ls).add_(key & _BASE_MASK)
+    if out is None:
+        return row.add_(lower)
+    return torch.add(row.view(out.shape), lower.view(out.shape), out=out)
 
 
 def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye: torch.Tensor,
@@ -180,126 +230,120 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     Returns:
         (B, H, W, 3) uint8 frames.
 
-    Every event is described by three values so that a pixel at screen row ``y`` (from the
-    horizon) finds its atlas index with a few integer operations:
-
-    - front faces (and the sky and the fog beyond the view distance): a constant ``K`` (texture,
-      texel column, shade and fog level) plus the texel row ``V = A + B y``;
-    - top faces (marked by a negative ``K``, whose complement is the texture base): the distance
-      is ``t = A / y`` and the texel ``(px + t rx, py + t ry)`` with the fog level of ``t``.
-
-    The shading arithmetic is the same, operation for operation, as in
-    :func:`~worldssm.envs.voxel_reference.render_voxels_reference`; only the test of which event a
-    pixel shows is computed differently (first covered row per event instead of a comparison per
-    pixel), so a pixel can differ where an event's edge lies within float rounding of the pixel
-    centre: a few pixels per million in the tests, which require >= 99.99% identical pixels.
+    Every event (cell, fog, sky) is an int32 key ``K`` and two floats ``A``, ``B``. A pixel at
+    screen row ``y`` (from the horizon) computes ``G = floor(A + B y)``: for a cell, the texels
+    below the top edge of its front face (``A = -(eye - height) S``, ``B = t_in S / f``). Where
+    ``G >= 0`` (and everywhere above the horizon) it shows the front face, texel row ``G mod S``
+    of the cap texture in the first unit, of the side texture below; else the top face at
+    distance ``t = A / (S y) * (-f)``, texel ``(px + t rx, py + t ry)`` and the fog level of
+    ``t``. The fog is a front face of constant colour, the sky one with clouds.
     """
     h, w, s = cam.height, cam.width, atlas.size
     b, dev, ws = pos.shape[0], pos.device, workspace
-    c = b * w
-    lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.82, 0.66))
+    c, g = b * w, scene.height.shape[-1]
+    lit = lit_atlas(atlas, cam.fog_color, shades=SHADES)
+    if lit.rgb.shape[0] > _BASE_MASK + 1 or atlas.count > 32:
+        raise ValueError(f"the voxel renderer packs atlas indices in 22 bits and texture ids in 5: "
+                         f"{lit.rgb.shape[0]} lit texels, {atlas.count} textures")  # fmt: skip
+    ls = s.bit_length() - 1
     ss, stride3 = s * s, len(lit.shades) * lit.stride
     focal = (w / 2) / math.tan(math.radians(cam.fov_deg) / 2)
     rays = camera_rays(angle, w, cam.fov_deg)
-    steps = int(cam.view_distance * 1.45) + 2
-    t_in, t_out, xface, hgt, faces, u_in = _march(scene, pos, rays, steps, ws)  # (N, C)
+    n = int(cam.view_distance * 1.45) + 2
+    e = n + 2  # events: the cells, then the fog (below the horizon) and the sky
+    t_in, t_out, xface, cell, u_in = _march(g, pos, rays, n, s, ws)  # (N, C)
+    cell = cell.view(-1)
+    hgt = scene.padded_height.reshape(-1).index_select(0, cell).view(n, c)
+    faces = scene.padded_faces.reshape(-1).index_select(0, cell).view(n, c)
 
-    # Screen rows of the events' upper edges (rows grow downwards from the horizon), in ray order
-    # low, cap, top per cell, then the fog (at the horizon) and the sky -> (E, C) with E = 3N + 2;
-    # far cells and the camera's own front face never show.
-    n3, e = 3 * steps, 3 * steps + 2
-    rise = eye[:, None].expand(b, w).reshape(1, c) - hgt  # eye above the top of the cell
-    t_in_c = t_in.clamp_min(1e-3)
-    far = t_in > cam.view_distance
+    # Screen rows of the events' upper edges, stored as y - y0 (y0 = 0.5 - h / 2, the first
+    # row's y; addcdiv: y0 is subtracted after the division is rounded): the cell shows from the
+    # top of its front face (rise f / t_in) or, seen from above, of its top face (rise f / t_out),
+    # whichever is higher; far cells and the camera's own front face never show.
+    rise = hgt.neg_().add_(eye[:, None].expand(b, w).reshape(1, c))  # eye above the cell top
     rf = rise * focal
-    ev_y = _buffer(ws, "ev_y", (e, c), device=dev)
-    y3 = ev_y[:n3].view(steps, 3, c)
-    # Stored as y - y0 with y0 = 0.5 - h / 2 the first row's y (addcdiv: y0 is subtracted after
-    # the division is rounded, as a separate subtraction would).
+    t_in_c = t_in.clamp_min(1e-3)
     y0 = 0.5 - h / 2
     neg_y0 = torch.full((), -y0, device=dev)  # a fill, not a copy from the host
-    torch.addcdiv(neg_y0, (rise + 1) * focal, t_in_c, out=y3[:, 0])
-    torch.addcdiv(neg_y0, rf, t_in_c, out=y3[:, 1])
-    torch.addcdiv(neg_y0, rf, t_out.clamp_min(1e-3), out=y3[:, 2])
-    y3.masked_fill_(far[:, None, :], float("inf"))
-    y3[0, :2].fill_(float("inf"))
-    ev_y[n3].fill_(0.0 - y0)
-    ev_y[n3 + 1].fill_(-float("inf"))
-    # A pixel at row y shows the first event e (in ray order) with y_e <= y: nearer events cover
-    # it otherwise. Per event, the first screen row r it can cover (y_r = r + 0.5 - h / 2 >= y_e);
-    # per row, the smallest event starting there (a scatter-min); then a running minimum down
-    # the rows gives every pixel its event. (Same result as the reference's cummin over events
-    # and searchsorted per pixel, which are slow on the CPU.)
-    # (The first row itself, ceil(clamp(y_e - y0, 0, h)), is computed per chunk of columns below,
-    # where it stays in cache.)
+    ev_y = _buffer(ws, "ev_y", (e, c), device=dev)
+    y_front = torch.addcdiv(neg_y0, rf, t_in_c)
+    y_front[0].fill_(float("inf"))
+    torch.addcdiv(neg_y0, rf, t_out, out=ev_y[:n])
+    torch.minimum(ev_y[:n], y_front, out=ev_y[:n])
+    ev_y[:n].masked_fill_(t_in > cam.view_distance, float("inf"))
+    ev_y[n].fill_(0.0 - y0)
+    ev_y[n + 1].fill_(-float("inf"))
+    # A pixel at row y shows the first event e (in ray order) with y_e <= y: per event, the first
+    # screen row r it can cover (y_r = r + y0 >= y_e); per row, the smallest event starting
+    # there (a scatter-min); then a running minimum down the rows gives every pixel its event.
+    first = ev_y.clamp_(0, h).ceil_().to(torch.int64)
 
-    # Per-event values (E, C): front faces (and fog, sky) K, A, B; top faces ~base and A.
-    table_step = 8.0  # fog table entries per cell of distance
-    n_tab = int(cam.view_distance * 2 * table_step) + 2
-    table = fog_level(torch.arange(n_tab, device=dev) / table_step, cam.fog_density, lit.levels)
+    # Per-event values (E, C): key K, floats A, B.
+    n_tab = int(cam.view_distance * 2 * TABLE_STEP) + 2
+    table = fog_level(torch.arange(n_tab, device=dev) / TABLE_STEP, cam.fog_density, lit.levels)
     table[-1].fill_(lit.levels - 1)
-    # (index_select: a third of the CPU time of advanced indexing)
-    slot = (t_in_c * table_step).clamp_(0, n_tab - 1).to(torch.int32)
-    level = table.index_select(0, slot.view(-1)).view(slot.shape)
-    side_k = (level * stride3).add_((2 - xface.int()) * lit.stride)  # shade 1 or 2
-    side_k += (u_in * s).to(torch.int32) & (s - 1)
+    table3 = table.mul_(stride3)  # fog level -> lit-atlas offset
     k_ev = _buffer(ws, "k_ev", (e, c), torch.int32, dev)
     a_ev = _buffer(ws, "a_ev", (e, c), device=dev)
     b_ev = _buffer(ws, "b_ev", (e, c), device=dev)
-    k3, a3, b3 = (x[:n3].view(steps, 3, c) for x in (k_ev, a_ev, b_ev))
-    torch.add(((faces >> _FACE_BITS) & 255) * ss, side_k, out=k3[:, 0])
-    torch.add(((faces >> (2 * _FACE_BITS)) & 255) * ss, side_k, out=k3[:, 1])
-    torch.mul(faces & 255, ss, out=k3[:, 2]).bitwise_not_()
-    torch.mul(rise, -s, out=a3[:, 0])
-    a3[:, 1] = a3[:, 0]
-    a3[:, 2] = rf
-    torch.mul(t_in_c, s / focal, out=b3[:, 0])
-    b3[:, 1] = b3[:, 0]
-    b3[:, 2].fill_(0.0)
-    k_ev[n3].fill_((lit.levels - 1) * stride3)  # fog: the fog colour
-    a_ev[n3:].fill_(0.0)
-    b_ev[n3].fill_(0.0)
+    slot = (t_in_c * TABLE_STEP).clamp_(0, n_tab - 1).to(torch.int32)  # front faces: fog at t_in
+    key = table3.index_select(0, slot.view(-1)).view(n, c)
+    key.add_(faces & 255, alpha=ss - 1).add_(faces).add_(u_in)  # cap * SS + faces' id bits
+    torch.add(key, xface, alpha=-lit.stride, out=k_ev[:n]).add_(2 * lit.stride)  # shade 1 or 2
+    torch.mul(rise, -s, out=a_ev[:n])
+    torch.mul(t_in_c, s / focal, out=b_ev[:n])
+    b_ev[0].fill_(0.0)  # the camera's own cell: only its top face
+    k_ev[n].fill_((lit.levels - 1) * stride3)  # fog: the fog colour
+    a_ev[n:].fill_(0.0)
+    b_ev[n].fill_(0.0)
     # The sky: clouds turning with the camera, texel row from the screen row.
     heading = torch.atan2(rays[..., 1], rays[..., 0]).reshape(c)
     sky_u = ((heading / (2 * math.pi) * 4 % 1) * s).to(torch.int32) & (s - 1)
-    k_ev[n3 + 1] = sky_u + surface_id("clouds") * ss
-    b_ev[n3 + 1].fill_(-s / (h / 2))
+    torch.add(sky_u, surface_id("clouds") * ss, out=k_ev[n + 1])
+    b_ev[n + 1].fill_(-s / (h / 2))
 
-    # Per pixel, rows-major (H, C), over chunks of columns.
+    # Per pixel, rows-major (H, C), over chunks of whole environments; rows above the horizon
+    # (y <= 0) only show front faces, fog and sky.
+    hs = (h + 1) // 2
     yc = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2)[:, None]
-    inv_y = 1.0 / yc
-    rxs, rys = (rays[..., 0] * s).reshape(c), (rays[..., 1] * s).reshape(c)
+    q = torch.full_like(yc[hs:], -focal) / yc[hs:]  # top faces: t S = A q
+    rx, ry = rays[..., 0].reshape(c), rays[..., 1].reshape(c)
     pxs = (pos[:, 0:1] * s).expand(b, w).reshape(c)
     pys = (pos[:, 1:2] * s).expand(b, w).reshape(c)
-    cols = torch.arange(c, device=dev, dtype=torch.int32)
-    events = torch.arange(e, device=dev, dtype=torch.int32)[:, None]
+    flat_ev = torch.arange(e * c, device=dev, dtype=torch.int32).view(e, c)
     idx = _buffer(ws, "idx", (b, h, w), torch.int32, dev)
     step = c if max_pixels is None else max(1, max_pixels // (h * w)) * w  # whole envs
     for lo in range(0, c, step):
         hi = min(lo + step, c)
-        start = torch.full((h + 1, hi - lo), e, dtype=torch.int32, device=dev)
-        first = ev_y[:, lo:hi].clamp(0, h).ceil_().to(torch.int64)  # y_r >= y_e <=> r >= first
-        start.scatter_reduce_(0, first, events.expand(e, hi - lo), "amin")
-        del first
+        start = torch.full((h + 1, hi - lo), e * c, dtype=torch.int32, device=dev)
+        start.scatter_reduce_(0, first[:, lo:hi], flat_ev[:, lo:hi], "amin")
         ev = start[:h]
         for r in range(1, h):
             torch.minimum(start[r], ev[r - 1], out=ev[r])  # ev[r] aliases start[r], not ev[r-1]
-        flat = ev.mul_(c).add_(cols[lo:hi]).view(-1)  # index into the (E, C) arrays
-        k = k_ev.view(-1).index_select(0, flat).view(h, hi - lo)
-        a = a_ev.view(-1).index_select(0, flat).view(h, hi - lo)
-        bb = b_ev.view(-1).index_select(0, flat).view(h, hi - lo)
-        del flat
-        # Front faces, sky, fog: K + (int(A + B y) & (S - 1)) * S.
-        lin = torch.addcmul(a, bb, yc).to(torch.int32).bitwise_and_(s - 1).mul_(s).add_(k)
-        # Top faces: t = A / y (as A * (1 / y)), texel (px + t rx, py + t ry), fog level of t.
-        t = a.mul_(inv_y)
-        uu = torch.addcmul(pxs[lo:hi], t, rxs[lo:hi]).to(torch.int32).bitwise_and_(s - 1)
-        top = torch.addcmul(pys[lo:hi], t, rys[lo:hi]).to(torch.int32).bitwise_and_(s - 1)
-        top.mul_(s).add_(uu)
-        lv = table.index_select(0, t.mul_(table_step).clamp_(0, n_tab - 1).to(torch.int32).view(-1))
-        lv = lv.view(h, -1)
-        top.add_(lv.mul_(stride3)).add_(k.bitwise_not())
         # Written through a (H, envs, W) view of the (envs, H, W) index: no separate transpose.
         out = idx[lo // w : hi // w].transpose(0, 1)
-        torch.where((k < 0).view(out.shape), top.view(out.shape), lin.view(out.shape), out=out)
+        for r0, r1 in ((0, hs), (hs, h)):
+            if r0 == r1:
+                continue
+            fl = ev[r0:r1].reshape(-1)
+            k = k_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
+            a = a_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
+            bb = b_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
+            gi = torch.addcmul(a, bb, yc[r0:r1]).floor_().to(torch.int32)
+            dst = out[r0:r1]  # (rows, envs, W), strided
+            if r0 == 0:
+                _front(k, gi, ls, out=dst)
+                continue
+            front = _front(k, gi, ls)
+            # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
+            ts = a.mul_(q)
+            top = torch.addcmul(pys[lo:hi], ts, ry[lo:hi]).to(torch.int32)
+            top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
+            top.add_(torch.addcmul(pxs[lo:hi], ts, rx[lo:hi]).to(torch.int32).bitwise_and_(s - 1))
+            lv = ts.mul_(TABLE_STEP / s).clamp_(0, n_tab - 1).to(torch.int32).view(-1)
+            top.add_(table3.index_select(0, lv).view(top.shape))
+            top.add_(((k >> _TOP_SHIFT) & 31) << 2 * ls)
+            # G < 0: the top face (gi >> 31 is all ones there, else zero).
+            top.sub_(front).bitwise_and_(gi >> 31)
+            torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
     return lit.rgb.index_select(0, idx.view(-1)).view(b, h, w, 3)
