@@ -44,6 +44,7 @@ _TOP_SHIFT, _DELTA_SHIFT = 22, 27
 _BASE_MASK = (1 << _TOP_SHIFT) - 1
 SHADES = (1.0, 0.82, 0.66)  # top faces, x faces, y faces
 TABLE_STEP = 8.0  # fog table entries per cell of distance
+_CELL_COLUMNS = 2048  # CPU: columns per chunk of the per-cell stage (temporaries stay in cache)
 
 
 @dataclass(frozen=True)
@@ -131,29 +132,29 @@ def _buffer(ws: dict | None, name: str, shape: tuple, dtype=torch.float32, devic
 
     Why: on the CPU, freshly allocated large tensors are handed out as new pages by the OS and
     first touching them costs more than the arithmetic done on them; reusing the same buffers
-    from frame to frame skips that. Only intermediates live here, never returned tensors.
+    from frame to frame skips that (and so does writing every temporary of the chunked stages
+    into such buffers: mixed sizes of fresh temporaries make the allocator map and unmap pages).
+    Only intermediates live here, never returned tensors.
     """
     if ws is None:
         return torch.empty(shape, dtype=dtype, device=device)
-    t = ws.get(name)
-    if t is None or t.shape != shape or t.dtype != dtype or t.device != torch.device(device):
-        t = ws[name] = torch.empty(shape, dtype=dtype, device=device)
+    key = (name, tuple(shape))  # chunks of two sizes (full and last) keep one buffer each
+    t = ws.get(key)
+    if t is None or t.dtype != dtype or t.device != torch.device(device):
+        t = ws[key] = torch.empty(shape, dtype=dtype, device=device)
     return t
 
 
-def _march(g: int, pos: torch.Tensor, rays: torch.Tensor, steps: int, s: int,
-           ws: dict | None = None):  # fmt: skip
+def _march(pos: torch.Tensor, rays: torch.Tensor, steps: int, ws: dict | None = None):
     """The first ``steps`` cells crossed by every ray, step-major.
 
     Args:
-        g: map size G. pos: (B, 2) camera (x, y). rays: (B, W, 2) ray directions.
-        steps: N, the number of cells to walk. s: texture size.
+        pos: (B, 2) camera (x, y). rays: (B, W, 2) ray directions. steps: N, cells to walk.
 
     Returns:
-        t_in, t_out: (N, C) float entry / exit distances (C = B * W columns, env-major);
-        xface: (N, C) bool, True where the ray entered the cell through an x face;
-        cell: (N, C) int32 flat index into the padded (B, G + 2, G + 2) maps (cells off the map
-        clamped to the border); u: (N, C) int32 texel column where the ray enters the cell.
+        tt: (N + 1, C) float distances where the ray enters each cell (C = B * W columns,
+        env-major; t_in = tt[:-1], t_out = tt[1:]); xface: (N, C) float, 1 where the ray entered
+        the cell through an x face; cx, cy: (N, C) float cell coordinates (exact integers).
     """
     b, w = rays.shape[:2]
     c, dev = b * w, pos.device
@@ -162,57 +163,34 @@ def _march(g: int, pos: torch.Tensor, rays: torch.Tensor, steps: int, s: int,
     dx, dy = rays[..., 0].reshape(c), rays[..., 1].reshape(c)
     ddx = 1.0 / dx.abs().clamp_min(1e-9)
     ddy = 1.0 / dy.abs().clamp_min(1e-9)
-    mx, my = px.floor(), py.floor()  # current cell, as exact float integers
+    mx, my = px.floor(), py.floor()  # the camera's cell, as exact float integers
     stx = torch.where(dx < 0, -1.0, 1.0)
     sty = torch.where(dy < 0, -1.0, 1.0)
     sdx = torch.where(dx < 0, (px - mx) * ddx, (mx + 1.0 - px) * ddx)
     sdy = torch.where(dy < 0, (py - my) * ddy, (my + 1.0 - py) * ddy)
 
     # The loop only updates (C,) state and writes one row of each (N, C) buffer; everything that
-    # is a pure function of the cell is computed afterwards in a few passes over whole buffers.
+    # is a pure function of the cell is computed afterwards.
     cx = _buffer(ws, "cx", (steps, c), device=dev)
     cy = _buffer(ws, "cy", (steps, c), device=dev)
-    t_out = _buffer(ws, "t_out", (steps, c), device=dev)
-    t_in = _buffer(ws, "t_in", (steps, c), device=dev)
-    xface = _buffer(ws, "xface", (steps, c), torch.bool, dev)
-    xface[0].fill_(False)  # fill_, not a setitem: no host scalar tensor in a CUDA graph
+    tt = _buffer(ws, "tt", (steps + 1, c), device=dev)
+    xface = _buffer(ws, "xface", (steps, c), device=dev)
+    tt[0].fill_(0.0)
+    xface[0].fill_(0.0)  # fill_, not a setitem: no host scalar tensor in a CUDA graph
+    cx[0], cy[0] = mx, my
+    cxs, cys, tts, xfs = cx.unbind(0), cy.unbind(0), tt.unbind(0), xface.unbind(0)
+    gy = _buffer(ws, "gy", (c,), device=dev)
     for n in range(steps):
-        cx[n], cy[n] = mx, my
-        torch.minimum(sdx, sdy, out=t_out[n])
+        torch.minimum(sdx, sdy, out=tts[n + 1])
         if n + 1 == steps:
             break
-        go_x = torch.lt(sdx, sdy, out=xface[n + 1])
-        gx = go_x.float()
-        gy = 1.0 - gx
-        mx.addcmul_(stx, gx)  # gx, gy are 0 or 1: these add exactly a step or nothing
-        my.addcmul_(sty, gy)
+        gx = torch.lt(sdx, sdy, out=xfs[n + 1])  # 1.0 or 0.0
+        torch.ge(sdx, sdy, out=gy)  # 1 - gx
+        torch.addcmul(cxs[n], stx, gx, out=cxs[n + 1])  # gx, gy are 0 or 1: these add exactly
+        torch.addcmul(cys[n], sty, gy, out=cys[n + 1])  # a step or nothing
         sdx.addcmul_(ddx, gx)
         sdy.addcmul_(ddy, gy)
-    t_in[0].fill_(0.0)
-    t_in[1:] = t_out[:-1]
-
-    # Padded index: (y + 1) * (G + 2) + x + 1, the cell clamped to the border (exact in float).
-    cy.clamp_(-1, g).mul_(g + 2).add_(cx.clamp_(-1, g))
-    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g + 2) ** 2 + (g + 3)
-    cell = cy.to(torch.int32).add_(base.expand(b, w).reshape(c))
-    # Texel column: the hit point's coordinate along the face (y for x faces, x for y faces).
-    hx = torch.addcmul(py, t_in, dy, out=_buffer(ws, "hx", (steps, c), device=dev))
-    hy = torch.addcmul(px, t_in, dx, out=cx)
-    hit = hy.addcmul_(xface, hx.sub_(hy))  # xface is 0 or 1
-    u = hit.mul_(s).floor_().to(torch.int32).bitwise_and_(s - 1)
-    return t_in, t_out, xface, cell, u
-
-
-def _front(key: torch.Tensor, gi: torch.Tensor, ls: int, out=None) -> torch.Tensor:
-    """Lit-atlas index of front-face pixels: key's texel column plus the texel row ``gi & (S-1)``
-    (``gi`` = units below the face's top edge, in texels); the side texture below the first
-    unit (key bits 27..31: side id - cap id)."""
-    s = 1 << ls
-    lower = (gi >> ls).clamp_(0, 1).mul_(key >> _DELTA_SHIFT).bitwise_left_shift_(2 * ls)
-    row = torch.bitwise_and(gi, s - 1).bitwise_left_shift_(ls).add_(key & _BASE_MASK)
-    if out is None:
-        return row.add_(lower)
-    return torch.add(row.view(out.shape), lower.view(out.shape), out=out)
+    return tt, xface, cx, cy
 
 
 def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye: torch.Tensor,
@@ -251,52 +229,74 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     rays = camera_rays(angle, w, cam.fov_deg)
     n = int(cam.view_distance * 1.45) + 2
     e = n + 2  # events: the cells, then the fog (below the horizon) and the sky
-    t_in, t_out, xface, cell, u_in = _march(g, pos, rays, n, s, ws)  # (N, C)
-    cell = cell.view(-1)
-    hgt = scene.padded_height.reshape(-1).index_select(0, cell).view(n, c)
-    faces = scene.padded_faces.reshape(-1).index_select(0, cell).view(n, c)
-
-    # Screen rows of the events' upper edges, stored as y - y0 (y0 = 0.5 - h / 2, the first
-    # row's y; addcdiv: y0 is subtracted after the division is rounded): the cell shows from the
-    # top of its front face (rise f / t_in) or, seen from above, of its top face (rise f / t_out),
-    # whichever is higher; far cells and the camera's own front face never show.
-    rise = hgt.neg_().add_(eye[:, None].expand(b, w).reshape(1, c))  # eye above the cell top
-    rf = rise * focal
-    t_in_c = t_in.clamp_min(1e-3)
-    y0 = 0.5 - h / 2
-    neg_y0 = torch.full((), -y0, device=dev)  # a fill, not a copy from the host
-    ev_y = _buffer(ws, "ev_y", (e, c), device=dev)
-    y_front = torch.addcdiv(neg_y0, rf, t_in_c)
-    y_front[0].fill_(float("inf"))
-    torch.addcdiv(neg_y0, rf, t_out, out=ev_y[:n])
-    torch.minimum(ev_y[:n], y_front, out=ev_y[:n])
-    ev_y[:n].masked_fill_(t_in > cam.view_distance, float("inf"))
-    ev_y[n].fill_(0.0 - y0)
-    ev_y[n + 1].fill_(-float("inf"))
-    # A pixel at row y shows the first event e (in ray order) with y_e <= y: per event, the first
-    # screen row r it can cover (y_r = r + y0 >= y_e); per row, the smallest event starting
-    # there (a scatter-min); then a running minimum down the rows gives every pixel its event.
-    first = ev_y.clamp_(0, h).ceil_().to(torch.int64)
-
-    # Per-event values (E, C): key K, floats A, B.
+    tt, xface, cx, cy = _march(pos, rays, n, ws)  # (N + 1, C), (N, C) x 3
+    px, py = (pos[:, i : i + 1].expand(b, w).reshape(c) for i in (0, 1))
+    dx, dy = rays[..., 0].reshape(c), rays[..., 1].reshape(c)
+    eye_c = eye[:, None].expand(b, w).reshape(c)
+    # Flat index of each column's env in the padded maps, plus the (1, 1) offset of the border.
+    base = torch.arange(b, device=dev, dtype=torch.int32)[:, None] * (g + 2) ** 2 + (g + 3)
+    base = base.expand(b, w).reshape(c)
     n_tab = int(cam.view_distance * 2 * TABLE_STEP) + 2
     table = fog_level(torch.arange(n_tab, device=dev) / TABLE_STEP, cam.fog_density, lit.levels)
     table[-1].fill_(lit.levels - 1)
     table3 = table.mul_(stride3)  # fog level -> lit-atlas offset
+    table3s = table3 + 2 * lit.stride  # ... plus shade 2 (y faces; x faces subtract 1)
+    y0 = 0.5 - h / 2
+    neg_y0 = torch.full((), -y0, device=dev)  # a fill, not a copy from the host
+
+    # Per event (E, C): the first screen row it can cover, key K and floats A, B. Cells are done
+    # in chunks of columns on the CPU (their temporaries stay in cache), all at once on GPUs.
+    first = _buffer(ws, "first", (e, c), torch.int64, dev)
     k_ev = _buffer(ws, "k_ev", (e, c), torch.int32, dev)
     a_ev = _buffer(ws, "a_ev", (e, c), device=dev)
     b_ev = _buffer(ws, "b_ev", (e, c), device=dev)
-    slot = (t_in_c * TABLE_STEP).clamp_(0, n_tab - 1).to(torch.int32)  # front faces: fog at t_in
-    key = table3.index_select(0, slot.view(-1)).view(n, c)
-    key.add_(faces & 255, alpha=ss - 1).add_(faces).add_(u_in)  # cap * SS + faces' id bits
-    torch.add(key, xface, alpha=-lit.stride, out=k_ev[:n]).add_(2 * lit.stride)  # shade 1 or 2
-    torch.mul(rise, -s, out=a_ev[:n])
-    torch.mul(t_in_c, s / focal, out=b_ev[:n])
+    cstep = c if max_pixels is None else max(1, _CELL_COLUMNS // w) * w
+    for lo in range(0, c, cstep):
+        cols = slice(lo, min(lo + cstep, c))
+        sh = (n, cols.stop - lo)
+        f0, f1, f2 = (_buffer(ws, f"cell_f{i}", sh, device=dev) for i in range(3))
+        i0, i1, i2 = (_buffer(ws, f"cell_i{i}", sh, torch.int32, dev) for i in range(3))
+        t_in, t_out, xf = tt[:-1, cols], tt[1:, cols], xface[:, cols]
+        # The cell in the padded maps ((y + 1) * (G + 2) + x + 1, clamped to the border; exact).
+        torch.clamp(cy[:, cols], -1, g, out=f0).mul_(g + 2)
+        f0.add_(torch.clamp(cx[:, cols], -1, g, out=f1))
+        cell = i0.copy_(f0).add_(base[cols]).view(-1)
+        hgt = torch.index_select(scene.padded_height.reshape(-1), 0, cell, out=f0.view(-1))
+        faces = torch.index_select(scene.padded_faces.reshape(-1), 0, cell, out=i1.view(-1))
+        faces = faces.view(sh)
+        # Screen rows of the cells' upper edges, stored as y - y0 (y0 = 0.5 - h / 2, the first
+        # row's y; addcdiv: y0 is subtracted after the division is rounded): the top of the front
+        # face (rise f / t_in) or, seen from above, of the top face (rise f / t_out), whichever is
+        # higher; far cells and the camera's own front face never show.
+        rise = torch.sub(eye_c[cols], hgt.view(sh), out=f0)  # eye above the top of the cell
+        t_in_c = torch.clamp_min(t_in, 1e-3, out=f1)
+        torch.mul(rise, -s, out=a_ev[:n, cols])
+        torch.mul(t_in_c, s / focal, out=b_ev[:n, cols])
+        rf = rise.mul_(focal)
+        y_front = torch.addcdiv(neg_y0, rf, t_in_c, out=f2)
+        y_front[0].fill_(float("inf"))
+        y_edge = torch.addcdiv(neg_y0, rf, t_out, out=f0)
+        torch.minimum(y_edge, y_front, out=y_edge)
+        far = torch.gt(t_in, cam.view_distance, out=_buffer(ws, "cell_m", sh, torch.bool, dev))
+        first[:n, cols] = y_edge.masked_fill_(far, float("inf")).clamp_(0, h).ceil_()
+        # Front faces: fog at t_in, shade by face direction, texel column from the hit point's
+        # coordinate along the face (y for x faces, x for y faces), the cap texture's base.
+        slot = i0.copy_(torch.mul(t_in_c, TABLE_STEP, out=f2).clamp_(0, n_tab - 1))
+        key = torch.index_select(table3s, 0, slot.view(-1), out=i2.view(-1)).view(sh)
+        hx = torch.addcmul(py[cols], t_in, dy[cols], out=f2)
+        hit = torch.addcmul(px[cols], t_in, dx[cols], out=f0)
+        hit.addcmul_(xf, hx.sub_(hit)).mul_(s).floor_()  # xf is 0 or 1
+        key.add_(i0.copy_(hit).bitwise_and_(s - 1))
+        key.add_(torch.bitwise_and(faces, 255, out=i0), alpha=ss - 1).add_(faces)  # cap * SS
+        torch.sub(key, i0.copy_(xf), alpha=lit.stride, out=k_ev[:n, cols])
     b_ev[0].fill_(0.0)  # the camera's own cell: only its top face
-    k_ev[n].fill_((lit.levels - 1) * stride3)  # fog: the fog colour
+    # The fog (at the horizon, fog colour) and the sky (clouds turning with the camera, texel row
+    # from the screen row) cover what no cell does.
+    first[n].fill_(math.ceil(min(max(0.0 - y0, 0), h)))
+    first[n + 1].fill_(0)
+    k_ev[n].fill_((lit.levels - 1) * stride3)
     a_ev[n:].fill_(0.0)
     b_ev[n].fill_(0.0)
-    # The sky: clouds turning with the camera, texel row from the screen row.
     heading = torch.atan2(rays[..., 1], rays[..., 0]).reshape(c)
     sky_u = ((heading / (2 * math.pi) * 4 % 1) * s).to(torch.int32) & (s - 1)
     torch.add(sky_u, surface_id("clouds") * ss, out=k_ev[n + 1])
@@ -307,43 +307,63 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     hs = (h + 1) // 2
     yc = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2)[:, None]
     q = torch.full_like(yc[hs:], -focal) / yc[hs:]  # top faces: t S = A q
-    rx, ry = rays[..., 0].reshape(c), rays[..., 1].reshape(c)
-    pxs = (pos[:, 0:1] * s).expand(b, w).reshape(c)
-    pys = (pos[:, 1:2] * s).expand(b, w).reshape(c)
-    flat_ev = torch.arange(e * c, device=dev, dtype=torch.int32).view(e, c)
+    pxs, pys = px * s, py * s
+    # Per event, its flat index into the (E, C) arrays (a constant, kept in the workspace).
+    flat_ev = None if ws is None else ws.get("flat_ev")
+    if flat_ev is None or flat_ev.shape != (e, c) or flat_ev.device != torch.device(dev):
+        flat_ev = torch.arange(e * c, device=dev, dtype=torch.int32).view(e, c)
+        if ws is not None:
+            ws["flat_ev"] = flat_ev
+    start = _buffer(ws, "start", (h + 1, c), torch.int32, dev).fill_(e * c)
+    start.scatter_reduce_(0, first, flat_ev, "amin")
+    rows = start.unbind(0)
+    for r in range(1, h):
+        torch.minimum(rows[r], rows[r - 1], out=rows[r])
+    ev = start[:h]  # (H, C): every pixel's event, as a flat index into the (E, C) arrays
     idx = _buffer(ws, "idx", (b, h, w), torch.int32, dev)
     step = c if max_pixels is None else max(1, max_pixels // (h * w)) * w  # whole envs
     for lo in range(0, c, step):
         hi = min(lo + step, c)
-        start = torch.full((h + 1, hi - lo), e * c, dtype=torch.int32, device=dev)
-        start.scatter_reduce_(0, first[:, lo:hi], flat_ev[:, lo:hi], "amin")
-        ev = start[:h]
-        for r in range(1, h):
-            torch.minimum(start[r], ev[r - 1], out=ev[r])  # ev[r] aliases start[r], not ev[r-1]
         # Written through a (H, envs, W) view of the (envs, H, W) index: no separate transpose.
         out = idx[lo // w : hi // w].transpose(0, 1)
         for r0, r1 in ((0, hs), (hs, h)):
             if r0 == r1:
                 continue
-            fl = ev[r0:r1].reshape(-1)
-            k = k_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
-            a = a_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
-            bb = b_ev.view(-1).index_select(0, fl).view(r1 - r0, -1)
-            gi = torch.addcmul(a, bb, yc[r0:r1]).floor_().to(torch.int32)
+            sh = (r1 - r0, hi - lo)
+            pf0, pf1 = (_buffer(ws, f"px_f{i}", sh, device=dev) for i in range(2))
+            pi0, pi1, pi2, pi3, pi4 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
+                                       for i in range(5))  # fmt: skip
+            fl = pi0.copy_(ev[r0:r1, lo:hi]).view(-1)
+            k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
+            # (floats gathered as int32: the integer gather is the faster kernel on CPUs)
+            torch.index_select(a_ev.view(torch.int32).view(-1), 0, fl,
+                               out=pf0.view(torch.int32).view(-1))  # fmt: skip
+            torch.index_select(b_ev.view(torch.int32).view(-1), 0, fl,
+                               out=pf1.view(torch.int32).view(-1))  # fmt: skip
+            gi = pi0.copy_(torch.addcmul(pf0, pf1, yc[r0:r1], out=pf1).floor_())
+            # Front faces: texel row gi mod S; the side texture below the first unit (key bits
+            # 27..31: side id - cap id).
+            lower = torch.bitwise_right_shift(gi, ls, out=pi2).clamp_(0, 1)
+            lower.mul_(torch.bitwise_right_shift(k, _DELTA_SHIFT, out=pi3))
+            lower.bitwise_left_shift_(2 * ls)
+            front = torch.bitwise_and(gi, s - 1, out=pi3).bitwise_left_shift_(ls)
+            front.add_(torch.bitwise_and(k, _BASE_MASK, out=pi4))
             dst = out[r0:r1]  # (rows, envs, W), strided
             if r0 == 0:
-                _front(k, gi, ls, out=dst)
+                torch.add(front.view(dst.shape), lower.view(dst.shape), out=dst)
                 continue
-            front = _front(k, gi, ls)
+            front.add_(lower)
             # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
-            ts = a.mul_(q)
-            top = torch.addcmul(pys[lo:hi], ts, ry[lo:hi]).to(torch.int32)
+            ts = pf0.mul_(q)
+            top = pi2.copy_(torch.addcmul(pys[lo:hi], ts, dy[lo:hi], out=pf1))
             top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
-            top.add_(torch.addcmul(pxs[lo:hi], ts, rx[lo:hi]).to(torch.int32).bitwise_and_(s - 1))
-            lv = ts.mul_(TABLE_STEP / s).clamp_(0, n_tab - 1).to(torch.int32).view(-1)
-            top.add_(table3.index_select(0, lv).view(top.shape))
-            top.add_(((k >> _TOP_SHIFT) & 31) << 2 * ls)
+            u = pi4.copy_(torch.addcmul(pxs[lo:hi], ts, dx[lo:hi], out=pf1))
+            top.add_(u.bitwise_and_(s - 1))
+            lv = pi4.copy_(ts.mul_(TABLE_STEP / s).clamp_(0, n_tab - 1)).view(-1)
+            top.add_(torch.index_select(table3, 0, lv, out=pf1.view(torch.int32).view(-1)).view(sh))
+            top_tex = torch.bitwise_right_shift(k, _TOP_SHIFT, out=pi4).bitwise_and_(31)
+            top.add_(top_tex.bitwise_left_shift_(2 * ls))
             # G < 0: the top face (gi >> 31 is all ones there, else zero).
-            top.sub_(front).bitwise_and_(gi >> 31)
+            top.sub_(front).bitwise_and_(torch.bitwise_right_shift(gi, 31, out=pi4))
             torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
     return lit.rgb.index_select(0, idx.view(-1)).view(b, h, w, 3)
