@@ -157,7 +157,7 @@ class VoxelMinecraft(World):
         return self._ground_at(self.pos) + EYE
 
     # Envs rendered per pass: big enough that the march's per-step Python loop is amortised,
-    # small enough that the (3N + 2, columns) event buffers stay around 10 MB each on the CPU.
+    # small enough that the (N + 2, columns) event buffers stay around 5 MB each on the CPU.
     cpu_pixels_per_pass = 1 << 21
 
     def render(self) -> torch.Tensor:

@@ -44,7 +44,7 @@ _TOP_SHIFT, _DELTA_SHIFT = 22, 27
 _BASE_MASK = (1 << _TOP_SHIFT) - 1
 SHADES = (1.0, 0.82, 0.66)  # top faces, x faces, y faces
 TABLE_STEP = 8.0  # fog table entries per cell of distance
-_CELL_COLUMNS = 2048  # CPU: columns per chunk of the per-cell stage (temporaries stay in cache)
+_CELL_COLUMNS = 4096  # CPU: columns per chunk of the per-cell stage (temporaries stay in cache)
 
 
 @dataclass(frozen=True)
@@ -201,8 +201,9 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     Args:
         scene: terrain (see :class:`VoxelScene`). pos: (B, 2) camera (x, y). angle: (B,) heading.
         eye: (B,) camera height. cam: optics. atlas: textures on the same device.
-        max_pixels: largest number of pixels shaded in one pass (None: all at once); the per
-            pixel stage runs over chunks of whole environments of about this many pixels.
+        max_pixels: largest number of pixels shaded in one pass (None: all at once, for GPUs);
+            the per pixel stage runs over chunks of whole environments of about this many
+            pixels, and the per-cell stage over chunks of about ``_CELL_COLUMNS`` columns.
         workspace: a dict kept between calls (one per world) whose buffers are reused.
 
     Returns:
