@@ -334,7 +334,8 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
             pf0, pf1 = (_buffer(ws, f"px_f{i}", sh, device=dev) for i in range(2))
             pi0, pi1, pi2, pi3, pi4 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
                                        for i in range(5))  # fmt: skip
-            fl = pi0.copy_(ev[r0:r1, lo:hi]).view(-1)
+            fl = ev[r0:r1, lo:hi]  # (one pass over all columns: contiguous, no copy)
+            fl = fl.reshape(-1) if fl.is_contiguous() else pi0.copy_(fl).view(-1)
             k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
             # (floats gathered as int32: the integer gather is the faster kernel on CPUs)
             torch.index_select(a_ev.view(torch.int32).view(-1), 0, fl,
