@@ -165,6 +165,7 @@ def contact_sheet(path: str, columns: int = 6, seed: int = 0) -> None:
     from worldssm.envs import WORLD_NAMES, make_world
 
     rows = []
+    gen = torch.Generator().manual_seed(seed)  # the same sheet on every run
     for name in WORLD_NAMES:
         world = make_world(name, columns)
         world.reset(torch.arange(columns), [seed + i for i in range(columns)])
@@ -172,7 +173,7 @@ def contact_sheet(path: str, columns: int = 6, seed: int = 0) -> None:
             if t % 2 or name == "VoxelMinecraft":
                 world.step(world.expert_action())
             else:
-                world.step(torch.randint(0, len(world.actions), (columns,)))
+                world.step(torch.randint(0, len(world.actions), (columns,), generator=gen))
         frames = world.render()
         h = frames.shape[1]
         if h != 128:
