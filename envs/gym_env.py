@@ -73,12 +73,15 @@ class WorldEnv(gym.Env):
 
 
 def make_vector(world: str, num_envs: int = 1, device="cpu", max_episode_steps=None,
-                autoreset_mode="NextStep", render_mode=None, **config: Any):  # fmt: skip
-    """Vector entry point: a :class:`~worldssm.envs.vector.TorchVectorEnv` of ``num_envs``."""
+                autoreset_mode="NextStep", render_mode=None, graph: bool = False,
+                **config: Any):  # fmt: skip
+    """Vector entry point: a :class:`~worldssm.envs.vector.TorchVectorEnv` of ``num_envs``
+    (``graph=True``: step + render replayed from one CUDA graph, CUDA only)."""
     from worldssm.envs.vector import TorchVectorEnv
 
     w = make_world(world, num_envs, device, **config)
-    return TorchVectorEnv(w, max_episode_steps=max_episode_steps, autoreset_mode=autoreset_mode)
+    return TorchVectorEnv(w, max_episode_steps=max_episode_steps, autoreset_mode=autoreset_mode,
+                          graph=graph)  # fmt: skip
 
 
 def register_all() -> None:
