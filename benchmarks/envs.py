@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compile", action="store_true", help="torch.compile world.render")
     p.add_argument("--graph", action="store_true",
                    help="CUDA only: replay step + render as one CUDA graph")  # fmt: skip
+    p.add_argument("--no-malloc-tuning", action="store_true",
+                   help="CPU: leave glibc malloc as is (worldssm.envs.cpu_allocator)")  # fmt: skip
     p.add_argument("--peers", nargs="*", default=["memory-maze", "crafter", "miniworld"])
     p.add_argument("--out", default=None, help="write results JSON here")
     p.add_argument("--contact-sheet", default=None, metavar="PNG", help="only save frames")
@@ -221,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.graph and not on_cuda:
         p.error("--graph captures CUDA graphs: it needs --device cuda")
     batches = args.batches or list(CUDA_BATCHES if on_cuda else BATCHES)
+    malloc_tuned = False
+    if not on_cuda and not args.no_malloc_tuning:  # as `worldssm collect` runs on the CPU
+        from worldssm.envs.cpu_allocator import keep_freed_memory
+
+        malloc_tuned = keep_freed_memory()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = []
     for name in args.worlds:
@@ -247,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
+        "malloc_tuning": malloc_tuned,
         "results": results,
         "cpu_agreement": agreement,
         "peers": peers,

@@ -43,6 +43,8 @@ def _parse_options(items: list[str]) -> dict:
 
 
 def run(args) -> int:
+    import torch
+
     from worldssm.train.collect import CollectConfig, collect
 
     cfg = CollectConfig(
@@ -61,6 +63,10 @@ def run(args) -> int:
         action_repeat=args.action_repeat,
         env_options=_parse_options(args.set),
     )
+    if torch.device(cfg.device).type == "cpu":
+        from worldssm.envs.cpu_allocator import keep_freed_memory
+
+        keep_freed_memory()  # CPU renders reuse freed memory instead of page-faulting it in
     summary = collect(cfg, progress=not args.no_progress)
     print(f"wrote {summary['written']} episodes, kept {summary['skipped']} -> {summary['out']}")
     return 0
