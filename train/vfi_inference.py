@@ -12,6 +12,7 @@ Checkpoints are the trainer's (``runs/<name>/checkpoint.pt``) or slim exports of
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 
 import torch
@@ -96,9 +97,16 @@ class FrameInterpolator:
     Args:
         model: ``model(img0, img1, t) -> pred`` ((B, 3, H, W) in [0, 1]).
         batch_size: frame pairs per forward pass.
+        amp: bf16 autocast (default: on CUDA). Off for a model prepared for inference.
+        graph: replay full batches of a :class:`~worldssm.models.vfimamba.VFIMamba` from a CUDA
+            graph per frame size (:class:`~worldssm.models.vfimamba.GraphedVFIMamba`; 1080p
+            23.8 against 22.9 frames/s, 720p 50.7 against 44.9 on one H100). Default: on CUDA
+            without autocast for models that have ``interpolate``. On the CPU, True runs the
+            graph's static-buffer code eagerly (tests).
     """
 
-    def __init__(self, model, scale: float = 1.0, batch_size: int = 8, amp: bool | None = None):
+    def __init__(self, model, scale: float = 1.0, batch_size: int = 8, amp: bool | None = None,
+                 graph: bool | None = None):  # fmt: skip
         if not 0 < scale <= 1:
             raise ValueError(f"--scale must be in (0, 1] (e.g. 0.5 or 0.25), got {scale}")
         if batch_size < 1:
@@ -113,6 +121,16 @@ class FrameInterpolator:
                 f"--scale {scale} must divide the model's multiple {model.pad_multiple}"
             )
         self.multiple = int(round(multiple))
+        graphable = hasattr(model, "interpolate") and self.native_scale and not self.amp
+        if graph is None:
+            graph = graphable and self.device.type == "cuda"
+        if graph and not graphable:
+            raise ValueError(
+                "graph=True needs a VFIMamba prepared for inference (no autocast); got "
+                f"{type(model).__name__} with amp={self.amp}"
+            )
+        self.graph = graph
+        self._runners: dict[tuple, object] = {}  # (padded shape, scale) -> GraphedVFIMamba
 
     @torch.no_grad()
     def __call__(self, img0: torch.Tensor, img1: torch.Tensor, t) -> torch.Tensor:
@@ -147,6 +165,8 @@ class FrameInterpolator:
         return x.float() / 255 if x.dtype == torch.uint8 else x.float()
 
     def _forward(self, x0, x1, t):
+        if self.graph and x0.shape[0] == self.batch_size:  # the last, partial batch: eager
+            return self._graphed(x0, x1, t)
         if self.scale == 1:
             return self.model(x0, x1, t)
         if self.native_scale:
@@ -156,3 +176,22 @@ class FrameInterpolator:
                                align_corners=False) for x in (x0, x1)]  # fmt: skip
         pred = self.model(*small, t)
         return F.interpolate(pred, size=(h, w), mode="bilinear", align_corners=False)
+
+    def _graphed(self, x0, x1, t):
+        """One replay of the graph captured for this padded size (captured on first use)."""
+        from worldssm.models.vfimamba import GraphedVFIMamba
+
+        key = (tuple(x0.shape), self.scale)
+        runner = self._runners.get(key)
+        if runner is None:
+            try:
+                runner = GraphedVFIMamba(self.model, x0.shape, self.device, scale=self.scale)
+            except RuntimeError as e:  # a failed capture must not stop a long video job
+                msg = f"CUDA graph capture failed, interpolating without graphs: {e}"
+                warnings.warn(msg, stacklevel=3)
+                self.graph = False
+                return self._forward(x0, x1, t)
+            self._runners[key] = runner
+        # The graph's output buffer is overwritten by its next replay: the caller's crop and
+        # clamp below make a new tensor before that.
+        return runner(x0, x1, t)

@@ -110,3 +110,29 @@ def test_graphed_wrapper_static_buffers_equal_forward():
         runner(img0[:1], img1[:1], 0.5)
     with pytest.raises(ValueError, match="t must lie"):
         runner(img0, img1, 1.5)
+
+
+def test_frame_interpolator_graph_path_equals_eager():
+    # Full batches go through GraphedVFIMamba (its static-buffer code, eager on the CPU), the
+    # last partial batch eagerly; odd frame sizes are padded and cropped back either way.
+    from worldssm.train.vfi_inference import FrameInterpolator
+
+    _, fast = _models("vfimamba_tiny", torch.float32)
+    g = torch.Generator().manual_seed(3)
+    img0 = torch.randint(0, 256, (5, 3, 37, 70), generator=g, dtype=torch.uint8)
+    img1 = torch.randint(0, 256, (5, 3, 37, 70), generator=g, dtype=torch.uint8)
+    t = torch.tensor([0.2, 0.5, 0.7, 0.5, 0.9])
+    eager = FrameInterpolator(fast, batch_size=2, amp=False, graph=False)(img0, img1, t)
+    graphed = FrameInterpolator(fast, batch_size=2, amp=False, graph=True)
+    got = graphed(img0, img1, t)
+    assert len(graphed._runners) == 1  # one padded size, full batches only
+    torch.testing.assert_close(got, eager, atol=1e-5, rtol=0)
+    assert got.shape == (5, 3, 37, 70)
+
+
+def test_frame_interpolator_graph_needs_a_prepared_vfimamba():
+    from worldssm.train.vfi_inference import FrameInterpolator
+
+    ref, _ = _models("vfimamba_tiny", torch.float32)
+    with pytest.raises(ValueError, match="graph=True needs a VFIMamba prepared"):
+        FrameInterpolator(ref, amp=True, graph=True)
