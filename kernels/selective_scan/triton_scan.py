@@ -346,7 +346,11 @@ FWD_CONFIG: tuple[int, int, int] | None = None
 # and bf16 5.14 / 1.28 ms against 5.57 / 1.43 and 7.65 / 1.90 with DEFAULT_FWD. Few channels
 # per program: at batch 1 more programs keep more SMs busy. (A variant scanning one state at a
 # time over 2-D tiles was 1.6-2.2x slower in the same sweep and was removed.)
+# They apply only where the default tiles would leave the GPU short of programs (fewer than
+# INFER_MAX_PROGRAMS channel blocks); big batches keep DEFAULT_FWD, the winner of the sweep at
+# (8, 1536, 2048, 16).
 DEFAULT_INFER = {torch.float32: (2, 64, 2), torch.bfloat16: (1, 32, 1), torch.float16: (1, 32, 1)}
+INFER_MAX_PROGRAMS = 2048
 INFER_CONFIG: tuple[int, int, int] | None = None
 # Copies of the dB/dC accumulators (summed afterwards): atomics from many channel blocks to one
 # address serialise in L2; 16 copies of (B, G, N, L) float32 are small next to u.
@@ -374,6 +378,13 @@ def _config(d_per_group: int, override, default):
     while d_per_group % block_d:  # one group per program
         block_d //= 2
     return block_d, block_l, warps
+
+
+def infer_tile(bsz: int, d_inner: int, dtype: torch.dtype) -> tuple[int, int, int]:
+    """Default (BLOCK_D, BLOCK_L, warps) of the forward without autograd for this launch."""
+    if bsz * d_inner // DEFAULT_FWD[0] >= INFER_MAX_PROGRAMS:
+        return DEFAULT_FWD
+    return DEFAULT_INFER.get(dtype, DEFAULT_FWD)
 
 
 def chunk_tiles(programs: int, n_tiles: int) -> int:
@@ -410,7 +421,7 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
     if store_ckpt:
         block_d, block_l, warps = _config(d_per_group, FWD_CONFIG, DEFAULT_FWD)
     else:
-        default = DEFAULT_INFER.get(u.dtype, DEFAULT_FWD)
+        default = infer_tile(bsz, d_inner, u.dtype)
         block_d, block_l, warps = _config(d_per_group, INFER_CONFIG, default)
     block_n = triton.next_power_of_2(n)
     n_dblocks = triton.cdiv(d_inner, block_d)

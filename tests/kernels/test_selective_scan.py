@@ -298,3 +298,13 @@ def test_inference_tiles_reverse_and_shared_u(monkeypatch):
         out, last = selective_scan(**xs, delta_softplus=True, return_final=True,
                                    backend="triton", reverse=flags)  # fmt: skip
     assert rel_err(out, ref[0]) < 1e-5 and rel_err(last, ref[1]) < 1e-5
+
+
+def test_inference_tiles_only_where_programs_are_few():
+    from worldssm.kernels.selective_scan import triton_scan as ts
+
+    # VFIMamba-S at batch 1 (1,024 channels): the small tiles of the H100 sweep.
+    assert ts.infer_tile(1, 1024, torch.float32) == ts.DEFAULT_INFER[torch.float32]
+    assert ts.infer_tile(1, 1024, torch.bfloat16) == ts.DEFAULT_INFER[torch.bfloat16]
+    # A big batch (the Mamba benchmark shape) keeps the forward's own default.
+    assert ts.infer_tile(8, 1536, torch.float32) == ts.DEFAULT_FWD
