@@ -287,7 +287,6 @@ class GraphedVFIMamba:
     def __init__(self, model, shape, device, scale: float = 1.0, capture=None, warmup: int = 2):
         device = torch.device(device)
         self.model, self.scale, self.shape = model, scale, tuple(shape)
-        self.pad_multiple = model.pad_multiple
         self.img0 = torch.zeros(self.shape, device=device)
         self.img1 = torch.zeros(self.shape, device=device)
         self.tt = torch.full((self.shape[0], 1, 1, 1), 0.5, device=device)
