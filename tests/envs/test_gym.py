@@ -69,7 +69,7 @@ def test_bad_options_are_clear():
         env.step(7)
 
 
-def test_worlds_import_without_gymnasium():
+def test_worlds_import_without_gymnasium(tmp_path):
     """The bare worlds need only torch and NumPy (e.g. on a GPU box without gymnasium)."""
     import subprocess
     import sys
@@ -81,6 +81,9 @@ def test_worlds_import_without_gymnasium():
         "assert w.render().shape == (2, 64, 64, 3)\n"
         "try:\n    e.make_vector\nexcept ImportError as x:\n    print('hint:', x)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # cwd: a source checkout in the working directory must not shadow the installed package.
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert "pip install gymnasium" in out.stdout
