@@ -318,6 +318,15 @@ def main(argv=None) -> int:
         action="store_false",
         help="skip timing the feature extractor alone",
     )
+    p.add_argument(
+        "--infer-kernel",
+        choices=["seq", "tile"],
+        default=None,
+        help="selective-scan forward without autograd (triton_scan.INFER_KERNEL); default: its own",
+    )
+    p.add_argument(
+        "--seq-config", default="", help="BLOCK_D,warps,chunk_len of triton_seq (SEQ_CONFIG)"
+    )
     p.add_argument("--out", default=None, help="write JSON here")
     args = p.parse_args(argv)
     device = torch.device("cuda" if torch.cuda.is_available() and not args.quick else "cpu")
@@ -328,6 +337,14 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = True  # fixed sizes: let cuDNN pick conv algorithms
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    if args.infer_kernel:
+        from worldssm.kernels.selective_scan import triton_scan
+
+        triton_scan.INFER_KERNEL = args.infer_kernel
+    if args.seq_config:
+        from worldssm.kernels.selective_scan import triton_seq
+
+        triton_seq.SEQ_CONFIG = tuple(int(v) for v in args.seq_config.split(","))
     if args.scan_config:
         from worldssm.kernels.selective_scan import triton_scan
 
@@ -398,6 +415,9 @@ def main(argv=None) -> int:
         "torch": torch.__version__,
         "git_commit": _git_commit(),
         "scan_backend": resolve_backend(device),
+        "infer_kernel": __import__(
+            "worldssm.kernels.selective_scan.triton_scan", fromlist=["INFER_KERNEL"]
+        ).INFER_KERNEL,
         "settings": {
             k: getattr(args, k)
             for k in (

@@ -352,6 +352,9 @@ FWD_CONFIG: tuple[int, int, int] | None = None
 DEFAULT_INFER = {torch.float32: (2, 64, 2), torch.bfloat16: (1, 32, 1), torch.float16: (1, 32, 1)}
 INFER_MAX_PROGRAMS = 2048
 INFER_CONFIG: tuple[int, int, int] | None = None
+# The forward without autograd: "seq" (``triton_seq``: one thread per channel walking time,
+# any strides) or "tile" (this module's tiled forward with INFER_CONFIG / DEFAULT_INFER).
+INFER_KERNEL = "seq"
 # Copies of the dB/dC accumulators (summed afterwards): atomics from many channel blocks to one
 # address serialise in L2; 16 copies of (B, G, N, L) float32 are small next to u.
 ATOMIC_SLOTS = 16
@@ -538,13 +541,19 @@ def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h
 
     u (B, Du, L) with Du dividing D = delta.shape[1] (channel c reads u[:, c % Du]); bit g of
     ``rev_mask`` makes group g of B/C scan backwards. Without autograd (inference, or no input
-    that needs a gradient) the forward runs alone and stores no checkpoints.
+    that needs a gradient) the forward runs alone and stores no checkpoints: by default the
+    per-channel sequential kernel (``INFER_KERNEL``), which also takes u, delta and z in any
+    strides and returns out in delta's layout.
     """
     tensors = (u, delta, A, B, C, D, z, delta_bias, h0)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         return TritonSelectiveScan.apply(
             u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask
         )
+    if INFER_KERNEL == "seq":
+        from worldssm.kernels.selective_scan.triton_seq import selective_scan_seq
+
+        return selective_scan_seq(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask)
     z = None if z is None else z.contiguous()
     out, last, _, _ = _forward(
         u.contiguous(), delta.contiguous(), A.contiguous().float(), B, C, D, z, delta_bias,

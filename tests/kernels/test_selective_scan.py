@@ -258,7 +258,8 @@ def test_reverse_one_group_triton_matches_flipped_naive():
     assert rel_err(got, ref) < 1e-5
 
 
-# --- Inference forward (no autograd): its own tiles (INFER_CONFIG) -----------------------------
+# --- Inference forward (no autograd), tiled kernel: its own tiles (INFER_CONFIG) ---------------
+# (the default inference kernel, triton_seq, has its own tests in test_selective_scan_seq.py)
 
 INFER_CASES = {
     "all-options": dict(length=45),
@@ -275,6 +276,7 @@ INFER_CASES = {
 def test_inference_tiles_match_naive(monkeypatch, case, tile):
     from worldssm.kernels.selective_scan import triton_scan
 
+    monkeypatch.setattr(triton_scan, "INFER_KERNEL", "tile")
     monkeypatch.setattr(triton_scan, "INFER_CONFIG", tile)
     inputs = make_inputs(**INFER_CASES[case])
     softplus = case != "bare"
@@ -289,6 +291,7 @@ def test_inference_tiles_match_naive(monkeypatch, case, tile):
 def test_inference_tiles_reverse_and_shared_u(monkeypatch):
     from worldssm.kernels.selective_scan import triton_scan
 
+    monkeypatch.setattr(triton_scan, "INFER_KERNEL", "tile")
     monkeypatch.setattr(triton_scan, "INFER_CONFIG", (1, 8, 1))
     x, flags = _shared_reversed_inputs(length=37)
     ref = selective_scan(**x, delta_softplus=True, return_final=True, backend="naive",
