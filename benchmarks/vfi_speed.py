@@ -339,8 +339,11 @@ def main(argv=None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     if args.infer_kernel:
         from worldssm.kernels.selective_scan import triton_scan
+        from worldssm.layers.ss2d import SS2D
 
         triton_scan.INFER_KERNEL = args.infer_kernel
+        # the tiled kernel's peer run keeps the layout it was tuned on
+        SS2D.tokens_last_inference = args.infer_kernel == "seq"
     if args.seq_config:
         from worldssm.kernels.selective_scan import triton_seq
 

@@ -23,7 +23,8 @@ from worldssm.kernels.selective_scan import triton_scan as ts
 # name: (K*D channels, D of u (shared by the 4 directions' 2 layouts), L, N, dt rank)
 SHAPES = {"1/8 (136x240 x 2 frames)": (1024, 512, 65280, 16, 8),
           "1/16 (68x120 x 2 frames)": (2048, 1024, 16320, 16, 16)}  # fmt: skip
-CONFIGS = [(bd, max(1, bd // 32), cl) for bd in (32, 64, 128) for cl in (64, 128, 256, 512, 1024)]
+CONFIGS = [(bd, w, cl) for bd, w in ((32, 1), (64, 1), (64, 2), (128, 2), (128, 4), (256, 4))
+           for cl in (128, 256, 512, 1024)]  # fmt: skip
 REVERSE = [False, False, True, True]
 
 
@@ -31,6 +32,7 @@ def make(shape, dtype, layout, device="cuda"):
     d_all, du, length, n, r = shape
     gen = torch.Generator(device=device).manual_seed(0)
     c_all = r + 2 * n
+    width = -(-c_all // 16) * 16  # SS2D's channels-last projections: (B, C, Δ-rank, pad)
 
     def rnd(*s):
         return torch.randn(*s, device=device, generator=gen, dtype=dtype)
@@ -38,8 +40,8 @@ def make(shape, dtype, layout, device="cuda"):
     if layout == "channels-last":
         u = rnd(1, length, du).transpose(1, 2)
         delta = (rnd(1, length, d_all) * 0.5).transpose(1, 2)
-        x_dbl = rnd(1, length, 4, c_all)
-        b, c = (x_dbl[..., r + i * n : r + (i + 1) * n].permute(0, 2, 3, 1) for i in (0, 1))
+        x_dbl = rnd(1, length, 4, width)
+        b, c = (x_dbl[..., i * n : (i + 1) * n].permute(0, 2, 3, 1) for i in (0, 1))
     else:
         u = rnd(1, du, length)
         delta = rnd(1, d_all, length) * 0.5

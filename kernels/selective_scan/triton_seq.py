@@ -31,7 +31,7 @@ import triton.language as tl
 from worldssm.kernels.backend import triton_interpreted
 from worldssm.kernels.selective_scan.triton_scan import _chunk_carry_kernel, _softplus
 
-LOG2E = 1.4426950408889634
+LOG2E = tl.constexpr(1.4426950408889634)  # a plain float global is not readable in @jit
 
 # (BLOCK_D, num_warps, chunk_len); benchmarks/gpu sweeps may override SEQ_CONFIG.
 DEFAULT_SEQ = (128, 4, 256)
@@ -39,24 +39,31 @@ SEQ_CONFIG: tuple[int, int, int] | None = None
 
 
 @triton.jit
+def _row(ptr, mn, EVEN_N: tl.constexpr):
+    """One step's B or C row (BLOCK_N,); unmasked when N == BLOCK_N, so it can load as vectors."""
+    if EVEN_N:
+        return tl.load(ptr).to(tl.float32)
+    return tl.load(ptr, mask=mn, other=0.0).to(tl.float32)
+
+
+@triton.jit
 def _step_inputs(u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl,
-                 SOFTPLUS: tl.constexpr):  # fmt: skip
+                 SOFTPLUS: tl.constexpr, EVEN_N: tl.constexpr):  # fmt: skip
     """u (BLOCK_D,), delta after bias/softplus (0 where masked), B row (BLOCK_N,) at ``pos``."""
     u = tl.load(u_ptr + pos * sUl, mask=md, other=0.0).to(tl.float32)
     dt = tl.load(d_ptr + pos * sDl, mask=md, other=0.0).to(tl.float32) + bias
     if SOFTPLUS:
         dt = _softplus(dt)
     dt = tl.where(md, dt, 0.0)
-    bt = tl.load(b_ptr + pos * sBl, mask=mn, other=0.0).to(tl.float32)
-    return u, dt, bt
+    return u, dt, _row(b_ptr + pos * sBl, mn, EVEN_N)
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+@triton.jit(do_not_specialize=["rev_mask", "sN"])  # 1 would become a constexpr
 def _seq_state_kernel(
     U, DELTA, A, Bm, DBIAS, ENDS, DSUM,
-    L, D, Du, N, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
+    L, D, Du, N, sN, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
     sUb, sUd, sUl, sDb, sDd, sDl, sBb, sBg, sBn, sBl,
-    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr,
+    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, EVEN_N: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Pass 1, grid (B * n_dblocks, n_chunks): ENDS (B, D, n_chunks, N), DSUM (B, D, n_chunks)."""
@@ -71,7 +78,7 @@ def _seq_state_kernel(
     mnd = mn[:, None] & md[None, :]
     g = d0 // d_per_group
     rev = (rev_mask >> g) & 1
-    a2 = tl.load(A + offs_d[None, :] * N + offs_n[:, None], mask=mnd, other=0.0) * LOG2E
+    a2 = tl.load(A + offs_d[None, :] * N + offs_n[:, None] * sN, mask=mnd, other=0.0) * LOG2E
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
         bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
@@ -83,23 +90,25 @@ def _seq_state_kernel(
     s0 = chunk * chunk_len
     for s in range(s0, tl.minimum(s0 + chunk_len, L)):
         pos = tl.where(rev != 0, L - 1 - s, s)
-        u, dt, bt = _step_inputs(u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS)
+        u, dt, bt = _step_inputs(
+            u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS, EVEN_N
+        )
         x = tl.exp2(dt[None, :] * a2) * x + bt[:, None] * (dt * u)[None, :]
         total += dt
     off = (bi * D + offs_d) * n_chunks + chunk
-    tl.store(ENDS + off[None, :] * N + offs_n[:, None], x, mask=mnd)
+    tl.store(ENDS + off[None, :] * N + offs_n[:, None] * sN, x, mask=mnd)
     tl.store(DSUM + off, total, mask=md)
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+@triton.jit(do_not_specialize=["rev_mask", "sN"])  # 1 would become a constexpr
 def _seq_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, LAST,
-    L, D, Du, N, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
+    L, D, Du, N, sN, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
     sUb, sUd, sUl, sDb, sDd, sDl, sZb, sZd, sZl, sOb, sOd, sOl,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_LAST: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
+    EVEN_N: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Pass 3, grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start of each chunk."""
     pid = tl.program_id(0)
@@ -113,7 +122,7 @@ def _seq_fwd_kernel(
     mnd = mn[:, None] & md[None, :]
     g = d0 // d_per_group
     rev = (rev_mask >> g) & 1
-    a2 = tl.load(A + offs_d[None, :] * N + offs_n[:, None], mask=mnd, other=0.0) * LOG2E
+    a2 = tl.load(A + offs_d[None, :] * N + offs_n[:, None] * sN, mask=mnd, other=0.0) * LOG2E
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
         bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
@@ -122,7 +131,7 @@ def _seq_fwd_kernel(
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
     x = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
     if HAS_H0:
-        h0_off = ((bi * D + offs_d[None, :]) * n_chunks + chunk) * N + offs_n[:, None]
+        h0_off = ((bi * D + offs_d[None, :]) * n_chunks + chunk) * N + offs_n[:, None] * sN
         x = tl.load(H0 + h0_off, mask=mnd, other=0.0).to(tl.float32)
     u_ptr = U + bi * sUb + (offs_d % Du) * sUd
     d_ptr = DELTA + bi * sDb + offs_d * sDd
@@ -133,8 +142,10 @@ def _seq_fwd_kernel(
     s0 = chunk * chunk_len
     for s in range(s0, tl.minimum(s0 + chunk_len, L)):
         pos = tl.where(rev != 0, L - 1 - s, s)
-        u, dt, bt = _step_inputs(u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS)
-        ct = tl.load(c_ptr + pos * sCl, mask=mn, other=0.0).to(tl.float32)
+        u, dt, bt = _step_inputs(
+            u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS, EVEN_N
+        )
+        ct = _row(c_ptr + pos * sCl, mn, EVEN_N)
         x = tl.exp2(dt[None, :] * a2) * x + bt[:, None] * (dt * u)[None, :]
         y = tl.sum(x * ct[:, None], axis=0)
         if HAS_D:
@@ -144,7 +155,7 @@ def _seq_fwd_kernel(
             y = y * zv * tl.sigmoid(zv)
         tl.store(o_ptr + pos * sOl, y.to(OUT.dtype.element_ty), mask=md)
     if STORE_LAST:
-        state_off = (bi * D + offs_d[None, :]) * N + offs_n[:, None]
+        state_off = (bi * D + offs_d[None, :]) * N + offs_n[:, None] * sN
         tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mnd)
 
 
@@ -183,8 +194,8 @@ def selective_scan_seq(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, 
     out = torch.empty_like(delta, dtype=u.dtype)  # keeps delta's strides when it is dense
     last = torch.empty(bsz, d_inner, n, **f32)
     dummy = u
-    flags = dict(HAS_DBIAS=delta_bias is not None, SOFTPLUS=delta_softplus)
-    sizes = (length, d_inner, du_ch, n, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask)
+    flags = dict(HAS_DBIAS=delta_bias is not None, SOFTPLUS=delta_softplus, EVEN_N=n == block_n)
+    sizes = (length, d_inner, du_ch, n, 1, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask)
     bias = dummy if delta_bias is None else delta_bias
     starts = None if h0 is None else h0.contiguous()
     if n_chunks > 1:

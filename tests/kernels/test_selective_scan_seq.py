@@ -62,10 +62,11 @@ def test_seq_matches_naive(monkeypatch, config, layout, reverse):
     assert rel_err(out, ref) < 1e-5 and rel_err(last, ref_last) < 1e-5
 
 
-@pytest.mark.parametrize("case", ["bare", "L1", "odd-n"])
+@pytest.mark.parametrize("case", ["bare", "L1", "odd-n", "even-n"])
 def test_seq_small_cases(monkeypatch, case):
     monkeypatch.setattr(triton_seq, "SEQ_CONFIG", (16, 1, 4))
-    kw = {"bare": dict(options=False), "L1": dict(length=1), "odd-n": dict(n=3, d=48)}[case]
+    kw = {"bare": dict(options=False), "L1": dict(length=1), "odd-n": dict(n=3, d=48),
+          "even-n": dict(n=8)}[case]  # fmt: skip  # even-n: unmasked B/C rows (EVEN_N)
     x = inputs(**kw)
     softplus = case != "bare"
     ref = selective_scan(**x, delta_softplus=softplus, return_final=True, backend="naive")

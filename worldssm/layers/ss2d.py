@@ -75,6 +75,10 @@ class SS2D(nn.Module):
     # True: run the four default directions through the generic gathered path (scan_tokens),
     # the formulation before scan_four_directions; benchmarks and tests compare the two.
     gather_directions = False
+    # True: without autograd, scan channels-last tokens (_scan_four_directions_tokens_last), the
+    # layout of the default inference kernel; False: the autograd layout also at inference
+    # (benchmarks time the tiled inference kernel on it as the peer).
+    tokens_last_inference = True
 
     def __init__(
         self,
@@ -192,20 +196,23 @@ class SS2D(nn.Module):
     def _block_weights(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """x-proj and Δ-proj of all four directions as block-diagonal matrices (channels last).
 
-        Returns (2·D, K·(R+2N)): tokens of both layouts side by side, (B, L, 2, D), times it give
-        every direction's (Δ-rank, B, C) per token in direction order k = 2p + s (layout s =
-        k % 2); and (K·R, K·D): the Δ-ranks of all directions times it give (B, L, K·D). The
-        zero blocks cost a few GFLOP at 1080p, next to milliseconds of copies saved.
+        Returns (2·D, K·P): tokens of both layouts side by side, (B, L, 2, D), times it give
+        every direction's projections per token, (B, L, K, P), in direction order k = 2p + s
+        (layout s = k % 2), with columns (B: N, C: N, Δ-rank: R, zeros) and P = 2N + R rounded
+        up to 16, so that each step's B and C rows start 16-byte aligned (vector loads); and
+        (K·R, K·D): the Δ-ranks of all directions times it give (B, L, K·D). The zero blocks
+        cost a few GFLOP at 1080p, next to the copies they save.
         """
-        k, d, r = self.num_dirs, self.d_inner, self.dt_rank
-        c_all = r + 2 * self.d_state
-        w_x = self.x_proj_weight.to(dtype)  # (K, R+2N, D)
+        k, d, n, r = self.num_dirs, self.d_inner, self.d_state, self.dt_rank
+        width = -(-(2 * n + r) // 16) * 16
+        w_x = self.x_proj_weight.to(dtype)  # (K, R+2N, D), rows (Δ-rank, B, C)
+        w_x = torch.cat([w_x[:, r:], w_x[:, :r]], dim=1)  # rows (B, C, Δ-rank)
         w_dt = self.dt_proj_weight.to(dtype)  # (K, D, R)
-        x_blk = w_x.new_zeros(2 * d, k * c_all)
+        x_blk = w_x.new_zeros(2 * d, k * width)
         dt_blk = w_dt.new_zeros(k * r, k * d)
         for i in range(k):
             s = i % 2
-            x_blk[s * d : (s + 1) * d, i * c_all : (i + 1) * c_all] = w_x[i].t()
+            x_blk[s * d : (s + 1) * d, i * width : i * width + 2 * n + r] = w_x[i].t()
             dt_blk[i * r : (i + 1) * r, i * d : (i + 1) * d] = w_dt[i].t()
         return x_blk, dt_blk
 
@@ -226,7 +233,7 @@ class SS2D(nn.Module):
         Returns:
             (B, T, H, W, D) in u's dtype: the sum of the four directions, channels last.
         """
-        if not torch.is_grad_enabled():
+        if self.tokens_last_inference and not torch.is_grad_enabled():
             return self._scan_four_directions_tokens_last(u, frames_first)
         bsz, frames, d, h, w = u.shape
         k, n, r, length = 4, self.d_state, self.dt_rank, frames * h * w
@@ -270,22 +277,21 @@ class SS2D(nn.Module):
         """:meth:`scan_four_directions` without autograd, with every tensor channels last.
 
         Tokens (B, L, 2, D) hold both layouts side by side; one block-diagonal matmul gives all
-        directions' (Δ-rank, B, C) as (B, L, K, R+2N), another their Δ as (B, L, K·D), and the
+        directions' (B, C, Δ-rank) as (B, L, K, P), another their Δ as (B, L, K·D), and the
         scan reads and writes (B, L, channels) memory through strides (the per-channel
         sequential kernel, ``triton_seq``, reads one step of 32 neighbouring channels per warp).
         The outputs, (B, L, K·D), are summed per layout and moved to (B, T, H, W, D).
         """
         bsz, frames, d, h, w = u.shape
         k, n, r, length = 4, self.d_state, self.dt_rank, frames * h * w
-        c_all = r + 2 * n
         u2 = u.new_empty(bsz, length, 2, d)  # (B, L, layout s, D)
         u2[:, :, 0].view(bsz, h, w, frames, d).copy_(u.permute(0, 3, 4, 1, 2))
         u2[:, :, 1].view(bsz, w, h, frames, d).copy_(u.permute(0, 4, 3, 1, 2))
         _, _, a, d_skip, dt_bias, x_blk, dt_blk = self._scan_weights(u.dtype)
-        x_dbl = torch.matmul(u2.view(bsz, length, 2 * d), x_blk).view(bsz, length, k, c_all)
-        dts = torch.matmul(x_dbl[..., :r].reshape(bsz, length, k * r), dt_blk)  # (B, L, K*D)
-        bs = x_dbl[..., r : r + n].permute(0, 2, 3, 1)  # (B, K, N, L) views
-        cs = x_dbl[..., r + n :].permute(0, 2, 3, 1)
+        x_dbl = torch.matmul(u2.view(bsz, length, 2 * d), x_blk).view(bsz, length, k, -1)
+        dts = torch.matmul(x_dbl[..., 2 * n : 2 * n + r].reshape(bsz, length, k * r), dt_blk)
+        bs = x_dbl[..., :n].permute(0, 2, 3, 1)  # (B, K, N, L) views
+        cs = x_dbl[..., n : 2 * n].permute(0, 2, 3, 1)
         out = selective_scan(
             u2.view(bsz, length, 2 * d).transpose(1, 2),  # channel k*D + i reads (k % 2)*D + i
             dts.transpose(1, 2),
