@@ -19,8 +19,9 @@ a, h, dh and writes db and da (da in a's dtype, or reduced in registers when a i
 Reverse scans map the tile index onto time backwards instead of using ``reverse=True`` (which has
 had wrong results for non-commutative combines on GPU).
 
-Complex tensors travel as float32 pairs (``torch.view_as_real``), loaded as (BLOCK_T, BLOCK_N, 2)
-tiles (contiguous 8-byte elements) and split into real and imaginary parts in registers.
+Complex tensors travel as float32 pairs or as packed int64 words (``COMPLEX_PACKED`` in
+:mod:`.triton_tiles`; see :mod:`.triton_io`) and are split into real and imaginary parts in
+registers.
 Layout after normalisation: a (Ba, Ta, N), b and h (B, T, N), h0 (B, N), reset (B, T).
 """
 
@@ -31,6 +32,15 @@ import triton
 import triton.language as tl
 
 from worldssm.kernels.backend import triton_interpreted
+from worldssm.kernels.linear_scan.triton_io import (
+    _cut_at,
+    _last_row,
+    _load,
+    _publish,
+    _store,
+    _ticket,
+    _wait,
+)
 from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_config
 
 __all__ = ["linear_scan_triton", "scan_config"]
@@ -56,111 +66,12 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0):
-    """(re, im) in float32 of the elements at ``off`` (any shape); im is 0 for real tensors.
-
-    Masked elements read (OTHER, 0).
-    """
-    if COMPLEX:
-        # Two stride-2 loads. (BLOCK_T, BLOCK_N, 2) tiles split with tl.split gave errors of
-        # 0.5-3% on an H200 (Triton 3.6) at B=4, T=2048, N=384, though exact in the interpreter.
-        re = tl.load(ptr + off * 2, mask=mask, other=OTHER).to(tl.float32)
-        im = tl.load(ptr + off * 2 + 1, mask=mask, other=0.0).to(tl.float32)
-    else:
-        re = tl.load(ptr + off, mask=mask, other=OTHER).to(tl.float32)
-        im = tl.zeros_like(re)
-    return re, im
-
-
-@triton.jit
-def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr):
-    if COMPLEX:
-        tl.store(ptr + off * 2, re.to(ptr.dtype.element_ty), mask=mask)
-        tl.store(ptr + off * 2 + 1, im.to(ptr.dtype.element_ty), mask=mask)
-    else:
-        tl.store(ptr + off, re.to(ptr.dtype.element_ty), mask=mask)
-
-
-@triton.jit
-def _last_row(x, BLOCK_T: tl.constexpr):
-    rows = tl.arange(0, BLOCK_T)
-    return tl.sum(tl.where((rows == BLOCK_T - 1)[:, None], x, 0.0), axis=0)
-
-
-@triton.jit
-def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
-    """True where the coefficient of the step at time t is cut by an episode start."""
-    if REVERSE:
-        r = tl.load(reset_ptr + t + 1, mask=valid & (t + 1 < T), other=0)
-    else:
-        r = tl.load(reset_ptr + t, mask=valid, other=0)
-    return r != 0
-
-
-@triton.jit
-def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
-    """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
-    n_tiles = tl.cdiv(T, BLOCK_T)
-    n_cols = tl.num_programs(0) // n_tiles
-    vid = tl.atomic_add(COUNTER, 1).to(tl.int32)
-    return vid // n_cols, vid % n_cols
-
-
-@triton.jit
-def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
-    """Write a chunk's end state to STATE[slot] (int64 words: flag << 32 | float32 bits)."""
-    W: tl.constexpr = 2 if COMPLEX else 1
-    word_r = (cr.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
-    word_i = (ci.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
-    _store_words(STATE + slot * N * W, offs_n, word_r, word_i, mask_n, COMPLEX)
-
-
-@triton.jit
-def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
-    # Atomic (relaxed) writes: strong stores that the other SM's volatile polls must see.
-    # Complex words go as two stride-2 writes, not one tl.join'ed (N, 2) tile: joined/split
-    # tiles gave wrong values on the GPU (exact in the interpreter), as _load notes.
-    if COMPLEX:
-        tl.atomic_xchg(ptr + off * 2, wr, mask=mask, sem="relaxed")
-        tl.atomic_xchg(ptr + off * 2 + 1, wi, mask=mask, sem="relaxed")
-    else:
-        tl.atomic_xchg(ptr + off, wr, mask=mask, sem="relaxed")
-
-
-@triton.jit
-def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.constexpr):
-    """Poll STATE[slot] until every word carries its flag; returns the state (re, im)."""
-    W: tl.constexpr = 2 if COMPLEX else 1
-    ptr = STATE + slot * N * W
-    # volatile: read through L1 on every poll (the words are written by another SM).
-    # Complex: real and imaginary words are two stride-2 loads (see _store_words).
-    words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
-    words_i = words_r
-    if COMPLEX:
-        words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
-    polls = 0
-    while (tl.min(tl.minimum(words_r, words_i) >> 32) == 0) & (polls < MAX_POLLS):
-        words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
-        if COMPLEX:
-            words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
-        else:
-            words_i = words_r
-        polls += 1
-    re = (words_r & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
-    if COMPLEX:
-        im = (words_i & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
-    else:
-        im = tl.zeros_like(re)
-    return re, im
-
-
-@triton.jit
 def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
     T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
-    A_CONST: tl.constexpr, COMPLEX: tl.constexpr, CHUNKED: tl.constexpr,
-    MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
+    CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
     n_tiles = tl.cdiv(T, BLOCK_T)
@@ -171,21 +82,22 @@ def _scan_fwd_kernel(
         k_lo = 0
         col = tl.program_id(0)
         k_hi = n_tiles
+    W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     n_blocks = tl.cdiv(N, BLOCK_N)
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    x_row = X + row * T * N * (2 if COMPLEX else 1)
-    h_row = H + row * T * N * (2 if COMPLEX else 1)
-    a_row = A + row * stride_ab * (2 if COMPLEX else 1)
+    x_row = X + row * T * N * W
+    h_row = H + row * T * N * W
+    a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX)
+        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
 
     for k in range(k_lo, k_hi):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
@@ -197,13 +109,15 @@ def _scan_fwd_kernel(
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
         off = t[:, None] * N + offs_n[None, :]
-        xr, xi = _load(x_row, off, m2, COMPLEX)
+        xr, xi = _load(x_row, off, m2, COMPLEX, 0.0, PACKED)
         if A_CONST:
             ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
             ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
         else:
             # Past the end a = 1 carries the last state through to the final row.
-            ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0)
+            ar, ai = _load(
+                a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0, PACKED
+            )
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             ar = tl.where(cut[:, None], 0.0, ar)
@@ -226,8 +140,8 @@ def _scan_fwd_kernel(
         if CHUNKED:
             if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
-        _store(h_row, off, hr, hi, m2, COMPLEX)
-    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX)
+        _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
+    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
 @triton.jit
@@ -236,7 +150,7 @@ def _scan_bwd_kernel(
     T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-    CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
+    PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
@@ -254,27 +168,28 @@ def _scan_bwd_kernel(
         k_hi = n_tiles
         part = 0
         n_parts = 1
+    W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     n_blocks = tl.cdiv(N, BLOCK_N)
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    base = row * T * N * (2 if COMPLEX else 1)
-    a_row = A + row * stride_ab * (2 if COMPLEX else 1)
+    base = row * T * N * W
+    a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
     STEP: tl.constexpr = -1 if REVERSE else 1  # time step between consecutive scan indices
 
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_GHT:
-        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX)
+        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
     h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX)
+        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
@@ -297,16 +212,20 @@ def _scan_bwd_kernel(
             nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
             ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
         else:
-            nr, ni = _load(a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0)
+            nr, ni = _load(
+                a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
+            )
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
             ni = tl.where(cut_next[:, None], 0.0, ni)
-        gr_in, gi_in = _load(GH + base, off, m2, COMPLEX)
+        gr_in, gi_in = _load(GH + base, off, m2, COMPLEX, 0.0, PACKED)
         # Previous state h_{i-1} (h0 at i = 0).
         has_prev = valid & (i >= 1)
         mp = has_prev[:, None] & mask_n[None, :]
-        hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX)
+        hpr, hpi = _load(
+            H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED
+        )
         hpr = tl.where((i == 0)[:, None], h0r[None, :], hpr)
         hpi = tl.where((i == 0)[:, None], h0i[None, :], hpi)
         keep = m2
@@ -335,14 +254,14 @@ def _scan_bwd_kernel(
         if CHUNKED:
             if k < n_tiles - 1:
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
-        _store(DX + base, off, gr, gi, m2, COMPLEX)
+        _store(DX + base, off, gr, gi, m2, COMPLEX, PACKED)
         if A_CONST:
             dar_acc += tl.sum(dar, axis=0)
             dai_acc += tl.sum(dai, axis=0)
         else:
-            _store(DA + base, off, dar, dai, m2, COMPLEX)
+            _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
     if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
-        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX)
+        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
     if HAS_H0:
         # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
         t0 = (T - 1) if REVERSE else 0
@@ -350,7 +269,7 @@ def _scan_bwd_kernel(
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX)
+            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX, 0.0, PACKED)
         if HAS_RESET:
             if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
@@ -358,14 +277,17 @@ def _scan_bwd_kernel(
                 a0i = tl.where(cut0, 0.0, a0i)
         d0r = a0r * cr + a0i * ci
         d0i = a0r * ci - a0i * cr
-        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX)
+        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
-def _real(x: torch.Tensor | None) -> torch.Tensor | None:
+def _real(x: torch.Tensor | None, packed: bool = False) -> torch.Tensor | None:
+    """The tensor the kernels address: complex as float32 pairs, or as int64 words if packed."""
     if x is None:
         return None
     x = x.contiguous()
-    return torch.view_as_real(x) if x.is_complex() else x
+    if not x.is_complex():
+        return x
+    return x.view(torch.int64) if packed else torch.view_as_real(x)
 
 
 def _kind(x: torch.Tensor) -> str:
@@ -388,7 +310,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
         sync = torch.empty(2, dtype=torch.int64, device=device)  # unused; no memset launch
     kernel[(n_cols * n_tiles,)](
         *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"),
-        **flags, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
+        **flags, PACKED=c.packed, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
         BLOCK_N=c.block_n, num_warps=c.num_warps,
     )  # fmt: skip
     return n_tiles
@@ -405,10 +327,12 @@ class TritonLinearScan(torch.autograd.Function):
         h = torch.empty_like(b)
         h_final = torch.empty(bsz, n, dtype=b.dtype, device=b.device)
         reset_u8 = None if reset is None else reset.contiguous().view(torch.uint8)
-        dummy = _real(b)
         c = choose(bsz, length, n, _kind(b), ta == 1, False, triton_interpreted())
-        args = (_real(a), _real(b), dummy if h0 is None else _real(h0),
-                dummy if reset_u8 is None else reset_u8, _real(h), _real(h_final))  # fmt: skip
+        p = c.packed
+        dummy = _real(b, p)
+        args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
+                dummy if reset_u8 is None else reset_u8, _real(h, p),
+                _real(h_final, p))  # fmt: skip
         _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if ta == 1 else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
@@ -436,11 +360,12 @@ class TritonLinearScan(torch.autograd.Function):
         else:  # a shared over the batch: per-row float32, summed below
             da = torch.empty(bsz, length, n, dtype=acc_dtype, device=h.device)
         dh0 = None if h0 is None else torch.empty_like(h0)
-        dummy = _real(h)
-        args = (_real(a), _real(h), dummy if h0 is None else _real(h0),
-                dummy if reset_u8 is None else reset_u8, _real(grad_h),
-                dummy if grad_final is None else _real(grad_final),
-                _real(dx), _real(da), dummy if dh0 is None else _real(dh0))  # fmt: skip
+        p = c.packed
+        dummy = _real(h, p)
+        args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
+                dummy if reset_u8 is None else reset_u8, _real(grad_h, p),
+                dummy if grad_final is None else _real(grad_final, p),
+                _real(dx, p), _real(da, p), dummy if dh0 is None else _real(dh0, p))  # fmt: skip
         _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,

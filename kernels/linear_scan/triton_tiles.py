@@ -34,6 +34,10 @@ CHUNKED_BELOW_COLUMNS = 1 << 16
 # fp32 fwd+bwd 2.48 vs 2.46 ms) and its cross-program spin-wait is the riskier design. It stays
 # available through ``scan_config("chunked")``, which the benchmark and tests use.
 AUTO_CHUNKED = False
+# complex64 I/O: True reads and writes each element as one int64 word (contiguous, vectorised
+# loads; see triton_io.py), False as two stride-2 float32 accesses (the code measured in runs
+# 10-12). Untimed until benchmarks/gpu/linear_scan_variants.py has run on a GPU.
+COMPLEX_PACKED = False
 
 # (dtype kind, a time-invariant) -> tile; dtype kind is "f32", "f16" (bf16 and fp16) or "c64".
 SINGLE_FWD: dict[tuple[str, bool], Tile] = {
@@ -71,13 +75,19 @@ class Choice:
     block_t: int
     block_n: int
     num_warps: int
+    packed: bool = False  # complex64 as int64 words (triton_io.py)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
 
 
 @contextlib.contextmanager
-def scan_config(variant: str | None = None, tile: Tile | None = None, bwd_tile: Tile | None = None):
+def scan_config(
+    variant: str | None = None,
+    tile: Tile | None = None,
+    bwd_tile: Tile | None = None,
+    packed: bool | None = None,
+):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
     Args:
@@ -85,6 +95,8 @@ def scan_config(variant: str | None = None, tile: Tile | None = None, bwd_tile: 
         tile: (BLOCK_T, BLOCK_N, num_warps) for the forward (and the backward unless
             ``bwd_tile`` is given). BLOCK_T and BLOCK_N must be powers of two.
         bwd_tile: tile of the backward kernel.
+        packed: complex64 I/O as int64 words (True) or float32 pairs (False); None keeps
+            ``COMPLEX_PACKED``.
 
     Example::
 
@@ -96,7 +108,8 @@ def scan_config(variant: str | None = None, tile: Tile | None = None, bwd_tile: 
     for t in (tile, bwd_tile):
         if t is not None and (len(t) != 3 or any(x < 1 or x & (x - 1) for x in t[:2])):
             raise ValueError(f"scan_config: tile must be (BLOCK_T, BLOCK_N, warps), 2^k: {t}")
-    token = _FORCED.set({"variant": variant, "tile": tile, "bwd_tile": bwd_tile or tile})
+    forced = {"variant": variant, "tile": tile, "bwd_tile": bwd_tile or tile, "packed": packed}
+    token = _FORCED.set(forced)
     try:
         yield
     finally:
@@ -124,4 +137,6 @@ def choose(
             tile = NARROW_BWD if backward else NARROW_FWD
         else:
             tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
-    return Choice(variant, *tile)
+    packed = forced.get("packed")
+    packed = COMPLEX_PACKED if packed is None else packed
+    return Choice(variant, *tile, packed=packed and kind == "c64")

@@ -1,0 +1,145 @@
+"""Element I/O and the chunk chain of the Triton linear scan (:mod:`.triton_scan`).
+
+Complex tensors reach the kernels in one of two forms, picked per launch by ``PACKED``:
+
+- pairs (``PACKED=False``): ``torch.view_as_real``, float32 pairs read as two stride-2 accesses
+  (re at 2k, im at 2k+1). Each warp access spans twice the bytes it uses, loads are never
+  vectorised (one 4-byte access per lane), and a store writes half of every 32-byte sector.
+- packed (``PACKED=True``): the same memory viewed as int64 (``x.view(torch.int64)``), one word
+  per element, contiguous along the state axis, so Triton vectorises it like any real tensor
+  (16-byte accesses: two elements per lane). Real and imaginary parts are the low and high
+  32 bits (little-endian complex64), split and joined with integer shifts and bitcasts, which
+  the compiler turns into register moves. No ``tl.split``/``tl.join`` (which gave wrong values
+  on the GPU with Triton 3.6, exact in the interpreter).
+
+Chunk chain (``chunked`` variant): see :mod:`.triton_scan`.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _split_words(w):
+    """int64 words -> (re, im) float32: low and high 32 bits."""
+    re = (w & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    im = (w >> 32).to(tl.int32).to(tl.float32, bitcast=True)
+    return re, im
+
+
+@triton.jit
+def _join_words(re, im):
+    """(re, im) float32 -> int64 words (re in the low 32 bits)."""
+    lo = re.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF
+    hi = im.to(tl.int32, bitcast=True).to(tl.int64) << 32
+    return lo | hi
+
+
+@triton.jit
+def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0,
+          PACKED: tl.constexpr = False):  # fmt: skip
+    """(re, im) in float32 of the elements at ``off`` (any shape); im is 0 for real tensors.
+
+    Masked elements read (OTHER, 0).
+    """
+    if COMPLEX:
+        if PACKED:
+            re, im = _split_words(tl.load(ptr + off, mask=mask, other=0))
+            if OTHER != 0.0:
+                re = tl.where(mask, re, OTHER)
+        else:
+            # Two stride-2 loads. (BLOCK_T, BLOCK_N, 2) tiles split with tl.split gave errors
+            # of 0.5-3% on an H200 (Triton 3.6) at B=4, T=2048, N=384, exact in the interpreter.
+            re = tl.load(ptr + off * 2, mask=mask, other=OTHER).to(tl.float32)
+            im = tl.load(ptr + off * 2 + 1, mask=mask, other=0.0).to(tl.float32)
+    else:
+        re = tl.load(ptr + off, mask=mask, other=OTHER).to(tl.float32)
+        im = tl.zeros_like(re)
+    return re, im
+
+
+@triton.jit
+def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr, PACKED: tl.constexpr = False):
+    if COMPLEX:
+        if PACKED:
+            tl.store(ptr + off, _join_words(re, im), mask=mask)
+        else:
+            tl.store(ptr + off * 2, re.to(ptr.dtype.element_ty), mask=mask)
+            tl.store(ptr + off * 2 + 1, im.to(ptr.dtype.element_ty), mask=mask)
+    else:
+        tl.store(ptr + off, re.to(ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _last_row(x, BLOCK_T: tl.constexpr):
+    rows = tl.arange(0, BLOCK_T)
+    return tl.sum(tl.where((rows == BLOCK_T - 1)[:, None], x, 0.0), axis=0)
+
+
+@triton.jit
+def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
+    """True where the coefficient of the step at time t is cut by an episode start."""
+    if REVERSE:
+        r = tl.load(reset_ptr + t + 1, mask=valid & (t + 1 < T), other=0)
+    else:
+        r = tl.load(reset_ptr + t, mask=valid, other=0)
+    return r != 0
+
+
+@triton.jit
+def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
+    """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    n_cols = tl.num_programs(0) // n_tiles
+    vid = tl.atomic_add(COUNTER, 1).to(tl.int32)
+    return vid // n_cols, vid % n_cols
+
+
+@triton.jit
+def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
+    """Write a chunk's end state to STATE[slot] (int64 words: flag << 32 | float32 bits)."""
+    W: tl.constexpr = 2 if COMPLEX else 1
+    word_r = (cr.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
+    word_i = (ci.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
+    _store_words(STATE + slot * N * W, offs_n, word_r, word_i, mask_n, COMPLEX)
+
+
+@triton.jit
+def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
+    # Atomic (relaxed) writes: strong stores that the other SM's volatile polls must see.
+    # Complex words go as two stride-2 writes, not one tl.join'ed (N, 2) tile: joined/split
+    # tiles gave wrong values on the GPU (exact in the interpreter), as _load notes.
+    if COMPLEX:
+        tl.atomic_xchg(ptr + off * 2, wr, mask=mask, sem="relaxed")
+        tl.atomic_xchg(ptr + off * 2 + 1, wi, mask=mask, sem="relaxed")
+    else:
+        tl.atomic_xchg(ptr + off, wr, mask=mask, sem="relaxed")
+
+
+@triton.jit
+def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.constexpr):
+    """Poll STATE[slot] until every word carries its flag; returns the state (re, im)."""
+    W: tl.constexpr = 2 if COMPLEX else 1
+    ptr = STATE + slot * N * W
+    # volatile: read through L1 on every poll (the words are written by another SM).
+    # Complex: real and imaginary words are two stride-2 loads (see _store_words).
+    words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
+    words_i = words_r
+    if COMPLEX:
+        words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
+    polls = 0
+    while (tl.min(tl.minimum(words_r, words_i) >> 32) == 0) & (polls < MAX_POLLS):
+        words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
+        if COMPLEX:
+            words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
+        else:
+            words_i = words_r
+        polls += 1
+    re = (words_r & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    if COMPLEX:
+        im = (words_i & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    else:
+        im = tl.zeros_like(re)
+    return re, im
