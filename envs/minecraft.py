@@ -11,6 +11,9 @@ map edge.
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +25,43 @@ from worldssm.envs.voxel import VoxelCamera, VoxelScene, pack_faces, render_voxe
 from worldssm.envs.world import World, WorldConfig
 
 EYE = 1.62  # eye height above the ground, blocks
+_WORKERS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _shares(n: int, parts: int) -> list[int]:
+    """Bounds of ``parts`` contiguous, nearly equal shares of ``range(n)``."""
+    return [n * i // parts for i in range(parts + 1)]
+
+
+def _single_threaded_workers(n: int) -> ThreadPoolExecutor:
+    """A pool of ``n`` threads whose torch ops run on one core each (cached per process).
+
+    Why: the CPU renderer runs thousands of ops per frame batch, each a few to a hundred
+    microseconds. Splitting every op over the cores (torch's intra-op threads) adds a
+    fork/join barrier per op, which costs more than it saves, and stalls for a scheduler tick
+    whenever another process holds a core; rendering separate shares of the batch on threads
+    that each run their ops alone keeps the cores busy without barriers.
+
+    A thread's OpenMP thread count is its own once set; torch's setter also changes the
+    process-wide default for new threads, so the caller's setting is restored afterwards.
+    """
+    key = (os.getpid(), n)  # a forked child gets a pool of its own
+    if key not in _WORKERS:
+        saved = torch.get_num_threads()
+        ready = threading.Barrier(n + 1)
+
+        def init():
+            torch.get_num_threads()  # first call in a thread: copies the default setting
+            torch.set_num_threads(1)
+            ready.wait()  # all n threads exist before any is reused
+
+        pool = ThreadPoolExecutor(n, thread_name_prefix="voxel-render", initializer=init)
+        for _ in range(n):
+            pool.submit(int)
+        ready.wait()
+        torch.set_num_threads(saved)
+        _WORKERS[key] = pool
+    return _WORKERS[key]
 
 
 @dataclass(frozen=True)
@@ -159,18 +199,52 @@ class VoxelMinecraft(World):
     # Envs rendered per pass: big enough that the march's per-step Python loop is amortised,
     # small enough that the (N + 2, columns) event buffers stay around 5 MB each on the CPU.
     cpu_pixels_per_pass = 1 << 21
+    # CPU: smallest share of the batch worth a thread of its own (see _render_threads).
+    cpu_min_envs_per_thread = 16
 
     def render(self) -> torch.Tensor:
         eye = self.eye()
-        workspace = self.__dict__.setdefault("_render_workspace", {})  # reused by every pass
-        max_pixels = None if self.device.type == "cuda" else 1 << 18  # per-pixel chunks: in cache
+        if self.device.type == "cuda":  # one pass over all columns (fixed shapes, sync-free)
+            workspace = self.__dict__.setdefault("_render_workspace", {})
 
-        def part(lo, hi):
-            scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
-            args = (scene, self.pos[lo:hi], self.angle[lo:hi], eye[lo:hi], self.camera, self.atlas)
-            return render_voxels(*args, max_pixels=max_pixels, workspace=workspace)
+            def part(lo, hi):
+                scene = self.scene if (lo, hi) == (0, self.num_envs) else self.scene.slice(lo, hi)
+                args = (scene, self.pos[lo:hi], self.angle[lo:hi], eye[lo:hi], self.camera,
+                        self.atlas)  # fmt: skip
+                return render_voxels(*args, workspace=workspace)
 
-        return self.render_chunks(part)
+            return self.render_chunks(part)
+        frames = torch.empty((self.num_envs, *self.image_shape), dtype=torch.uint8)
+        spaces = self.__dict__.setdefault("_render_workspaces", {})  # one per thread's share
+        bounds = _shares(self.num_envs, self._render_threads())
+        if len(bounds) == 2:
+            self._render_share(0, self.num_envs, eye, frames, spaces.setdefault(0, {}))
+            return frames
+        pool = _single_threaded_workers(len(bounds) - 1)
+        jobs = [pool.submit(self._render_share, bounds[i], bounds[i + 1], eye, frames,
+                            spaces.setdefault(i, {})) for i in range(len(bounds) - 1)]  # fmt: skip
+        for job in jobs:
+            job.result()
+        return frames
+
+    def _render_threads(self) -> int:
+        """Threads to render on: torch's thread count on the CPU, one per share of at least
+        ``cpu_min_envs_per_thread`` environments; 1 in the fixed-shape mode (its checks trace
+        the ops of the calling thread)."""
+        if self.static_shapes:
+            return 1
+        return max(1, min(torch.get_num_threads(), self.num_envs // self.cpu_min_envs_per_thread))
+
+    def _render_share(self, lo: int, hi: int, eye: torch.Tensor, frames: torch.Tensor, ws: dict):
+        """Draw environments ``lo:hi`` into ``frames[lo:hi]``, in passes of about
+        ``cpu_pixels_per_pass`` pixels (temporaries of one pass stay in the CPU caches)."""
+        h, w, _ = self.image_shape
+        step = max(1, self.cpu_pixels_per_pass // (h * w))
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            scene = self.scene if (a, b) == (0, self.num_envs) else self.scene.slice(a, b)
+            render_voxels(scene, self.pos[a:b], self.angle[a:b], eye[a:b], self.camera, self.atlas,
+                          max_pixels=1 << 18, workspace=ws, out=frames[a:b])  # fmt: skip
 
     def expert_action(self) -> torch.Tensor:
         """Walk forward; turn (right) when the block ahead is too high or off the map."""

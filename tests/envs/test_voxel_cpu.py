@@ -1,0 +1,40 @@
+"""VoxelMinecraft on the CPU: the threaded render (shares of the batch on single-threaded
+workers) draws exactly the frames of one thread and of the reference renderer."""
+
+import torch
+
+from worldssm.envs import make_world
+from worldssm.envs.voxel_reference import render_voxels_reference
+
+CFG = {"size": 24, "image_size": 32, "view_distance": 12.0}
+
+
+def test_threaded_render_equals_single_thread_and_reference():
+    n = 7  # odd: unequal shares
+    worlds = [make_world("VoxelMinecraft", n, **CFG) for _ in range(2)]
+    for w in worlds:
+        w.reset(torch.arange(n), list(range(30, 30 + n)))
+    worlds[0].cpu_min_envs_per_thread = 1  # split even this small batch
+    worlds[1].cpu_min_envs_per_thread = n + 1  # never split
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert worlds[0]._render_threads() == 2 and worlds[1]._render_threads() == 1
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(5):
+            a = torch.randint(0, 3, (n,), generator=gen)
+            for w in worlds:
+                w.step(a)
+            frames = [w.render() for w in worlds]
+            w = worlds[0]
+            ref = render_voxels_reference(w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
+            assert torch.equal(frames[0], frames[1]) and torch.equal(frames[0], ref)
+        assert torch.get_num_threads() == 2  # the caller's setting is left as it was
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_fixed_shape_mode_renders_on_the_calling_thread():
+    w = make_world("VoxelMinecraft", 40, **CFG)
+    w.static_shapes = True
+    assert w._render_threads() == 1
