@@ -33,8 +33,12 @@ from worldssm.kernels.selective_scan.triton_scan import _chunk_carry_kernel, _so
 
 LOG2E = tl.constexpr(1.4426950408889634)  # a plain float global is not readable in @jit
 
-# (BLOCK_D, num_warps, chunk_len); benchmarks/gpu sweeps may override SEQ_CONFIG.
-DEFAULT_SEQ = (128, 4, 256)
+# (BLOCK_D, num_warps, chunk_len); chunk_len 0 = sized for about TARGET_PROGRAMS programs.
+# From benchmarks/gpu/seq_sweep.py on an H100 (results/seq-sweep-h100.json): one warp of 32
+# channels per program, and chunks that give ~2048 programs (one wave of ~16 warps per SM; more,
+# shorter chunks were slower) won at both VFIMamba-S 1080p scales. Sweeps override SEQ_CONFIG.
+DEFAULT_SEQ = (32, 1, 0)
+TARGET_PROGRAMS = 2048
 SEQ_CONFIG: tuple[int, int, int] | None = None
 
 
@@ -47,15 +51,21 @@ def _row(ptr, mn, EVEN_N: tl.constexpr):
 
 
 @triton.jit
-def _step_inputs(u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl,
-                 SOFTPLUS: tl.constexpr, EVEN_N: tl.constexpr):  # fmt: skip
-    """u (BLOCK_D,), delta after bias/softplus (0 where masked), B row (BLOCK_N,) at ``pos``."""
+def _load_step(u_ptr, d_ptr, b_ptr, s, L, rev, md, mn, sUl, sDl, sBl, EVEN_N: tl.constexpr):
+    """Raw inputs of scan step ``s``: u (BLOCK_D,), delta before bias (BLOCK_D,), B row."""
+    pos = tl.where(rev != 0, L - 1 - s, s)
     u = tl.load(u_ptr + pos * sUl, mask=md, other=0.0).to(tl.float32)
-    dt = tl.load(d_ptr + pos * sDl, mask=md, other=0.0).to(tl.float32) + bias
+    dt_raw = tl.load(d_ptr + pos * sDl, mask=md, other=0.0).to(tl.float32)
+    return u, dt_raw, _row(b_ptr + pos * sBl, mn, EVEN_N)
+
+
+@triton.jit
+def _delta(dt_raw, bias, md, SOFTPLUS: tl.constexpr):
+    """delta + bias, softplus-ed; 0 where masked."""
+    dt = dt_raw + bias
     if SOFTPLUS:
         dt = _softplus(dt)
-    dt = tl.where(md, dt, 0.0)
-    return u, dt, _row(b_ptr + pos * sBl, mn, EVEN_N)
+    return tl.where(md, dt, 0.0)
 
 
 @triton.jit(do_not_specialize=["rev_mask", "sN"])  # 1 would become a constexpr
@@ -88,11 +98,16 @@ def _seq_state_kernel(
     x = tl.zeros([BLOCK_N, BLOCK_D], dtype=tl.float32)
     total = tl.zeros([BLOCK_D], dtype=tl.float32)
     s0 = chunk * chunk_len
-    for s in range(s0, tl.minimum(s0 + chunk_len, L)):
-        pos = tl.where(rev != 0, L - 1 - s, s)
-        u, dt, bt = _step_inputs(
-            u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS, EVEN_N
-        )
+    s1 = tl.minimum(s0 + chunk_len, L)
+    # One step of prefetch: step s+1's loads go out before step s's arithmetic, which hides
+    # their latency behind it (the loop is latency-bound, not bandwidth-bound).
+    u_n, dt_n, bt_n = _load_step(u_ptr, d_ptr, b_ptr, s0, L, rev, md, mn, sUl, sDl, sBl, EVEN_N)
+    for s in range(s0, s1):
+        u, dt_raw, bt = u_n, dt_n, bt_n
+        nxt = tl.minimum(s + 1, s1 - 1)  # the last step reloads itself
+        u_n, dt_n, bt_n = _load_step(u_ptr, d_ptr, b_ptr, nxt, L, rev, md, mn, sUl, sDl, sBl,
+                                     EVEN_N)  # fmt: skip
+        dt = _delta(dt_raw, bias, md, SOFTPLUS)
         x = tl.exp2(dt[None, :] * a2) * x + bt[:, None] * (dt * u)[None, :]
         total += dt
     off = (bi * D + offs_d) * n_chunks + chunk
@@ -140,12 +155,18 @@ def _seq_fwd_kernel(
     b_ptr = Bm + bi * sBb + g * sBg + offs_n * sBn
     c_ptr = Cm + bi * sCb + g * sCg + offs_n * sCn
     s0 = chunk * chunk_len
-    for s in range(s0, tl.minimum(s0 + chunk_len, L)):
+    s1 = tl.minimum(s0 + chunk_len, L)
+    # One step of prefetch, as in _seq_state_kernel (z is read late, at its use).
+    u_n, dt_n, bt_n = _load_step(u_ptr, d_ptr, b_ptr, s0, L, rev, md, mn, sUl, sDl, sBl, EVEN_N)
+    ct_n = _row(c_ptr + tl.where(rev != 0, L - 1 - s0, s0) * sCl, mn, EVEN_N)
+    for s in range(s0, s1):
+        u, dt_raw, bt, ct = u_n, dt_n, bt_n, ct_n
         pos = tl.where(rev != 0, L - 1 - s, s)
-        u, dt, bt = _step_inputs(
-            u_ptr, d_ptr, b_ptr, pos, md, mn, bias, sUl, sDl, sBl, SOFTPLUS, EVEN_N
-        )
-        ct = _row(c_ptr + pos * sCl, mn, EVEN_N)
+        nxt = tl.minimum(s + 1, s1 - 1)  # the last step reloads itself
+        u_n, dt_n, bt_n = _load_step(u_ptr, d_ptr, b_ptr, nxt, L, rev, md, mn, sUl, sDl, sBl,
+                                     EVEN_N)  # fmt: skip
+        ct_n = _row(c_ptr + tl.where(rev != 0, L - 1 - nxt, nxt) * sCl, mn, EVEN_N)
+        dt = _delta(dt_raw, bias, md, SOFTPLUS)
         x = tl.exp2(dt[None, :] * a2) * x + bt[:, None] * (dt * u)[None, :]
         y = tl.sum(x * ct[:, None], axis=0)
         if HAS_D:
@@ -159,12 +180,19 @@ def _seq_fwd_kernel(
         tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mnd)
 
 
-def seq_config(d_per_group: int, length: int) -> tuple[int, int, int]:
-    """(BLOCK_D, num_warps, chunk_len) for one launch; BLOCK_D divides d_per_group."""
+def seq_config(d_per_group: int, length: int, rows: int) -> tuple[int, int, int]:
+    """(BLOCK_D, num_warps, chunk_len) for one launch; BLOCK_D divides d_per_group.
+
+    ``rows``: batch x channels, the number of independent scans.
+    """
     block_d, warps, chunk_len = SEQ_CONFIG or ((16, 1, 8) if triton_interpreted() else DEFAULT_SEQ)
     while d_per_group % block_d:  # one group per program
         block_d //= 2
     warps = max(1, min(warps, block_d // 32))
+    if chunk_len == 0:
+        blocks = triton.cdiv(rows, block_d)
+        chunk_len = triton.next_power_of_2(triton.cdiv(length * blocks, TARGET_PROGRAMS))
+        chunk_len = max(64, chunk_len)
     return block_d, warps, max(1, min(chunk_len, length))
 
 
@@ -185,7 +213,7 @@ def selective_scan_seq(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, 
     b4 = B[:, None] if B.dim() == 3 else B
     c4 = C[:, None] if C.dim() == 3 else C
     d_per_group = d_inner // b4.shape[1]
-    block_d, warps, chunk_len = seq_config(d_per_group, length)
+    block_d, warps, chunk_len = seq_config(d_per_group, length, bsz * d_inner)
     block_n = triton.next_power_of_2(n)
     n_dblocks = triton.cdiv(d_inner, block_d)
     n_chunks = triton.cdiv(length, chunk_len)

@@ -92,5 +92,13 @@ def test_seq_bf16_inputs(monkeypatch):
 
 def test_seq_config_keeps_one_group_per_program(monkeypatch):
     monkeypatch.setattr(triton_seq, "SEQ_CONFIG", (128, 4, 256))
-    assert triton_seq.seq_config(d_per_group=48, length=1000) == (16, 1, 256)
-    assert triton_seq.seq_config(d_per_group=256, length=100) == (128, 4, 100)
+    assert triton_seq.seq_config(d_per_group=48, length=1000, rows=96) == (16, 1, 256)
+    assert triton_seq.seq_config(d_per_group=256, length=100, rows=512) == (128, 4, 100)
+
+
+def test_seq_config_sizes_chunks_for_the_target_programs(monkeypatch):
+    monkeypatch.setattr(triton_seq, "SEQ_CONFIG", (32, 1, 0))
+    # VFIMamba-S 1080p: 1,024 channels x 65,280 steps and 2,048 x 16,320 -> 2,048 programs
+    assert triton_seq.seq_config(256, 65280, rows=1024) == (32, 1, 1024)
+    assert triton_seq.seq_config(512, 16320, rows=2048) == (32, 1, 512)
+    assert triton_seq.seq_config(256, 100, rows=8)[2] == 64  # chunks never below 64 steps
