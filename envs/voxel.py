@@ -321,12 +321,14 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     torch.add(sky_u, surface_id("clouds") * ss, out=k_ev[n + 1])
     b_ev[n + 1].fill_(-s / (h / 2))
 
-    # Per pixel, rows-major (H, C), over chunks of whole environments; rows above the horizon
-    # (y <= 0) only show front faces, fog and sky.
+    # Per pixel, rows-major (H, C), over chunks of rows; rows above the horizon (y <= 0) only
+    # show front faces, fog and sky.
     hs = (h + 1) // 2
     yc = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2)[:, None]
     q = torch.full_like(yc[hs:], -focal) / yc[hs:]  # top faces: t S = A q
     pxs, pys = px * s, py * s
+    s_per_step = int(s / TABLE_STEP)
+    table3_ts = table3.repeat_interleave(s_per_step)  # fog offsets by int(t S)
     # Per event, its flat index into the (E, C) arrays (a constant, kept in the workspace).
     flat_ev = None if ws is None else ws.get("flat_ev")
     if flat_ev is None or flat_ev.shape != (e, c) or flat_ev.device != torch.device(dev):
@@ -340,52 +342,54 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
         torch.minimum(rows[r], rows[r - 1], out=rows[r])
     ev = start[:h]  # (H, C): every pixel's event, as a flat index into the (E, C) arrays
     idx = _buffer(ws, "idx", (b, h, w), torch.int32, dev)
-    step = c if max_pixels is None else max(1, max_pixels // (h * w)) * w  # whole envs
-    for lo in range(0, c, step):
-        hi = min(lo + step, c)
-        # Written through a (H, envs, W) view of the (envs, H, W) index: no separate transpose.
-        idx_t = idx[lo // w : hi // w].transpose(0, 1)
-        for r0, r1 in ((0, hs), (hs, h)):
-            if r0 == r1:
-                continue
-            sh = (r1 - r0, hi - lo)
-            pf0, pf1 = (_buffer(ws, f"px_f{i}", sh, device=dev) for i in range(2))
-            pi0, pi1, pi2, pi3, pi4 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
-                                       for i in range(5))  # fmt: skip
-            fl = ev[r0:r1, lo:hi]  # (one pass over all columns: contiguous, no copy)
-            fl = fl.reshape(-1) if fl.is_contiguous() else pi0.copy_(fl).view(-1)
-            k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
-            # (floats gathered as int32: the integer gather is the faster kernel on CPUs)
-            torch.index_select(a_ev.view(torch.int32).view(-1), 0, fl,
-                               out=pf0.view(torch.int32).view(-1))  # fmt: skip
-            torch.index_select(b_ev.view(torch.int32).view(-1), 0, fl,
-                               out=pf1.view(torch.int32).view(-1))  # fmt: skip
-            gi = pi0.copy_(torch.addcmul(pf0, pf1, yc[r0:r1], out=pf1).floor_())
-            # Front faces: texel row gi mod S; the side texture below the first unit (key bits
-            # 27..31: side id - cap id).
-            lower = torch.bitwise_right_shift(gi, ls, out=pi2).clamp_(0, 1)
-            lower.mul_(torch.bitwise_right_shift(k, _DELTA_SHIFT, out=pi3))
-            lower.bitwise_left_shift_(2 * ls)
-            front = torch.bitwise_and(gi, s - 1, out=pi3).bitwise_left_shift_(ls)
-            front.add_(torch.bitwise_and(k, _BASE_MASK, out=pi4))
-            dst = idx_t[r0:r1]  # (rows, envs, W), strided
-            if r0 == 0:
-                torch.add(front.view(dst.shape), lower.view(dst.shape), out=dst)
-                continue
-            front.add_(lower)
-            # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
-            ts = pf0.mul_(q)
-            top = pi2.copy_(torch.addcmul(pys[lo:hi], ts, dy[lo:hi], out=pf1))
-            top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
-            u = pi4.copy_(torch.addcmul(pxs[lo:hi], ts, dx[lo:hi], out=pf1))
-            top.add_(u.bitwise_and_(s - 1))
-            lv = pi4.copy_(ts.mul_(TABLE_STEP / s).clamp_(0, n_tab - 1)).view(-1)
-            top.add_(torch.index_select(table3, 0, lv, out=pf1.view(torch.int32).view(-1)).view(sh))
-            top_tex = torch.bitwise_right_shift(k, _TOP_SHIFT, out=pi4).bitwise_and_(31)
-            top.add_(top_tex.bitwise_left_shift_(2 * ls))
-            # G < 0: the top face (gi >> 31 is all ones there, else zero).
-            top.sub_(front).bitwise_and_(torch.bitwise_right_shift(gi, 31, out=pi4))
-            torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
+    # Written through a (H, B, W) view of the (B, H, W) index: no separate transpose.
+    idx_t = idx.transpose(0, 1)
+    # Chunks of whole rows (their events are contiguous rows of ``ev``): about max_pixels each.
+    per_chunk = h if max_pixels is None else max(1, max_pixels // c)
+    chunks = [(r0, min(r0 + per_chunk, r1)) for r0, r1 in ((0, hs), (hs, h))
+              for r0 in range(r0, r1, per_chunk)]  # fmt: skip
+    for r0, r1 in chunks:
+        sh = (r1 - r0, c)
+        pf0, pf1 = (_buffer(ws, f"px_f{i}", sh, device=dev) for i in range(2))
+        pi1, pi2, pi3, pi4, pi5 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
+                                   for i in range(1, 6))  # fmt: skip
+        fl = ev[r0:r1].reshape(-1)
+        k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
+        # (floats gathered as int32: the integer gather is the faster kernel on CPUs)
+        torch.index_select(a_ev.view(torch.int32).view(-1), 0, fl,
+                           out=pf0.view(torch.int32).view(-1))  # fmt: skip
+        torch.index_select(b_ev.view(torch.int32).view(-1), 0, fl,
+                           out=pf1.view(torch.int32).view(-1))  # fmt: skip
+        gi = pi5.copy_(torch.addcmul(pf0, pf1, yc[r0:r1], out=pf1).floor_())
+        # Front faces: texel row gi mod S; the side texture below the first unit (key bits
+        # 27..31: side id - cap id).
+        lower = torch.bitwise_right_shift(gi, ls, out=pi2).clamp_(0, 1)
+        lower.mul_(torch.bitwise_right_shift(k, _DELTA_SHIFT, out=pi3))
+        lower.bitwise_left_shift_(2 * ls)
+        front = torch.bitwise_and(gi, s - 1, out=pi3).bitwise_left_shift_(ls)
+        front.add_(torch.bitwise_and(k, _BASE_MASK, out=pi4))
+        dst = idx_t[r0:r1]  # (rows, B, W), strided
+        if r1 <= hs:
+            torch.add(front.view(dst.shape), lower.view(dst.shape), out=dst)
+            continue
+        front.add_(lower)
+        # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
+        ts = pf0.mul_(q[r0 - hs : r1 - hs])
+        top = pi2.copy_(torch.addcmul(pys, ts, dy, out=pf1))
+        top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
+        u = pi4.copy_(torch.addcmul(pxs, ts, dx, out=pf1))
+        top.add_(u.bitwise_and_(s - 1))
+        # Fog level of t = ts / S: the table at ts * TABLE_STEP / S, read through a table with
+        # S / TABLE_STEP entries per step (int(ts) // 4 == int(ts / 4): one multiply less).
+        lv = pi4.copy_(ts.clamp_(0, (n_tab - 1) * s_per_step)).view(-1)
+        top.add_(torch.index_select(table3_ts, 0, lv, out=pf1.view(torch.int32).view(-1)).view(sh))
+        # Top texture id (key bits 22..26) times S * S: bits 12 up, masked.
+        top.add_(
+            torch.bitwise_right_shift(k, _TOP_SHIFT - 2 * ls, out=pi4).bitwise_and_(31 << 2 * ls)
+        )
+        # G < 0: the top face (gi >> 31 is all ones there, else zero).
+        top.sub_(front).bitwise_and_(torch.bitwise_right_shift(gi, 31, out=pi4))
+        torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
     if out is None:
         return lit.rgb.index_select(0, idx.view(-1)).view(b, h, w, 3)
     return torch.index_select(lit.rgb, 0, idx.view(-1), out=out.view(-1, 3)).view(b, h, w, 3)
