@@ -24,7 +24,9 @@ scatter-min of the events' first rows and a running minimum down the rows give t
 three gathers and about twenty integer/float passes over chunks that stay in cache (the top-face
 texel and its fog level only below the horizon, where top faces can show), and the final colour
 gather. Large buffers are reused between frames (``workspace``): on the CPU, touching freshly
-allocated pages costs more than the arithmetic. The plain version of the same definition is
+allocated pages costs more than the arithmetic. CPU notes: comparisons write floats (0/1) and
+masks are arithmetic, as bool outputs, ``masked_fill_`` and ``torch.where`` run several times
+slower there. The plain version of the same definition is
 :mod:`worldssm.envs.voxel_reference`; the tests check that both draw identical frames.
 """
 
@@ -260,18 +262,10 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
 
     # Per event (E, C): the first screen row it can cover, key K and floats A, B. Cells are done
     # in chunks of columns on the CPU (their temporaries stay in cache), all at once on GPUs.
-    # Each chunk scatter-mins its events' flat indices (a constant, kept in the workspace) into
-    # ``start`` at their first rows; a running minimum down the rows then gives every pixel the
-    # first event covering it.
-    flat_ev = None if ws is None else ws.get("flat_ev")
-    if flat_ev is None or flat_ev.shape != (e, c) or flat_ev.device != torch.device(dev):
-        flat_ev = torch.arange(e * c, device=dev, dtype=torch.int32).view(e, c)
-        if ws is not None:
-            ws["flat_ev"] = flat_ev
-    start = _buffer(ws, "start", (h + 1, c), torch.int32, dev).fill_(e * c)
+    first = _buffer(ws, "first", (e, c), torch.int64, dev)
     k_ev = _buffer(ws, "k_ev", (e, c), torch.int32, dev)
-    ab_ev = _buffer(ws, "ab_ev", (e, c, 2), device=dev)  # (A, B) side by side: one gather
-    a_ev, b_ev = ab_ev[..., 0], ab_ev[..., 1]
+    a_ev = _buffer(ws, "a_ev", (e, c), device=dev)
+    b_ev = _buffer(ws, "b_ev", (e, c), device=dev)
     cstep = c if max_pixels is None else max(1, _CELL_COLUMNS // w) * w
     for lo in range(0, c, cstep):
         cols = slice(lo, min(lo + cstep, c))
@@ -305,9 +299,7 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
         # several times faster on CPUs than bool masks and masked_fill_).
         far = torch.gt(t_in, cam.view_distance, out=f2)  # 1.0 or 0.0
         y_edge.add_(far, alpha=1e30).clamp_(0, h).ceil_()
-        first = _buffer(ws, "cell_first", sh, torch.int64, dev)
-        first.copy_(i2.copy_(y_edge))  # float -> int32 -> int64 beats float -> int64
-        start[:, cols].scatter_reduce_(0, first, flat_ev[:n, cols], "amin")
+        first[:n, cols].copy_(i2.copy_(y_edge))  # float -> int32 -> int64 beats float -> int64
         # Front faces: fog at t_in, shade by face direction, texel column from the hit point's
         # coordinate along the face (y for x faces, x for y faces), the cap texture's base.
         slot = i0.copy_(torch.mul(t_in_c, TABLE_STEP, out=f2).clamp_(0, n_tab - 1))
@@ -321,9 +313,8 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     b_ev[0].fill_(0.0)  # the camera's own cell: only its top face
     # The fog (at the horizon, fog colour) and the sky (clouds turning with the camera, texel row
     # from the screen row) cover what no cell does.
-    fog_row = math.ceil(min(max(0.0 - y0, 0), h))
-    torch.minimum(start[fog_row], flat_ev[n], out=start[fog_row])
-    torch.minimum(start[0], flat_ev[n + 1], out=start[0])
+    first[n].fill_(math.ceil(min(max(0.0 - y0, 0), h)))
+    first[n + 1].fill_(0)
     k_ev[n].fill_((lit.levels - 1) * stride3)
     a_ev[n:].fill_(0.0)
     b_ev[n].fill_(0.0)
@@ -332,68 +323,71 @@ def render_voxels(scene: VoxelScene, pos: torch.Tensor, angle: torch.Tensor, eye
     torch.add(sky_u, surface_id("clouds") * ss, out=k_ev[n + 1])
     b_ev[n + 1].fill_(-s / (h / 2))
 
-    # Per pixel, rows-major (H, C), over chunks of rows; rows above the horizon (y <= 0) only
-    # show front faces, fog and sky.
+    # Per pixel, rows-major (H, C), over chunks of whole environments; rows above the horizon
+    # (y <= 0) only show front faces, fog and sky.
     hs = (h + 1) // 2
     yc = (torch.arange(h, device=dev, dtype=torch.float32) + 0.5 - h / 2)[:, None]
     q = torch.full_like(yc[hs:], -focal) / yc[hs:]  # top faces: t S = A q
     pxs, pys = px * s, py * s
-    s_per_step = int(s / TABLE_STEP)
-    table3_ts = table3.repeat_interleave(s_per_step)  # fog offsets by int(t S)
+    # Per event, its flat index into the (E, C) arrays (a constant, kept in the workspace).
+    flat_ev = None if ws is None else ws.get("flat_ev")
+    if flat_ev is None or flat_ev.shape != (e, c) or flat_ev.device != torch.device(dev):
+        flat_ev = torch.arange(e * c, device=dev, dtype=torch.int32).view(e, c)
+        if ws is not None:
+            ws["flat_ev"] = flat_ev
+    start = _buffer(ws, "start", (h + 1, c), torch.int32, dev).fill_(e * c)
+    start.scatter_reduce_(0, first, flat_ev, "amin")
     rows = start.unbind(0)
     for r in range(1, h):
         torch.minimum(rows[r], rows[r - 1], out=rows[r])
     ev = start[:h]  # (H, C): every pixel's event, as a flat index into the (E, C) arrays
     idx = _buffer(ws, "idx", (b, h, w), torch.int32, dev)
-    # Written through a (H, B, W) view of the (B, H, W) index: no separate transpose.
-    idx_t = idx.transpose(0, 1)
-    # Chunks of whole rows (their events are contiguous rows of ``ev``): about max_pixels each.
-    per_chunk = h if max_pixels is None else max(1, max_pixels // c)
-    chunks = [(r0, min(r0 + per_chunk, r1)) for r0, r1 in ((0, hs), (hs, h))
-              for r0 in range(r0, r1, per_chunk)]  # fmt: skip
-    for r0, r1 in chunks:
-        sh = (r1 - r0, c)
-        pab = _buffer(ws, "px_ab", sh + (2,), device=dev)
-        pf1 = _buffer(ws, "px_f1", sh, device=dev)
-        pi1, pi2, pi3, pi4, pi5 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
-                                   for i in range(1, 6))  # fmt: skip
-        fl = ev[r0:r1].reshape(-1)
-        k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
-        # (A, B) pairs gathered as int64: the integer gather is the faster kernel on CPUs
-        ab64 = pab.view(torch.int64).view(-1)
-        torch.index_select(ab_ev.view(torch.int64).view(-1), 0, fl, out=ab64)
-        pa, pb = pab[..., 0], pab[..., 1]
-        gi = pi5.copy_(torch.addcmul(pa, pb, yc[r0:r1], out=pf1).floor_())
-        # Front faces: texel row gi mod S; the side texture below the first unit (key bits
-        # 27..31: side id - cap id).
-        lower = torch.bitwise_right_shift(gi, ls, out=pi2).clamp_(0, 1)
-        lower.mul_(torch.bitwise_right_shift(k, _DELTA_SHIFT, out=pi3))
-        lower.bitwise_left_shift_(2 * ls)
-        front = torch.bitwise_and(gi, s - 1, out=pi3).bitwise_left_shift_(ls)
-        front.add_(torch.bitwise_and(k, _BASE_MASK, out=pi4))
-        dst = idx_t[r0:r1]  # (rows, B, W), strided
-        if r1 <= hs:
-            torch.add(front.view(dst.shape), lower.view(dst.shape), out=dst)
-            continue
-        front.add_(lower)
-        # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
-        ts = torch.mul(pa, q[r0 - hs : r1 - hs], out=pf1)
-        pf2 = _buffer(ws, "px_f2", sh, device=dev)
-        top = pi2.copy_(torch.addcmul(pys, ts, dy, out=pf2))
-        top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
-        u = pi4.copy_(torch.addcmul(pxs, ts, dx, out=pf2))
-        top.add_(u.bitwise_and_(s - 1))
-        # Fog level of t = ts / S: the table at ts * TABLE_STEP / S, read through a table with
-        # S / TABLE_STEP entries per step (int(ts) // 4 == int(ts / 4): one multiply less).
-        lv = pi4.copy_(ts.clamp_(0, (n_tab - 1) * s_per_step)).view(-1)
-        top.add_(torch.index_select(table3_ts, 0, lv, out=pf2.view(torch.int32).view(-1)).view(sh))
-        # Top texture id (key bits 22..26) times S * S: bits 12 up, masked.
-        top.add_(
-            torch.bitwise_right_shift(k, _TOP_SHIFT - 2 * ls, out=pi4).bitwise_and_(31 << 2 * ls)
-        )
-        # G < 0: the top face (gi >> 31 is all ones there, else zero).
-        top.sub_(front).bitwise_and_(torch.bitwise_right_shift(gi, 31, out=pi4))
-        torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
+    step = c if max_pixels is None else max(1, max_pixels // (h * w)) * w  # whole envs
+    for lo in range(0, c, step):
+        hi = min(lo + step, c)
+        # Written through a (H, envs, W) view of the (envs, H, W) index: no separate transpose.
+        idx_t = idx[lo // w : hi // w].transpose(0, 1)
+        for r0, r1 in ((0, hs), (hs, h)):
+            if r0 == r1:
+                continue
+            sh = (r1 - r0, hi - lo)
+            pf0, pf1 = (_buffer(ws, f"px_f{i}", sh, device=dev) for i in range(2))
+            pi0, pi1, pi2, pi3, pi4 = (_buffer(ws, f"px_i{i}", sh, torch.int32, dev)
+                                       for i in range(5))  # fmt: skip
+            fl = ev[r0:r1, lo:hi]  # (one pass over all columns: contiguous, no copy)
+            fl = fl.reshape(-1) if fl.is_contiguous() else pi0.copy_(fl).view(-1)
+            k = torch.index_select(k_ev.view(-1), 0, fl, out=pi1.view(-1)).view(sh)
+            # (floats gathered as int32: the integer gather is the faster kernel on CPUs)
+            torch.index_select(a_ev.view(torch.int32).view(-1), 0, fl,
+                               out=pf0.view(torch.int32).view(-1))  # fmt: skip
+            torch.index_select(b_ev.view(torch.int32).view(-1), 0, fl,
+                               out=pf1.view(torch.int32).view(-1))  # fmt: skip
+            gi = pi0.copy_(torch.addcmul(pf0, pf1, yc[r0:r1], out=pf1).floor_())
+            # Front faces: texel row gi mod S; the side texture below the first unit (key bits
+            # 27..31: side id - cap id).
+            lower = torch.bitwise_right_shift(gi, ls, out=pi2).clamp_(0, 1)
+            lower.mul_(torch.bitwise_right_shift(k, _DELTA_SHIFT, out=pi3))
+            lower.bitwise_left_shift_(2 * ls)
+            front = torch.bitwise_and(gi, s - 1, out=pi3).bitwise_left_shift_(ls)
+            front.add_(torch.bitwise_and(k, _BASE_MASK, out=pi4))
+            dst = idx_t[r0:r1]  # (rows, envs, W), strided
+            if r0 == 0:
+                torch.add(front.view(dst.shape), lower.view(dst.shape), out=dst)
+                continue
+            front.add_(lower)
+            # Top faces: t S = A q, texel (px S + t S rx, py S + t S ry), fog level of t.
+            ts = pf0.mul_(q)
+            top = pi2.copy_(torch.addcmul(pys[lo:hi], ts, dy[lo:hi], out=pf1))
+            top.bitwise_and_(s - 1).bitwise_left_shift_(ls)
+            u = pi4.copy_(torch.addcmul(pxs[lo:hi], ts, dx[lo:hi], out=pf1))
+            top.add_(u.bitwise_and_(s - 1))
+            lv = pi4.copy_(ts.mul_(TABLE_STEP / s).clamp_(0, n_tab - 1)).view(-1)
+            top.add_(torch.index_select(table3, 0, lv, out=pf1.view(torch.int32).view(-1)).view(sh))
+            top_tex = torch.bitwise_right_shift(k, _TOP_SHIFT, out=pi4).bitwise_and_(31)
+            top.add_(top_tex.bitwise_left_shift_(2 * ls))
+            # G < 0: the top face (gi >> 31 is all ones there, else zero).
+            top.sub_(front).bitwise_and_(torch.bitwise_right_shift(gi, 31, out=pi4))
+            torch.add(front.view(dst.shape), top.view(dst.shape), out=dst)
     if out is None:
         return lit.rgb.index_select(0, idx.view(-1)).view(b, h, w, 3)
     return torch.index_select(lit.rgb, 0, idx.view(-1), out=out.view(-1, 3)).view(b, h, w, 3)
