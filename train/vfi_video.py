@@ -13,6 +13,9 @@ Output frames:
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -58,6 +61,58 @@ def decode_frames(path: str | Path):
         container.close()
     if count == 0:
         raise ValueError(f"{path} has no decodable video frames (empty video)")
+
+
+class _Raised:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def prefetch(items: Iterable, depth: int = 8) -> Iterator:
+    """Iterate ``items`` on a worker thread, up to ``depth`` ahead (decoding overlaps the GPU).
+
+    Exceptions of the worker are raised here, in order; leaving the loop early stops it.
+    """
+    buffer: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(x) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(x, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for x in items:
+                if not put(x):
+                    return
+        except BaseException as e:  # handed to the consumer
+            put(_Raised(e))
+        else:
+            put(done)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None and stop.is_set():
+                close()
+
+    worker = threading.Thread(target=run, daemon=True, name="worldssm-decode")
+    worker.start()
+    try:
+        while True:
+            x = buffer.get()
+            if x is done:
+                return
+            if isinstance(x, _Raised):
+                raise x.error
+            yield x
+    finally:
+        stop.set()
+        worker.join()
 
 
 def plan_pair(ta: float, tb: float, factor: int | None, fps: float | None, next_time: float):
@@ -123,6 +178,7 @@ class VideoWriter:
         self.frames += 1
 
     def close(self) -> None:
+        """Flush the encoder, copy the audio packets and close the file."""
         if self.stream is not None:
             for packet in self.stream.encode():
                 self.container.mux(packet)
@@ -134,6 +190,45 @@ class VideoWriter:
                 self.container.mux(packet)
             self.audio_in.close()
         self.container.close()
+
+
+class BackgroundWriter:
+    """A :class:`VideoWriter` fed through a queue and encoding on a worker thread, so H.264
+    encoding (the slowest stage at 1080p) overlaps the model on the GPU. Same ``write`` /
+    ``close`` / ``frames`` / ``audio_out``; an encoder error is raised by the next call."""
+
+    def __init__(self, writer: VideoWriter, depth: int = 32):
+        self.writer, self.frames, self.error = writer, 0, None
+        self.queue: queue.Queue = queue.Queue(depth)
+        self.thread = threading.Thread(target=self._run, daemon=True, name="worldssm-encode")
+        self.thread.start()
+
+    @property
+    def audio_out(self):
+        return self.writer.audio_out
+
+    def _run(self) -> None:
+        while (frame := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.writer.write(frame)
+                except BaseException as e:  # raised by the next write/close
+                    self.error = e
+
+    def write(self, frame: torch.Tensor) -> None:
+        """Queue one (3, H, W) uint8 CPU frame."""
+        if self.error is not None:
+            raise self.error
+        self.queue.put(frame)
+        self.frames += 1
+
+    def close(self, check: bool = True) -> None:
+        """Encode what is queued, then close the file; ``check``: raise an encoder error."""
+        self.queue.put(None)
+        self.thread.join()
+        self.writer.close()
+        if check and self.error is not None:
+            raise self.error
 
 
 def interpolate_video(
@@ -156,7 +251,7 @@ def interpolate_video(
     out_rate = (
         in_rate * int(factor) if factor is not None else Fraction(fps).limit_denominator(1001)
     )
-    writer = VideoWriter(dst, out_rate, audio_from=src)
+    writer = BackgroundWriter(VideoWriter(dst, out_rate, audio_from=src))
     pending: list = []  # output entries in order: a frame tensor, or [a, b, t, None] to fill
     jobs: list = []
 
@@ -178,7 +273,7 @@ def interpolate_video(
     bar = tqdm(total=total_in, disable=not progress, desc="interpolate", unit="frame")
     prev, n_in, next_time, first_time = None, 0, None, None
     try:
-        for time, frame in decode_frames(src):
+        for time, frame in prefetch(decode_frames(src)):
             n_in += 1
             bar.update(1)
             if prev is None:
@@ -211,7 +306,7 @@ def interpolate_video(
         n_out = writer.frames
     except BaseException:
         bar.close()
-        writer.close()
+        writer.close(check=False)  # the first error is the one to report
         Path(dst).unlink(missing_ok=True)  # no half-written output
         raise
     bar.close()
