@@ -10,7 +10,7 @@ Two variants (both in :mod:`worldssm.kernels.linear_scan.triton_scan`):
 
 A tile is ``(BLOCK_T, BLOCK_N, num_warps)``. The single-pass tiles are the winners of the H100
 sweep at the video shape (benchmarks/results/tune-linear-scan-h100.log; fwd and bwd read off
-separately from its fwd and fwd+bwd columns). The chunked and complex tiles are first guesses
+separately from its fwd and fwd+bwd columns). The chunked tiles are first guesses
 that ``benchmarks/scan.py --sections tiles`` measures.
 
 Tests and benchmarks force a variant or tile with :func:`scan_config`.
@@ -35,9 +35,11 @@ CHUNKED_BELOW_COLUMNS = 1 << 16
 # available through ``scan_config("chunked")``, which the benchmark and tests use.
 AUTO_CHUNKED = False
 # complex64 I/O: True reads and writes each element as one int64 word (contiguous, vectorised
-# loads; see triton_io.py), False as two stride-2 float32 accesses (the code measured in runs
-# 10-12). Untimed until benchmarks/gpu/linear_scan_variants.py has run on a GPU.
-COMPLEX_PACKED = False
+# loads; see triton_io.py), False as two stride-2 float32 accesses (the code of runs 10-12).
+# H100 A/B (results/linear-scan-variants-h100-run1.json, copy 3020 GB/s, video shape): forward
+# a time-varying 1.542 ms (81%) pairs -> 1.295 ms (96.5%) packed (2, 256, 1); time-invariant
+# 1.321 -> 0.890 ms; fwd+bwd 6.58 -> 6.38 ms and 4.68 -> 4.29 ms (the backward did not change).
+COMPLEX_PACKED = True
 
 # (dtype kind, a time-invariant) -> tile; dtype kind is "f32", "f16" (bf16 and fp16) or "c64".
 SINGLE_FWD: dict[tuple[str, bool], Tile] = {
@@ -45,20 +47,26 @@ SINGLE_FWD: dict[tuple[str, bool], Tile] = {
     ("f32", True): (16, 256, 2),  # 94.0%
     ("f16", False): (32, 128, 1),  # 95.4%
     ("f16", True): (32, 128, 1),  # 89.6%
-    # H100 sweep (results/scan-h100-run11-tiles.json, a time-varying): 1.53 ms (82% of copy BW)
-    # against 5.02 ms (25%) for the first guess (16, 128, 2): fewer complex steps per tile.
-    ("c64", False): (4, 256, 2),
-    ("c64", True): (4, 256, 2),
+    # Packed I/O (COMPLEX_PACKED), H100 run 1 of benchmarks/gpu/linear_scan_variants.py, a
+    # time-varying: (2, 256, 1) 1.295 ms (96.5%); (4, 256, 2) 1.339, (8, 128, 2) 1.334,
+    # (4, 128, 1) 1.336. Time-invariant measured only at (4, 256, 2): 0.890 ms (93.7%).
+    # Pair I/O (run 11): (4, 256, 2) 1.53 ms (82%); the first guess (16, 128, 2) 5.02 ms.
+    ("c64", False): (2, 256, 1),
+    ("c64", True): (2, 256, 1),  # untimed for a time-invariant; (4, 256, 2) 0.890 ms
 }
 SINGLE_BWD: dict[tuple[str, bool], Tile] = {
     ("f32", False): (16, 256, 2),  # fwd+bwd 85.9%
     ("f32", True): (16, 256, 2),  # 80.9%
     ("f16", False): (16, 256, 2),  # bwd alone ~1.11 ms, (32, 128, 1) ~1.52 ms
     ("f16", True): (32, 128, 1),  # bwd alone ~0.54 ms, the best in the sweep
-    ("c64", False): (16, 64, 2),  # guess: the backward holds h_{t-1} too
-    ("c64", True): (16, 64, 2),
+    # Packed, H100 run 1: fwd+bwd 6.38-6.40 ms (a time-varying) and 4.29 ms (invariant) for
+    # every tile tried ((4, 256, 2), (4, 128, 2), (8, 128, 2), (4, 64, 1), (2, 128, 1)); the
+    # backward runs at ~1.3 TB/s whatever the tile (see benchmarks/gpu/scan_bwd_profile.py).
+    ("c64", False): (4, 256, 2),
+    ("c64", True): (4, 256, 2),
 }
 # Chunked: BLOCK_N = 32 floats is one 128-byte line per time step; a chunk is held in registers.
+# complex64 (packed or pairs): 32 elements are 256 bytes a step; untimed with packed I/O.
 CHUNKED_FWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
 CHUNKED_BWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
 # Single pass over few columns and T shorter than two chunks: narrow tiles, lanes along time
