@@ -6,6 +6,11 @@ grass, stone tops) and trees (log columns capped with leaves). Actions are TECO'
 1 turn left 20°, 2 turn right 20°. There is no reward; episodes are truncated after
 ``max_episode_steps``. The scripted expert walks forward and turns away from obstacles and the
 map edge.
+
+Rendering: on CUDA one pass over all columns (fixed shapes, capturable in a CUDA graph). On the
+CPU the batch is split into one share per torch thread, drawn in parallel by the calling thread
+and worker threads whose ops each run on a single core (see :func:`_single_threaded_workers`);
+the frames are the same either way.
 """
 
 from __future__ import annotations
@@ -216,21 +221,31 @@ class VoxelMinecraft(World):
             return self.render_chunks(part)
         frames = torch.empty((self.num_envs, *self.image_shape), dtype=torch.uint8)
         spaces = self.__dict__.setdefault("_render_workspaces", {})  # one per thread's share
-        bounds = _shares(self.num_envs, self._render_threads())
-        if len(bounds) == 2:
+        threads = torch.get_num_threads()
+        if threads == 1 or self.static_shapes:
             self._render_share(0, self.num_envs, eye, frames, spaces.setdefault(0, {}))
             return frames
-        pool = _single_threaded_workers(len(bounds) - 1)
-        jobs = [pool.submit(self._render_share, bounds[i], bounds[i + 1], eye, frames,
-                            spaces.setdefault(i, {})) for i in range(len(bounds) - 1)]  # fmt: skip
+        # Share 0 on this thread, the others on workers; every op runs on one core (see
+        # _single_threaded_workers), even for a batch too small to split.
+        bounds = _shares(self.num_envs, self._render_threads())
+        pool = _single_threaded_workers(threads - 1) if len(bounds) > 2 else None
+        shares = list(enumerate(zip(bounds[:-1], bounds[1:], strict=True)))
+        jobs = [pool.submit(self._render_share, lo, hi, eye, frames, spaces.setdefault(i, {}))
+                for i, (lo, hi) in shares[1:]]  # fmt: skip
+        # This thread's ops alone for the moment (sets torch's process default too: restored).
+        torch.set_num_threads(1)
+        try:
+            self._render_share(*shares[0][1], eye, frames, spaces.setdefault(0, {}))
+        finally:
+            torch.set_num_threads(threads)
         for job in jobs:
             job.result()
         return frames
 
     def _render_threads(self) -> int:
-        """Threads to render on: torch's thread count on the CPU, one per share of at least
-        ``cpu_min_envs_per_thread`` environments; 1 in the fixed-shape mode (its checks trace
-        the ops of the calling thread)."""
+        """Shares of the batch to render in parallel on the CPU: up to torch's thread count, each
+        of at least ``cpu_min_envs_per_thread`` environments; 1 in the fixed-shape mode (drawn
+        on the calling thread, whose ops its checks trace)."""
         if self.static_shapes:
             return 1
         return max(1, min(torch.get_num_threads(), self.num_envs // self.cpu_min_envs_per_thread))
