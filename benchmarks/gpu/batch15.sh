@@ -2,7 +2,8 @@
 # (benchmarks/gpu/scan_bwd_profile.py): complex64 pairs (old) and packed (new default) and bf16 /
 # fp32 at the video shape, each checked against the PyTorch path, then fwd, fwd+bwd, backward
 # alone, the ones_like fill, a reference add, the reverse scan, and per-kernel device times from
-# torch.profiler. Then the kernel tests (packed complex is now the default).
+# torch.profiler; each with the backward's new one-tile load prefetch off (run 1's code) and on.
+# Then the kernel tests (packed complex and the prefetch are now the defaults).
 source benchmarks/gpu/setup.sh
 R=/tmp/res && mkdir -p $R
 cd .snap

@@ -11,6 +11,8 @@ for the real float32 backward; bf16 with a time-invariant a was slow too. This s
 - ``copy3``: a reference elementwise op reading 2 and writing 1 tensor of the same dtype;
 - ``rev fwd`` / ``rev bwd``: the reverse scan (its backward walks time forwards): does the time
   direction matter?
+- with the backward's one-tile load prefetch (``triton_scan.BWD_PREFETCH``) off (the code timed
+  in run 1) and on (new default for complex64; bf16 tried with a small tile);
 - per-kernel device times of one fwd+bwd step from torch.profiler (CUDA activity), with the bytes
   the backward kernel must move and the bandwidth that implies.
 
@@ -23,6 +25,7 @@ Usage: ``python3 -P benchmarks/gpu/scan_bwd_profile.py --out /tmp/res/scan-bwd-p
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -33,18 +36,33 @@ from worldssm.kernels.benchmark import _timeit, copy_bandwidth, environment
 from worldssm.kernels.linear_scan import linear_scan
 from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
+SCAN = importlib.import_module("worldssm.kernels.linear_scan.triton_scan")
+
 DEV = torch.device("cuda")
 VIDEO = (8, 300, (256, 16, 16))
 CHECK_B = 2  # batch of the correctness check against the PyTorch path
 SMOKE = False
 
-# (label, dtype, a time-invariant, impls: name -> scan_config kwargs)
-PAIRS = {"packed": False, "tile": (4, 256, 2), "bwd_tile": (16, 64, 2)}  # the old c64 default
+# (label, dtype, a time-invariant, impls: name -> scan_config kwargs; "_prefetch" sets
+# triton_scan.BWD_PREFETCH, the backward's one-tile load prefetch: None = complex only)
+PAIRS = {"packed": False, "tile": (4, 256, 2), "bwd_tile": (16, 64, 2), "_prefetch": False}
+C64 = {
+    "pairs (old)": PAIRS,  # the code of H100 run 1's "old default"
+    "packed no-pf": {"packed": True, "_prefetch": False},  # run 1's packed kernel, new tiles
+    "packed+pf (new)": {"packed": True},
+}
+# Real dtypes keep the default (no prefetch: their tiles spill with it); a small in-thread tile
+# with and without it.
+BF16 = {
+    "default": {},
+    "bwd (4,256,1) no-pf": {"bwd_tile": (4, 256, 1), "_prefetch": False},
+    "bwd (4,256,1) pf": {"bwd_tile": (4, 256, 1), "_prefetch": True},
+}
 CASES = [
-    ("c64 a tv", torch.complex64, False, {"pairs (old)": PAIRS, "packed (new)": {"packed": True}}),
-    ("c64 a ti", torch.complex64, True, {"pairs (old)": PAIRS, "packed (new)": {"packed": True}}),
-    ("bf16 a ti", torch.bfloat16, True, {"default": {}}),
-    ("bf16 a tv", torch.bfloat16, False, {"default": {}}),
+    ("c64 a tv", torch.complex64, False, C64),
+    ("c64 a ti", torch.complex64, True, C64),
+    ("bf16 a ti", torch.bfloat16, True, BF16),
+    ("bf16 a tv", torch.bfloat16, False, BF16),
     ("fp32 a tv", torch.float32, False, {"default": {}}),
     ("fp32 a ti", torch.float32, True, {"default": {}}),
 ]
@@ -157,7 +175,7 @@ def main():
         DEV, VIDEO, CHECK_B, SMOKE = torch.device("cpu"), (2, 5, (2, 4)), 1, True
         for _, _, _, impls in CASES:
             for kw in impls.values():
-                if kw:
+                if "packed" in kw or "bwd_tile" in kw:
                     kw.update(tile=(4, 8, 1), bwd_tile=(4, 8, 1))
     t0 = time.time()
     data = {**environment(DEV), "checks": [], "results": [], "kernels": {}}
@@ -185,6 +203,8 @@ def main():
         # Backward kernel, minimum: reads h, dh (and a) and writes db (and da).
         bwd_gb = tensor_gb * (3 if a_const else 5)
         for name, kw in impls.items():
+            kw = dict(kw)
+            SCAN.BWD_PREFETCH = kw.pop("_prefetch", None)
             try:
                 err = check(kw, dtype, a_const)
                 ok = err < (2e-2 if dtype == torch.bfloat16 else 1e-4)
@@ -238,6 +258,7 @@ def main():
             save()
         del a, b
         torch.cuda.empty_cache() if DEV.type == "cuda" else None
+    SCAN.BWD_PREFETCH = None
     failed = [c for c in data["checks"] if not c["pass"]]
     data["failed_checks"] = failed
     save()

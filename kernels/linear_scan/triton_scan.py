@@ -45,6 +45,12 @@ from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_confi
 
 __all__ = ["linear_scan_triton", "scan_config"]
 
+# Single-pass backward: load tile k + 1 while tile k computes (see _scan_bwd_kernel). None: on for
+# complex64 only, whose tiles are small ((4, 256, 2): 238 registers, no spills, ptxas sm_90a);
+# the real default tiles spill with it ((16, 256, 2) fp32: 5.4 kB of spill stores). True/False
+# force it. Untimed; benchmarks/gpu/scan_bwd_profile.py times it on and off.
+BWD_PREFETCH: bool | None = None
+
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
 _MAX_POLLS = 1 << 24
@@ -145,13 +151,48 @@ def _scan_fwd_kernel(
 
 
 @triton.jit
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+    """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
+
+    Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
+    """
+    STEP: tl.constexpr = -1 if REVERSE else 1
+    j = k * BLOCK_T + tl.arange(0, BLOCK_T)
+    valid = j < T
+    i = T - 1 - j
+    if REVERSE:
+        t = j
+    else:
+        t = i
+    t = t.to(tl.int64)
+    m2 = valid[:, None] & mask_n[None, :]
+    t_next = t + STEP
+    has_next = valid & (i + 1 < T)
+    mn = has_next[:, None] & mask_n[None, :]
+    if A_CONST:
+        nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
+        ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
+    else:
+        nr, ni = _load(
+            a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
+        )
+    gr_in, gi_in = _load(GH + base, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
+    has_prev = valid & (i >= 1)
+    mp = has_prev[:, None] & mask_n[None, :]
+    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED)
+    return nr, ni, gr_in, gi_in, hpr, hpi
+
+
+@triton.jit
 def _scan_bwd_kernel(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
     T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
-    BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -193,6 +234,13 @@ def _scan_bwd_kernel(
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
+    # PREFETCH: tile k + 1's loads go out before tile k's arithmetic (one tile of software
+    # pipelining by hand). Without it ptxas (sm_90a) issued half of a tile's loads only after the
+    # other half had landed and been used (load registers reused), two memory round trips a tile.
+    PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
+    k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
+    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, offs_n, mask_n, a_cr,
+                          a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         j = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = j < T
@@ -204,28 +252,23 @@ def _scan_bwd_kernel(
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
         off = t[:, None] * N + offs_n[None, :]
-        # Coefficient of the next scan step (i + 1), conjugated; 1 past the end.
         t_next = t + STEP
         has_next = valid & (i + 1 < T)
-        mn = has_next[:, None] & mask_n[None, :]
-        if A_CONST:
-            nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
-            ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
+        # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
+        if PIPE:
+            nr, ni, gr_in, gi_in, hpr, hpi = nxt
+            nxt = _bwd_tile_loads(
+                A, H, GH, a_row, base, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
-            nr, ni = _load(
-                a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
-            )
+            nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
+                A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
             ni = tl.where(cut_next[:, None], 0.0, ni)
-        gr_in, gi_in = _load(GH + base, off, m2, COMPLEX, 0.0, PACKED)
         # Previous state h_{i-1} (h0 at i = 0).
-        has_prev = valid & (i >= 1)
-        mp = has_prev[:, None] & mask_n[None, :]
-        hpr, hpi = _load(
-            H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED
-        )
         hpr = tl.where((i == 0)[:, None], h0r[None, :], hpr)
         hpi = tl.where((i == 0)[:, None], h0i[None, :], hpi)
         keep = m2
@@ -361,6 +404,7 @@ class TritonLinearScan(torch.autograd.Function):
             da = torch.empty(bsz, length, n, dtype=acc_dtype, device=h.device)
         dh0 = None if h0 is None else torch.empty_like(h0)
         p = c.packed
+        prefetch = h.is_complex() if BWD_PREFETCH is None else BWD_PREFETCH
         dummy = _real(h, p)
         args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
                 dummy if reset_u8 is None else reset_u8, _real(grad_h, p),
@@ -370,7 +414,7 @@ class TritonLinearScan(torch.autograd.Function):
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
-                COMPLEX=h.is_complex())  # fmt: skip
+                COMPLEX=h.is_complex(), PREFETCH=prefetch)  # fmt: skip
         if a_const:
             da = da.sum(1, keepdim=True)
         if ba == 1 and bsz > 1:

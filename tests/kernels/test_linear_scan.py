@@ -340,3 +340,27 @@ def test_triton_complex_packed_equals_pairs():
             assert not choose(2, 17, 6, "f32", False, False, True).packed  # complex only
             got.append(linear_scan(a, b, h0=h0, reset=reset, backend="triton"))
     assert torch.equal(got[0], got[1])
+
+
+@pytest.mark.parametrize("a_shape", [None, (1, 1, 6)], ids=["a-tv", "a-ti"])
+def test_triton_bwd_prefetch_equals_in_loop_loads(monkeypatch, a_shape):
+    """The backward's one-tile load prefetch (BWD_PREFETCH) gives the same bits as loading each
+    tile in its own iteration: several tiles, a partial last tile, resets, h0, both directions."""
+    import importlib
+
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    ts = importlib.import_module("worldssm.kernels.linear_scan.triton_scan")
+    (a, b, h0, reset), _ = make_inputs((2, 11, 6), None, TRITON_DEV, a_shape, True, seed=13)
+    a, b, h0 = (x.to(torch.complex64) for x in (a, b, h0))
+    for reverse in (False, True):
+        got = []
+        for prefetch in (False, True):
+            monkeypatch.setattr(ts, "BWD_PREFETCH", prefetch)  # forced both ways
+            leaves = [x.detach().requires_grad_() for x in (a, b, h0)]
+            with scan_config("single", (4, 8, 1)):
+                h = linear_scan(*leaves[:2], h0=leaves[2], reset=reset, reverse=reverse,
+                                backend="triton")  # fmt: skip
+                got.append(torch.autograd.grad(h.real.sum() + 0.5 * h.imag.sum(), leaves))
+        for x, y in zip(*got, strict=True):
+            assert torch.equal(x, y)
