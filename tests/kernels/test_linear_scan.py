@@ -312,9 +312,13 @@ def test_triton_complex_packed_matches_naive(case, nan_outputs):
     leaves = [x.detach().to(torch.complex64).requires_grad_() for x in (a, b, h0)]
     wide = [x.detach().requires_grad_() for x in cpu_in[:3]]
     outs = []
-    for xs, backend, packed in ((leaves, "triton", True), (wide, "naive", None)):
+    cpu_reset = cpu_in[3] if with_reset else None  # the naive run is on the CPU (GPU box)
+    for xs, backend, packed, rs in (
+        (leaves, "triton", True, reset),
+        (wide, "naive", None, cpu_reset),
+    ):
         with scan_config(variant, tile, packed=packed):
-            h, last = linear_scan(xs[0], xs[1], h0=xs[2] if with_h0 else None, reset=reset,
+            h, last = linear_scan(xs[0], xs[1], h0=xs[2] if with_h0 else None, reset=rs,
                                   reverse=reverse, return_final=True, backend=backend)  # fmt: skip
         g = torch.Generator().manual_seed(2)
         w = torch.randn(h.shape, generator=g, dtype=torch.complex128).to(h.device, h.dtype)
