@@ -8,9 +8,9 @@ grass, stone tops) and trees (log columns capped with leaves). Actions are TECO'
 map edge.
 
 Rendering: on CUDA one pass over all columns (fixed shapes, capturable in a CUDA graph). On the
-CPU the batch is split into one share per torch thread, drawn in parallel by the calling thread
-and worker threads whose ops each run on a single core (see :func:`_single_threaded_workers`);
-the frames are the same either way.
+CPU a large batch is split into one share per torch thread, drawn in parallel by the calling
+thread and worker threads whose ops each run on a single core (see
+:func:`_single_threaded_workers`); the frames are the same either way.
 """
 
 from __future__ import annotations
@@ -204,8 +204,11 @@ class VoxelMinecraft(World):
     # Envs rendered per pass: big enough that the march's per-step Python loop is amortised,
     # small enough that the (N + 2, columns) event buffers stay around 5 MB each on the CPU.
     cpu_pixels_per_pass = 1 << 21
-    # CPU: smallest share of the batch worth a thread of its own (see _render_threads).
-    cpu_min_envs_per_thread = 16
+    # CPU: smallest share of the batch worth a thread of its own (see _render_threads). Below
+    # it, torch's intra-op threads do better on an idle machine (measured, 2 cores, 64x64: 256
+    # envs 12.0k frames/s against 10.6k in two shares; 1024 envs 9.3k against 11-16k), but
+    # stall when another process holds a core.
+    cpu_min_envs_per_thread = 256
 
     def render(self) -> torch.Tensor:
         eye = self.eye()
@@ -221,14 +224,14 @@ class VoxelMinecraft(World):
             return self.render_chunks(part)
         frames = torch.empty((self.num_envs, *self.image_shape), dtype=torch.uint8)
         spaces = self.__dict__.setdefault("_render_workspaces", {})  # one per thread's share
-        threads = torch.get_num_threads()
-        if threads == 1 or self.static_shapes:
+        threads, parts = torch.get_num_threads(), self._render_threads()
+        if parts == 1:  # torch's own threads, if any, split each op
             self._render_share(0, self.num_envs, eye, frames, spaces.setdefault(0, {}))
             return frames
         # Share 0 on this thread, the others on workers; every op runs on one core (see
-        # _single_threaded_workers), even for a batch too small to split.
-        bounds = _shares(self.num_envs, self._render_threads())
-        pool = _single_threaded_workers(threads - 1) if len(bounds) > 2 else None
+        # _single_threaded_workers).
+        bounds = _shares(self.num_envs, parts)
+        pool = _single_threaded_workers(threads - 1)
         shares = list(enumerate(zip(bounds[:-1], bounds[1:], strict=True)))
         jobs = [pool.submit(self._render_share, lo, hi, eye, frames, spaces.setdefault(i, {}))
                 for i, (lo, hi) in shares[1:]]  # fmt: skip
