@@ -332,7 +332,9 @@ def test_triton_complex_packed_matches_naive(case, nan_outputs):
 
 
 def test_triton_complex_packed_equals_pairs():
-    """Packed and pair I/O give the same bits: both compute the same float32 operations."""
+    """Packed and pair I/O compute the same float32 operations: the same bits in the CPU
+    interpreter; compiled for a GPU the two kernels may fuse multiply-adds differently (seen on an
+    H100), so there only float32 rounding may separate them."""
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
 
     (a, b, h0, reset), _ = make_inputs((2, 17, 6), None, TRITON_DEV, None, True, seed=12)
@@ -343,7 +345,10 @@ def test_triton_complex_packed_equals_pairs():
             assert choose(2, 17, 6, "c64", False, False, True).packed == packed
             assert not choose(2, 17, 6, "f32", False, False, True).packed  # complex only
             got.append(linear_scan(a, b, h0=h0, reset=reset, backend="triton"))
-    assert torch.equal(got[0], got[1])
+    if got[0].is_cuda:
+        assert rel_err(got[1], got[0]) < 1e-6
+    else:
+        assert torch.equal(got[0], got[1])
 
 
 @pytest.mark.parametrize("a_shape", [None, (1, 1, 6)], ids=["a-tv", "a-ti"])
