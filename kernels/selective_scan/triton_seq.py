@@ -68,17 +68,13 @@ def _delta(dt_raw, bias, md, SOFTPLUS: tl.constexpr):
     return tl.where(md, dt, 0.0)
 
 
-@triton.jit(do_not_specialize=["rev_mask", "sN"])  # 1 would become a constexpr
-def _seq_state_kernel(
-    U, DELTA, A, Bm, DBIAS, ENDS, DSUM,
-    L, D, Du, N, sN, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
-    sUb, sUd, sUl, sDb, sDd, sDl, sBb, sBg, sBn, sBl,
-    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, EVEN_N: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
-):  # fmt: skip
-    """Pass 1, grid (B * n_dblocks, n_chunks): ENDS (B, D, n_chunks, N), DSUM (B, D, n_chunks)."""
+@triton.jit
+def _program(A, DBIAS, D, N, sN, n_dblocks, d_per_group, rev_mask,
+             HAS_DBIAS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    """This program's batch row, channels, states, masks, group, direction, A·log2(e) (N,
+    BLOCK_D) and delta bias (BLOCK_D,). A's offsets go through the unspecialised stride ``sN``
+    (= 1): with a literal 1 Triton lays the tile out with N across lanes, not in each thread."""
     pid = tl.program_id(0)
-    chunk = tl.program_id(1)
     bi = (pid // n_dblocks).to(tl.int64)
     d0 = (pid % n_dblocks) * BLOCK_D
     offs_d = d0 + tl.arange(0, BLOCK_D)
@@ -92,6 +88,22 @@ def _seq_state_kernel(
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
         bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    return bi, offs_d, offs_n, md, mn, mnd, g, rev, a2, bias
+
+
+@triton.jit(do_not_specialize=["rev_mask", "sN"])  # 1 would become a constexpr
+def _seq_state_kernel(
+    U, DELTA, A, Bm, DBIAS, ENDS, DSUM,
+    L, D, Du, N, sN, n_dblocks, d_per_group, chunk_len, n_chunks, rev_mask,
+    sUb, sUd, sUl, sDb, sDd, sDl, sBb, sBg, sBn, sBl,
+    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, EVEN_N: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Pass 1, grid (B * n_dblocks, n_chunks): ENDS (B, D, n_chunks, N), DSUM (B, D, n_chunks)."""
+    chunk = tl.program_id(1)
+    bi, offs_d, offs_n, md, mn, mnd, g, rev, a2, bias = _program(
+        A, DBIAS, D, N, sN, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    )
     u_ptr = U + bi * sUb + (offs_d % Du) * sUd
     d_ptr = DELTA + bi * sDb + offs_d * sDd
     b_ptr = Bm + bi * sBb + g * sBg + offs_n * sBn
@@ -126,21 +138,10 @@ def _seq_fwd_kernel(
     EVEN_N: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Pass 3, grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start of each chunk."""
-    pid = tl.program_id(0)
     chunk = tl.program_id(1)
-    bi = (pid // n_dblocks).to(tl.int64)
-    d0 = (pid % n_dblocks) * BLOCK_D
-    offs_d = d0 + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    md = offs_d < D
-    mn = offs_n < N
-    mnd = mn[:, None] & md[None, :]
-    g = d0 // d_per_group
-    rev = (rev_mask >> g) & 1
-    a2 = tl.load(A + offs_d[None, :] * N + offs_n[:, None] * sN, mask=mnd, other=0.0) * LOG2E
-    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    if HAS_DBIAS:
-        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    bi, offs_d, offs_n, md, mn, mnd, g, rev, a2, bias = _program(
+        A, DBIAS, D, N, sN, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    )
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
