@@ -97,6 +97,13 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
         sched.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
         step = ckpt["step"]
+        if rank == 0 and progress:  # a re-run of the same command continues, say so
+            print(
+                f"resuming {ckpt_path} at step {step} of {cfg.run.steps}"
+                + (" (nothing left to train)" if step >= cfg.run.steps else "")
+                + "; --no-resume starts over",
+                flush=True,
+            )
     net = model
     if world > 1:
         ids = [device.index] if device.type == "cuda" else None

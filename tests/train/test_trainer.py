@@ -145,3 +145,12 @@ def test_ddp_ranks_take_rank0_time_decision(tmp_path):
     outputs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert outputs == ["False", "False"]
+
+
+def test_resume_says_so(tmp_path, capsys):
+    cfg = small_cfg(tmp_path / "r", steps=2)
+    train(cfg, progress=False)
+    capsys.readouterr()
+    train(cfg)  # the same command again: continues from the checkpoint, which is finished
+    out = capsys.readouterr().out
+    assert "resuming" in out and "step 2 of 2" in out and "nothing left to train" in out
