@@ -38,3 +38,22 @@ def test_fixed_shape_mode_renders_on_the_calling_thread():
     w = make_world("VoxelMinecraft", 40, **CFG)
     w.static_shapes = True
     assert w._render_threads() == 1
+
+
+def test_passes_and_chunks_equal_reference(monkeypatch):
+    """Passes, per-pixel chunks and per-cell chunks of unequal sizes draw the reference frames."""
+    from worldssm.envs import voxel
+
+    n = 7
+    w = make_world("VoxelMinecraft", n, **CFG)
+    w.reset(torch.arange(n), list(range(50, 50 + n)))
+    w.cpu_min_envs_per_thread = n + 1  # one share
+    px = CFG["image_size"] ** 2
+    w.cpu_pixels_per_pass = 3 * px  # passes of 3, 3 and 1 envs
+    w.cpu_pixels_per_chunk = 2 * px  # chunks of 2 and 1 envs
+    monkeypatch.setattr(voxel, "_CELL_COLUMNS", 2 * CFG["image_size"])
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        w.step(torch.randint(0, 3, (n,), generator=gen))
+        ref = render_voxels_reference(w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
+        assert torch.equal(w.render(), ref)
