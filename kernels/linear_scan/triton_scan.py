@@ -151,13 +151,9 @@ def _scan_fwd_kernel(
 
 
 @triton.jit
-def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
-                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
-    """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
-
-    Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
-    """
+def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Backward tile ``k`` (visited in j = T-1-i order): scan steps i, memory times t (int64),
+    valid rows, the (BLOCK_T, BLOCK_N) mask, the next scan step's times and where it exists."""
     STEP: tl.constexpr = -1 if REVERSE else 1
     j = k * BLOCK_T + tl.arange(0, BLOCK_T)
     valid = j < T
@@ -168,8 +164,19 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a
         t = i
     t = t.to(tl.int64)
     m2 = valid[:, None] & mask_n[None, :]
-    t_next = t + STEP
-    has_next = valid & (i + 1 < T)
+    return i, t, valid, m2, t + STEP, valid & (i + 1 < T)
+
+
+@triton.jit
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+    """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
+
+    Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
+    """
+    STEP: tl.constexpr = -1 if REVERSE else 1
+    i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
     mn = has_next[:, None] & mask_n[None, :]
     if A_CONST:
         nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
@@ -217,7 +224,6 @@ def _scan_bwd_kernel(
     base = row * T * N * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
-    STEP: tl.constexpr = -1 if REVERSE else 1  # time step between consecutive scan indices
 
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
@@ -242,18 +248,8 @@ def _scan_bwd_kernel(
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, offs_n, mask_n, a_cr,
                           a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
-        j = k * BLOCK_T + tl.arange(0, BLOCK_T)
-        valid = j < T
-        i = T - 1 - j
-        if REVERSE:
-            t = j
-        else:
-            t = i
-        t = t.to(tl.int64)
-        m2 = valid[:, None] & mask_n[None, :]
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
         off = t[:, None] * N + offs_n[None, :]
-        t_next = t + STEP
-        has_next = valid & (i + 1 < T)
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
