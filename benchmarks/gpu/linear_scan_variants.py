@@ -1,21 +1,18 @@
-"""GPU A/B of the Triton linear_scan variants, old against new, in one process (one H100, < 3 min).
+"""GPU A/B of the Triton linear_scan variants, old against new, in one process (one H100).
 
 Measures the device copy bandwidth, then for each case checks every candidate's outputs and
 gradients (a, b, h0; with resets and an h0, forward and reverse) against the current default
 kernel ("old") at the benchmark shape, and times old, the candidates and accelerated-scan's
-Triton kernel (bf16 long shapes). Cases, in priority order (a time budget skips the tail):
+Triton kernel (long shapes). Cases, in priority order (a time budget skips the tail):
 
-1. complex64 video (B=8, T=300, S=(256,16,16)): fwd tiles and bwd tiles with packed int64 I/O
-   (``triton_tiles.COMPLEX_PACKED``) against the float32-pair I/O; plus the PyTorch path check.
-2. bf16 video: backward tiles whose scan stays inside a thread (BLOCK_N = 256 x warps), a
-   time-invariant and time-varying; forward tiles of the same kind.
-3. fp32 video fwd / fwd+bwd with the defaults (regression guard: 94-97% / 81-87% before).
-4. bf16 B=8, C=1536, T=16384 and 65536: single pass (old default) and chunked tiles, fwd and
-   fwd+bwd, a time-varying and time-invariant; accelerated-scan's Triton kernel as the peer.
+1. bf16 and fp32 video (B=8, T=300, S=(256,16,16)), a time-invariant and time-varying: the
+   default vectorised tiles against one-column-per-lane tiles (``scan_config(lanes=True)``).
+2. bf16 and fp32 B=8, C=1536, T=65536 and 16384: the old single pass and chunked tiles against
+   lanes tiles of both variants; accelerated-scan's Triton kernel as the peer.
 
 Output: JSON (``--out``) with the card, copy bandwidth, every check and timing, and per case the
 fastest candidate that passed its check. Pick defaults in kernels/linear_scan/triton_tiles.py
-(``COMPLEX_PACKED``, ``SINGLE_FWD``/``SINGLE_BWD``, ``CHUNKED_*``, ``AUTO_CHUNKED``) from it.
+(``LANES_FWD``/``LANES_BWD``, ``LANES_BY_DEFAULT``, ``AUTO_CHUNKED``) from it.
 
 Usage: ``python3 -P benchmarks/gpu/linear_scan_variants.py --out /tmp/res/lsv.json``
 """
@@ -37,23 +34,8 @@ DEV = torch.device("cuda")
 VIDEO = (8, 300, (256, 16, 16))
 LONG = (8, 1536)
 SMOKE = False  # --smoke: tiny shapes and tiles on the CPU interpreter (tests the script only)
-# A candidate: (name, scan_config kwargs). "old" is the current default path (pair I/O).
-OLD = ("old default", {"packed": False})
-
-
-def cands(variant, tiles, fwd_tile=None, packed=None, bwd=False, prefix=""):
-    """Candidates that force ``tiles`` for the forward, or for the backward (``bwd``)."""
-    out = []
-    for t in tiles:
-        if SMOKE:  # the interpreter's cost grows with the tile, not with the work
-            t, fwd_tile = (t[0] // 2, 8, 1), fwd_tile and (4, 8, 1)
-        kw = {"variant": variant, "packed": packed}
-        kw.update({"tile": fwd_tile, "bwd_tile": t} if bwd else {"tile": t, "bwd_tile": t})
-        name = f"{prefix}{variant} {'bwd' if bwd else 'tile'} {t}"
-        if bwd and fwd_tile:
-            name += f" (fwd {fwd_tile})"
-        out.append((name, kw))
-    return out
+# A candidate: (name, scan_config kwargs). "old" is the current default path.
+OLD = ("old default", {})
 
 
 def inputs(shape, dtype, a_const, seed=0):
@@ -243,60 +225,39 @@ def main():
     rep.data["copy_bandwidth_GBps"] = bw
     print(f"copy bandwidth {bw:.0f} GB/s", flush=True)
     both = (False, True)
+    # One column per lane, rows in registers, one tile of prefetch (Choice.lanes): BLOCK_N =
+    # 32 x warps. ptxas (sm_90a, CPU): no shuffles or barriers; (16, 128, 4) fwd 96-100
+    # registers, bwd 130 (a time-invariant) to 188 (time-varying), no spills.
+    video_lanes = [(16, 128, 4), (8, 128, 4), (8, 64, 2), (16, 32, 1), (4, 128, 4)]
+    long_single = [(32, 32, 1), (64, 32, 1), (16, 32, 1)]
+    long_chunked = [(64, 64, 2), (128, 32, 1), (32, 128, 4), (64, 128, 4)]
+    if SMOKE:
+        video_lanes, long_single, long_chunked = [(4, 32, 1)], [(4, 32, 1)], [(4, 32, 1)]
 
-    # 1. complex64 video. The PyTorch path (a sequential loop here) checks old and packed once.
-    a, b = inputs(VIDEO, torch.complex64, False)
-    ref = outputs_and_grads({}, a, b, extras=True, backend="torch")
-    for name, kw in (OLD, ("packed default tiles", {"packed": True})):
-        got = outputs_and_grads(kw, a, b, extras=True)
-        err = max(rel(x, r) for x, r in zip(got, ref, strict=True))
-        rep.data["checks"].append({"case": "c64 video vs torch path", "impl": name,
-                                   "rel_err": err, "pass": err < 1e-4})  # fmt: skip
-        print(f"check c64 video vs torch path {name}: {err:.2e}", flush=True)
-    del a, b, ref
-    torch.cuda.empty_cache()
-    # Packed I/O halves the forward's registers (254 -> 118 at (4, 256, 2), ptxas sm_90) and
-    # the backward's loads from 104 4-byte to 26 16-byte ones a thread: wider tiles fit again.
-    fwd_tiles = [(4, 256, 2), (8, 128, 2), (4, 128, 1), (2, 256, 1)]
-    bwd_tiles = [(4, 256, 2), (4, 128, 2), (8, 128, 2), (4, 64, 1), (2, 128, 1)]
-    c64 = [OLD, *cands("single", fwd_tiles, packed=True, prefix="packed ")]
-    run_case(rep, "c64 video a tv, fwd tiles", VIDEO, torch.complex64, False, (False,), c64,
-             1e-4, full={c64[1][0]})  # fmt: skip
-    c64b = [OLD, ("pairs bwd (4, 256, 2)", {"packed": False, "tile": (4, 256, 2)})]
-    c64b += cands("single", bwd_tiles, (4, 256, 2), packed=True, bwd=True, prefix="packed ")
-    run_case(rep, "c64 video a tv, bwd tiles", VIDEO, torch.complex64, False, (True,), c64b,
-             1e-4, full={c64b[2][0]})  # fmt: skip
-    c64i = [OLD, *cands("single", bwd_tiles[:3], (4, 256, 2), packed=True, bwd=True,
-                        prefix="packed ")]  # fmt: skip
-    run_case(rep, "c64 video a ti", VIDEO, torch.complex64, True, both, c64i, 1e-4,
-             full={c64i[1][0]})  # fmt: skip
+    def lanes(variant, tiles):
+        return [(f"lanes {variant} {t}", {"variant": variant, "tile": t, "lanes": True})
+                for t in tiles]  # fmt: skip
 
-    # 2. bf16 video. A bf16 load vectorises 8 columns a lane, so a warp spans 256 columns and
-    # narrower tiles put lanes or warps along T: shuffles / shared memory in the scan, and the
-    # old time-invariant bwd tile (32, 128, 1) spills (432 B of stack, ptxas sm_90). These
-    # tiles keep the scan inside each thread: BLOCK_N = 256 x warps.
-    bf_fwd = [(8, 256, 1), (8, 512, 2)]
-    bf_bwd = [(4, 256, 1), (8, 256, 1), (4, 512, 2), (2, 256, 1)]
-    for a_const, tag in ((True, "ti"), (False, "tv")):
-        cs = [OLD, *cands("single", bf_fwd)]
-        cs += cands("single", bf_bwd if a_const else bf_bwd[:3], None, bwd=True)
-        run_case(rep, f"bf16 video a {tag}", VIDEO, torch.bfloat16, a_const, both, cs, 2e-2,
-                 full={cs[3][0]})  # fmt: skip
+    # 1. bf16 and fp32 video: the default (vector) tiles against the lanes tiles.
+    for dtype, tol in ((torch.bfloat16, 2e-2), (torch.float32, 1e-4)):
+        for a_const, tag in ((True, "ti"), (False, "tv")):
+            cs = [OLD, *lanes("single", video_lanes)]
+            name = "bf16" if dtype == torch.bfloat16 else "fp32"
+            run_case(rep, f"{name} video a {tag}", VIDEO, dtype, a_const, both, cs, tol,
+                     full={cs[1][0]})  # fmt: skip
 
-    # 3. fp32 video: the defaults only (regression guard; the real kernels did not change).
-    for a_const, tag in ((False, "tv"), (True, "ti")):
-        run_case(rep, f"fp32 video a {tag}", VIDEO, torch.float32, a_const, both, [OLD], 1e-4)
-
-    # 4. bf16 long and narrow: the chunked variant with rows of 64 B (old tile) up to 512 B.
-    chunked = [(128, 32, 4), (128, 64, 4), (256, 64, 8), (64, 128, 4), (16, 256, 1)]
-    long_c = [OLD, *cands("chunked", chunked)]
-    for length in (16384, 65536):
-        for a_const, tag in ((False, "tv"), (True, "ti")):
-            t_len = length // 1024 if SMOKE else length
-            run_case(rep, f"bf16 B={LONG[0]} C={LONG[1]} T={t_len} a {tag}",
-                     (LONG[0], t_len, (LONG[1],)),
-                     torch.bfloat16, a_const, both, long_c, 2e-2, peer=True,
-                     full={long_c[2][0]} if length == 16384 else ())  # fmt: skip
+    # 2. long and narrow (12,288 columns): single pass and chunked, old and lanes tiles.
+    for dtype, tol in ((torch.bfloat16, 2e-2), (torch.float32, 1e-4)):
+        for length in (65536, 16384):
+            for a_const, tag in ((False, "tv"), (True, "ti")):
+                cs = [OLD, ("old chunked (128, 32, 4)", {"variant": "chunked"})]
+                cs += lanes("single", long_single) + lanes("chunked", long_chunked)
+                full = {cs[2][0], cs[2 + len(long_single)][0]} if length == 16384 else ()
+                t_len = length // 1024 if SMOKE else length
+                name = "bf16" if dtype == torch.bfloat16 else "fp32"
+                run_case(rep, f"{name} B={LONG[0]} C={LONG[1]} T={t_len} a {tag}",
+                         (LONG[0], t_len, (LONG[1],)), dtype, a_const, both, cs, tol,
+                         peer=True, full=full)  # fmt: skip
 
     failed = [c for c in rep.data["checks"] if not c["pass"]]
     rep.data["failed_checks"] = failed

@@ -45,7 +45,7 @@ from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_confi
 
 __all__ = ["linear_scan_triton", "scan_config"]
 
-# Single-pass backward: load tile k + 1 while tile k computes (see _scan_bwd_kernel). None: on for
+# Single-pass backward: load tile k + 1 while tile k computes (see _scan_bwd). None: on for
 # complex64 only, whose tiles are small ((4, 256, 2): 238 registers, no spills, ptxas sm_90a);
 # the real default tiles spill with it ((16, 256, 2) fp32: 5.4 kB of spill stores). True/False
 # force it. Untimed; benchmarks/gpu/scan_bwd_profile.py times it on and off.
@@ -72,14 +72,40 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _scan_fwd_kernel(
+def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+    """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
+
+    Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
+    """
+    i = k * BLOCK_T + tl.arange(0, BLOCK_T)
+    valid = i < T
+    if REVERSE:
+        t = T - 1 - i
+    else:
+        t = i
+    t = t.to(tl.int64)
+    m2 = valid[:, None] & mask_n[None, :]
+    xr, xi = _load(x_row, t[:, None] * N + cols[None, :], m2, COMPLEX, 0.0, PACKED)
+    if A_CONST:
+        ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
+        ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
+    else:
+        ar, ai = _load(a_row, t[:, None] * stride_at + cols[None, :], m2, COMPLEX, 1.0, PACKED)
+    return xr, xi, ar, ai
+
+
+def _scan_fwd(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
-    T, N, stride_ab, stride_at,
+    T, N, stride_ab, stride_at, stride_n,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    PREFETCH: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
+    # stride_n (always 1): see _kernels_for; PREFETCH: see _scan_bwd.
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -93,6 +119,7 @@ def _scan_fwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
+    cols = offs_n * stride_n
     x_row = X + row * T * N * W
     h_row = H + row * T * N * W
     a_row = A + row * stride_ab * W
@@ -101,10 +128,16 @@ def _scan_fwd_kernel(
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        cr, ci = _load(H0, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
+    a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
+    a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, cols, mask_n, COMPLEX, 0.0, PACKED)
 
+    PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
+    k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
+    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                          REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = i < T
@@ -114,16 +147,16 @@ def _scan_fwd_kernel(
             t = i
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
-        off = t[:, None] * N + offs_n[None, :]
-        xr, xi = _load(x_row, off, m2, COMPLEX, 0.0, PACKED)
-        if A_CONST:
-            ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
-            ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
+        off = t[:, None] * N + cols[None, :]
+        if PIPE:
+            xr, xi, ar, ai = nxt
+            nxt = _fwd_tile_loads(
+                A, x_row, a_row, k + 1, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
-            # Past the end a = 1 carries the last state through to the final row.
-            ar, ai = _load(
-                a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0, PACKED
-            )
+            xr, xi, ar, ai = _fwd_tile_loads(
+                A, x_row, a_row, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             ar = tl.where(cut[:, None], 0.0, ar)
@@ -147,7 +180,7 @@ def _scan_fwd_kernel(
             if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
         _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
-    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
+    _store(HT, row * N + cols, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
 @triton.jit
@@ -168,7 +201,7 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
-def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
                     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
@@ -182,20 +215,17 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a
         nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
         ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
     else:
-        nr, ni = _load(
-            a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
-        )
-    gr_in, gi_in = _load(GH + base, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
+        nr, ni = _load(a_row, t_next[:, None] * stride_at + cols[None, :], mn, COMPLEX, 1.0, PACKED)
+    gr_in, gi_in = _load(GH + base, t[:, None] * N + cols[None, :], m2, COMPLEX, 0.0, PACKED)
     has_prev = valid & (i >= 1)
     mp = has_prev[:, None] & mask_n[None, :]
-    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED)
+    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + cols[None, :], mp, COMPLEX, 0.0, PACKED)
     return nr, ni, gr_in, gi_in, hpr, hpi
 
 
-@triton.jit
-def _scan_bwd_kernel(
+def _scan_bwd(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
-    T, N, stride_ab, stride_at,
+    T, N, stride_ab, stride_at, stride_n,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
@@ -221,6 +251,7 @@ def _scan_bwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
+    cols = offs_n * stride_n
     base = row * T * N * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
@@ -228,15 +259,15 @@ def _scan_bwd_kernel(
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_GHT:
-        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        cr, ci = _load(GHT, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
     h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
     h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        h0r, h0i = _load(H0, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, cols, mask_n, COMPLEX, 0.0, PACKED)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
@@ -245,20 +276,20 @@ def _scan_bwd_kernel(
     # other half had landed and been used (load registers reused), two memory round trips a tile.
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
-    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, offs_n, mask_n, a_cr,
+    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, cols, mask_n, a_cr,
                           a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
-        off = t[:, None] * N + offs_n[None, :]
+        off = t[:, None] * N + cols[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
-                A, H, GH, a_row, base, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                A, H, GH, a_row, base, k + 1, T, N, stride_at, cols, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
-                A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                A, H, GH, a_row, base, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
@@ -300,7 +331,7 @@ def _scan_bwd_kernel(
         else:
             _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
     if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
-        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
+        _store(DA, (row * n_parts + part) * N + cols, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
     if HAS_H0:
         # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
         t0 = (T - 1) if REVERSE else 0
@@ -308,7 +339,7 @@ def _scan_bwd_kernel(
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+            a0r, a0i = _load(a_row, t0 * stride_at + cols, mask_n, COMPLEX, 0.0, PACKED)
         if HAS_RESET:
             if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
@@ -316,7 +347,19 @@ def _scan_bwd_kernel(
                 a0i = tl.where(cut0, 0.0, a0i)
         d0r = a0r * cr + a0i * ci
         d0i = a0r * ci - a0i * cr
-        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
+        _store(DH0, row * N + cols, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
+
+
+# Two compilations of each kernel, picked per launch by ``Choice.lanes`` (stride_n is always 1):
+# - vector (False): stride_n is specialised to the literal 1, so Triton knows the state axis is
+#   contiguous and vectorises along it (16-byte accesses); narrow tiles then put rows on lanes too.
+# - lanes (True): stride_n stays a runtime value (do_not_specialize), so Triton cannot prove
+#   contiguity: each lane owns one column and a tile's BLOCK_T rows stay in its registers, so the
+#   scan over time runs inside each thread with no shuffles (the recipe of the selective scan's
+#   triton_seq). Needs BLOCK_N = 32 x num_warps so no warp shares a column with another.
+_LANES = {"do_not_specialize": ["stride_n"]}
+_FWD_KERNELS = {False: triton.jit(_scan_fwd), True: triton.jit(_scan_fwd, **_LANES)}
+_BWD_KERNELS = {False: triton.jit(_scan_bwd), True: triton.jit(_scan_bwd, **_LANES)}
 
 
 def _real(x: torch.Tensor | None, packed: bool = False) -> torch.Tensor | None:
@@ -335,8 +378,8 @@ def _kind(x: torch.Tensor) -> str:
     return "f32" if x.dtype == torch.float32 else "f16"
 
 
-def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
-    """Launch ``kernel`` for (B, T, N) with choice ``c``; adds the chunk counter and state."""
+def _launch(kernels, c: Choice, bsz, length, n, device, complex_, args, **flags):
+    """Launch ``kernels[c.lanes]`` for (B, T, N) with choice ``c``; adds the chunk state."""
     n_cols = bsz * triton.cdiv(n, c.block_n)
     chunked = c.variant == "chunked"
     n_tiles = triton.cdiv(length, c.block_t) if chunked else 1
@@ -347,8 +390,8 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
         sync = torch.zeros(size, dtype=torch.int64, device=device)
     else:
         sync = torch.empty(2, dtype=torch.int64, device=device)  # unused; no memset launch
-    kernel[(n_cols * n_tiles,)](
-        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"),
+    kernels[c.lanes][(n_cols * n_tiles,)](
+        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"), 1,
         **flags, PACKED=c.packed, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
         BLOCK_N=c.block_n, num_warps=c.num_warps,
     )  # fmt: skip
@@ -372,10 +415,10 @@ class TritonLinearScan(torch.autograd.Function):
         args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
                 dummy if reset_u8 is None else reset_u8, _real(h, p),
                 _real(h_final, p))  # fmt: skip
-        _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
+        _launch(_FWD_KERNELS, c, bsz, length, n, b.device, b.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if ta == 1 else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
-                A_CONST=ta == 1, COMPLEX=b.is_complex())  # fmt: skip
+                A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch)  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse = reverse
         return h, h_final
@@ -400,13 +443,13 @@ class TritonLinearScan(torch.autograd.Function):
             da = torch.empty(bsz, length, n, dtype=acc_dtype, device=h.device)
         dh0 = None if h0 is None else torch.empty_like(h0)
         p = c.packed
-        prefetch = h.is_complex() if BWD_PREFETCH is None else BWD_PREFETCH
+        prefetch = (h.is_complex() or c.prefetch) if BWD_PREFETCH is None else BWD_PREFETCH
         dummy = _real(h, p)
         args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
                 dummy if reset_u8 is None else reset_u8, _real(grad_h, p),
                 dummy if grad_final is None else _real(grad_final, p),
                 _real(dx, p), _real(da, p), dummy if dh0 is None else _real(dh0, p))  # fmt: skip
-        _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
+        _launch(_BWD_KERNELS, c, bsz, length, n, h.device, h.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
