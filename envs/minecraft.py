@@ -10,7 +10,9 @@ map edge.
 Rendering: on CUDA one pass over all columns (fixed shapes, capturable in a CUDA graph). On the
 CPU a large batch is split into one share per torch thread, drawn in parallel by the calling
 thread and worker threads whose ops each run on a single core (see
-:func:`_single_threaded_workers`); the frames are the same either way.
+:func:`_single_threaded_workers`); the frames are the same either way. Each share is drawn by
+the compiled C renderer where it is available (see :mod:`worldssm.envs.voxel`; it releases the
+GIL), else by torch ops; the fixed-shape mode always uses torch ops.
 """
 
 from __future__ import annotations
@@ -267,8 +269,8 @@ class VoxelMinecraft(World):
             b = min(a + step, hi)
             scene = self.scene if (a, b) == (0, self.num_envs) else self.scene.slice(a, b)
             render_voxels(scene, self.pos[a:b], self.angle[a:b], eye[a:b], self.camera, self.atlas,
-                          max_pixels=self.cpu_pixels_per_chunk, workspace=ws,
-                          out=frames[a:b])  # fmt: skip
+                          max_pixels=self.cpu_pixels_per_chunk, workspace=ws, out=frames[a:b],
+                          kernel=False if self.static_shapes else None)  # fmt: skip
 
     def expert_action(self) -> torch.Tensor:
         """Walk forward; turn (right) when the block ahead is too high or off the map."""

@@ -107,16 +107,20 @@ def test_camera_config_validation():
     assert math.isclose(CameraConfig().fov_deg, 60.0)
 
 
+@pytest.mark.parametrize("kernel", [False, True], ids=["torch-ops", "c-kernel"])
 @pytest.mark.parametrize(
     "image_size,max_pixels", [(48, None), (64, 1 << 12), (32, 1 << 20), (33, 1 << 12)]
 )
-def test_voxel_renderer_matches_reference(image_size, max_pixels):
+def test_voxel_renderer_matches_reference(image_size, max_pixels, kernel):
     """The fast voxel renderer draws exactly the reference's frames (both compute the edge rows,
     texel rows and top-face texels with the same float operations), in one pass or in chunks of
-    columns, at even and odd image heights."""
+    columns, at even and odd image heights; with torch ops and with the compiled C kernel."""
+    from worldssm.envs import voxel
     from worldssm.envs.voxel import render_voxels
     from worldssm.envs.voxel_reference import render_voxels_reference
 
+    if kernel and voxel._cpu_kernel() is None:
+        pytest.skip("the C voxel renderer is not available (no C compiler?)")
     w = make_world("VoxelMinecraft", 6, size=24, image_size=image_size, view_distance=12.0)
     w.reset(torch.arange(6), list(range(6)))
     gen = torch.Generator().manual_seed(0)
@@ -124,7 +128,7 @@ def test_voxel_renderer_matches_reference(image_size, max_pixels):
     for _ in range(6):
         w.step(torch.randint(0, 3, (6,), generator=gen))
         args = (w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
-        fast = render_voxels(*args, max_pixels=max_pixels, workspace=ws)
+        fast = render_voxels(*args, max_pixels=max_pixels, workspace=ws, kernel=kernel)
         ref = render_voxels_reference(*args)
         assert fast.shape == ref.shape and fast.dtype == torch.uint8
         assert torch.equal(fast, ref)

@@ -1,6 +1,7 @@
 """VoxelMinecraft on the CPU: the threaded render (shares of the batch on single-threaded
 workers) draws exactly the frames of one thread and of the reference renderer."""
 
+import pytest
 import torch
 
 from worldssm.envs import make_world
@@ -40,10 +41,15 @@ def test_fixed_shape_mode_renders_on_the_calling_thread():
     assert w._render_threads() == 1
 
 
-def test_passes_and_chunks_equal_reference(monkeypatch):
+@pytest.mark.parametrize("kernel", [False, True], ids=["torch-ops", "c-kernel"])
+def test_passes_and_chunks_equal_reference(monkeypatch, kernel):
     """Passes, per-pixel chunks and per-cell chunks of unequal sizes draw the reference frames."""
     from worldssm.envs import voxel
 
+    if kernel and voxel._cpu_kernel() is None:
+        pytest.skip("the C voxel renderer is not available (no C compiler?)")
+    if not kernel:
+        monkeypatch.setattr(voxel, "_kernel", [None])  # as if it did not build: torch ops
     n = 7
     w = make_world("VoxelMinecraft", n, **CFG)
     w.reset(torch.arange(n), list(range(50, 50 + n)))
@@ -57,3 +63,38 @@ def test_passes_and_chunks_equal_reference(monkeypatch):
         w.step(torch.randint(0, 3, (n,), generator=gen))
         ref = render_voxels_reference(w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
         assert torch.equal(w.render(), ref)
+
+
+@pytest.mark.parametrize("image_size", [64, 128])
+def test_c_kernel_equals_reference_at_full_size(image_size):
+    """The compiled C renderer at the worlds' own sizes (64x64 grid, view distance 24)."""
+    from worldssm.envs import voxel
+
+    if voxel._cpu_kernel() is None:
+        pytest.skip("the C voxel renderer is not available (no C compiler?)")
+    n = 4
+    w = make_world("VoxelMinecraft", n, image_size=image_size)
+    w.reset(torch.arange(n), list(range(70, 70 + n)))
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(4):
+        w.step(torch.randint(0, 3, (n,), generator=gen))
+        args = (w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
+        fast = voxel.render_voxels(*args, kernel=True)
+        assert torch.equal(fast, render_voxels_reference(*args))
+        assert torch.equal(fast, voxel.render_voxels(*args, kernel=False))
+
+
+def test_without_the_c_kernel_torch_ops_draw(monkeypatch):
+    """No kernel (WORLDSSM_VOXEL_COMPILE=0, no compiler, failed build): the torch ops draw the
+    same frames, and asking for the kernel raises."""
+    from worldssm.envs import voxel
+
+    monkeypatch.setenv("WORLDSSM_VOXEL_COMPILE", "0")
+    monkeypatch.setattr(voxel, "_kernel", [])  # not tried yet in this process
+    assert voxel._cpu_kernel() is None and voxel._kernel == [None]
+    w = make_world("VoxelMinecraft", 3, **CFG)
+    w.reset(torch.arange(3), [1, 2, 3])
+    args = (w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
+    with pytest.raises(RuntimeError):
+        voxel.render_voxels(*args, kernel=True)
+    assert torch.equal(w.render(), render_voxels_reference(*args))
