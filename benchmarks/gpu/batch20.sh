@@ -1,4 +1,4 @@
-# GPU batch 20 (one GPU): linear_scan with one column per lane (scan_config(lanes=True)) against
+# GPU batch 20 (one GPU): linear_scan with prefetching tiles (scan_config(prefetch=True)) against
 # the default tiles, video and long-narrow shapes, fp32 and bf16, accelerated-scan as the peer.
 source benchmarks/gpu/setup.sh
 R=/tmp/res && mkdir -p $R

@@ -6,13 +6,13 @@ kernel ("old") at the benchmark shape, and times old, the candidates and acceler
 Triton kernel (long shapes). Cases, in priority order (a time budget skips the tail):
 
 1. bf16 and fp32 video (B=8, T=300, S=(256,16,16)), a time-invariant and time-varying: the
-   default vectorised tiles against one-column-per-lane tiles (``scan_config(lanes=True)``).
+   default tiles against prefetching tiles (``scan_config(prefetch=True)``).
 2. bf16 and fp32 B=8, C=1536, T=65536 and 16384: the old single pass and chunked tiles against
-   lanes tiles of both variants; accelerated-scan's Triton kernel as the peer.
+   prefetching single-pass tiles; accelerated-scan's Triton kernel as the peer.
 
 Output: JSON (``--out``) with the card, copy bandwidth, every check and timing, and per case the
 fastest candidate that passed its check. Pick defaults in kernels/linear_scan/triton_tiles.py
-(``LANES_FWD``/``LANES_BWD``, ``LANES_BY_DEFAULT``, ``AUTO_CHUNKED``) from it.
+(``SINGLE_FWD``/``SINGLE_BWD``, the prefetch defaults, ``AUTO_CHUNKED``) from it.
 
 Usage: ``python3 -P benchmarks/gpu/linear_scan_variants.py --out /tmp/res/lsv.json``
 """
@@ -225,36 +225,42 @@ def main():
     rep.data["copy_bandwidth_GBps"] = bw
     print(f"copy bandwidth {bw:.0f} GB/s", flush=True)
     both = (False, True)
-    # One column per lane, rows in registers, one tile of prefetch (Choice.lanes): BLOCK_N =
-    # 32 x warps. ptxas (sm_90a, CPU): no shuffles or barriers; (16, 128, 4) fwd 96-100
-    # registers, bwd 130 (a time-invariant) to 188 (time-varying), no spills.
-    video_lanes = [(16, 128, 4), (8, 128, 4), (8, 64, 2), (16, 32, 1), (4, 128, 4)]
-    long_single = [(32, 32, 1), (64, 32, 1), (16, 32, 1)]
-    long_chunked = [(64, 64, 2), (128, 32, 1), (32, 128, 4), (64, 128, 4)]
+    # Prefetching tiles (scan_config(prefetch=True): tile k + 1 loads before tile k computes)
+    # whose lanes and warps lie along the columns only (BLOCK_N = 16 B / element x 32 x warps),
+    # so the scan over the tile's rows stays inside each thread. ptxas (sm_90a, on the CPU):
+    # bf16 bwd a time-invariant (2, 256, 1) 128 registers, (4, 256, 1) 178, no spills; the old
+    # default (32, 128, 1) has 820 shuffles and 540 B of spills.
+    bf16_tiles = [(2, 256, 1), (4, 256, 1), (4, 512, 2), (2, 512, 2), (8, 256, 1)]
+    fp32_tiles = [(2, 128, 1), (4, 128, 1), (4, 256, 2), (8, 128, 1)]
+    long_tiles = [(64, 32, 1), (32, 64, 1), (128, 32, 2), (64, 64, 2)]
     if SMOKE:
-        video_lanes, long_single, long_chunked = [(4, 32, 1)], [(4, 32, 1)], [(4, 32, 1)]
+        bf16_tiles, fp32_tiles, long_tiles = [(2, 16, 1)], [(4, 16, 1)], [(8, 16, 1)]
 
-    def lanes(variant, tiles):
-        return [(f"lanes {variant} {t}", {"variant": variant, "tile": t, "lanes": True})
+    def prefetched(variant, tiles):
+        return [(f"prefetch {variant} {t}", {"variant": variant, "tile": t, "prefetch": True})
                 for t in tiles]  # fmt: skip
 
-    # 1. bf16 and fp32 video: the default (vector) tiles against the lanes tiles.
-    for dtype, tol in ((torch.bfloat16, 2e-2), (torch.float32, 1e-4)):
+    # 1. bf16 and fp32 video: the default tiles against prefetching ones.
+    for dtype, tol, tiles in (
+        (torch.bfloat16, 2e-2, bf16_tiles),
+        (torch.float32, 1e-4, fp32_tiles),
+    ):
         for a_const, tag in ((True, "ti"), (False, "tv")):
-            cs = [OLD, *lanes("single", video_lanes)]
+            cs = [OLD, *prefetched("single", tiles)]
             name = "bf16" if dtype == torch.bfloat16 else "fp32"
             run_case(rep, f"{name} video a {tag}", VIDEO, dtype, a_const, both, cs, tol,
-                     full={cs[1][0]})  # fmt: skip
+                     full={c[0] for c in cs[1:3]})  # fmt: skip
 
-    # 2. long and narrow (12,288 columns): single pass and chunked, old and lanes tiles.
+    # 2. long and narrow (12,288 columns): the old single pass and chunked tiles against
+    # prefetching single-pass tiles.
     for dtype, tol in ((torch.bfloat16, 2e-2), (torch.float32, 1e-4)):
         for length in (65536, 16384):
             for a_const, tag in ((False, "tv"), (True, "ti")):
                 cs = [OLD, ("old chunked (128, 32, 4)", {"variant": "chunked"})]
-                cs += lanes("single", long_single) + lanes("chunked", long_chunked)
-                full = {cs[2][0], cs[2 + len(long_single)][0]} if length == 16384 else ()
+                cs += prefetched("single", long_tiles)
                 t_len = length // 1024 if SMOKE else length
                 name = "bf16" if dtype == torch.bfloat16 else "fp32"
+                full = {cs[2][0]} if length == 16384 else ()
                 run_case(rep, f"{name} B={LONG[0]} C={LONG[1]} T={t_len} a {tag}",
                          (LONG[0], t_len, (LONG[1],)), dtype, a_const, both, cs, tol,
                          peer=True, full=full)  # fmt: skip

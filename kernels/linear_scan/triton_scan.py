@@ -45,7 +45,7 @@ from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_confi
 
 __all__ = ["linear_scan_triton", "scan_config"]
 
-# Single-pass backward: load tile k + 1 while tile k computes (see _scan_bwd). None: on for
+# Single-pass backward: load tile k + 1 while tile k computes (see _scan_bwd_kernel). None: on for
 # complex64 only, whose tiles are small ((4, 256, 2): 238 registers, no spills, ptxas sm_90a);
 # the real default tiles spill with it ((16, 256, 2) fp32: 5.4 kB of spill stores). True/False
 # force it. Untimed; benchmarks/gpu/scan_bwd_profile.py times it on and off.
@@ -72,7 +72,7 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
     """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
@@ -87,25 +87,26 @@ def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, cols, mask_n, a_cr, a_c
         t = i
     t = t.to(tl.int64)
     m2 = valid[:, None] & mask_n[None, :]
-    xr, xi = _load(x_row, t[:, None] * N + cols[None, :], m2, COMPLEX, 0.0, PACKED)
+    xr, xi = _load(x_row, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
     if A_CONST:
         ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
         ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
     else:
-        ar, ai = _load(a_row, t[:, None] * stride_at + cols[None, :], m2, COMPLEX, 1.0, PACKED)
+        ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0, PACKED)
     return xr, xi, ar, ai
 
 
-def _scan_fwd(
+@triton.jit
+def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
-    T, N, stride_ab, stride_at, stride_n,
+    T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
-    # stride_n (always 1): see _kernels_for; PREFETCH: see _scan_bwd.
+    # PREFETCH: see _scan_bwd_kernel.
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -119,7 +120,6 @@ def _scan_fwd(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    cols = offs_n * stride_n
     x_row = X + row * T * N * W
     h_row = H + row * T * N * W
     a_row = A + row * stride_ab * W
@@ -128,15 +128,15 @@ def _scan_fwd(
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        cr, ci = _load(H0, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
+        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, cols, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
 
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
-    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                           REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
@@ -147,15 +147,15 @@ def _scan_fwd(
             t = i
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
-        off = t[:, None] * N + cols[None, :]
+        off = t[:, None] * N + offs_n[None, :]
         if PIPE:
             xr, xi, ar, ai = nxt
             nxt = _fwd_tile_loads(
-                A, x_row, a_row, k + 1, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                A, x_row, a_row, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
             xr, xi, ar, ai = _fwd_tile_loads(
-                A, x_row, a_row, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                A, x_row, a_row, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
@@ -180,7 +180,7 @@ def _scan_fwd(
             if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
         _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
-    _store(HT, row * N + cols, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
+    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
 @triton.jit
@@ -201,7 +201,7 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
-def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
@@ -215,17 +215,20 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, cols, mask_n, a_c
         nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
         ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
     else:
-        nr, ni = _load(a_row, t_next[:, None] * stride_at + cols[None, :], mn, COMPLEX, 1.0, PACKED)
-    gr_in, gi_in = _load(GH + base, t[:, None] * N + cols[None, :], m2, COMPLEX, 0.0, PACKED)
+        nr, ni = _load(
+            a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
+        )
+    gr_in, gi_in = _load(GH + base, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
     has_prev = valid & (i >= 1)
     mp = has_prev[:, None] & mask_n[None, :]
-    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + cols[None, :], mp, COMPLEX, 0.0, PACKED)
+    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED)
     return nr, ni, gr_in, gi_in, hpr, hpi
 
 
-def _scan_bwd(
+@triton.jit
+def _scan_bwd_kernel(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
-    T, N, stride_ab, stride_at, stride_n,
+    T, N, stride_ab, stride_at,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
@@ -251,7 +254,6 @@ def _scan_bwd(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    cols = offs_n * stride_n
     base = row * T * N * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
@@ -259,15 +261,15 @@ def _scan_bwd(
     cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_GHT:
-        cr, ci = _load(GHT, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
+        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
     h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
     if HAS_H0:
-        h0r, h0i = _load(H0, row * N + cols, mask_n, COMPLEX, 0.0, PACKED)
+        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, cols, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
@@ -276,20 +278,20 @@ def _scan_bwd(
     # other half had landed and been used (load registers reused), two memory round trips a tile.
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
-    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, cols, mask_n, a_cr,
+    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, offs_n, mask_n, a_cr,
                           a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
-        off = t[:, None] * N + cols[None, :]
+        off = t[:, None] * N + offs_n[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
-                A, H, GH, a_row, base, k + 1, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                A, H, GH, a_row, base, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
-                A, H, GH, a_row, base, k, T, N, stride_at, cols, mask_n, a_cr, a_ci,
+                A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
@@ -331,7 +333,7 @@ def _scan_bwd(
         else:
             _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
     if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
-        _store(DA, (row * n_parts + part) * N + cols, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
+        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
     if HAS_H0:
         # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
         t0 = (T - 1) if REVERSE else 0
@@ -339,7 +341,7 @@ def _scan_bwd(
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r, a0i = _load(a_row, t0 * stride_at + cols, mask_n, COMPLEX, 0.0, PACKED)
+            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX, 0.0, PACKED)
         if HAS_RESET:
             if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
@@ -347,19 +349,7 @@ def _scan_bwd(
                 a0i = tl.where(cut0, 0.0, a0i)
         d0r = a0r * cr + a0i * ci
         d0i = a0r * ci - a0i * cr
-        _store(DH0, row * N + cols, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
-
-
-# Two compilations of each kernel, picked per launch by ``Choice.lanes`` (stride_n is always 1):
-# - vector (False): stride_n is specialised to the literal 1, so Triton knows the state axis is
-#   contiguous and vectorises along it (16-byte accesses); narrow tiles then put rows on lanes too.
-# - lanes (True): stride_n stays a runtime value (do_not_specialize), so Triton cannot prove
-#   contiguity: each lane owns one column and a tile's BLOCK_T rows stay in its registers, so the
-#   scan over time runs inside each thread with no shuffles (the recipe of the selective scan's
-#   triton_seq). Needs BLOCK_N = 32 x num_warps so no warp shares a column with another.
-_LANES = {"do_not_specialize": ["stride_n"]}
-_FWD_KERNELS = {False: triton.jit(_scan_fwd), True: triton.jit(_scan_fwd, **_LANES)}
-_BWD_KERNELS = {False: triton.jit(_scan_bwd), True: triton.jit(_scan_bwd, **_LANES)}
+        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
 def _real(x: torch.Tensor | None, packed: bool = False) -> torch.Tensor | None:
@@ -378,8 +368,8 @@ def _kind(x: torch.Tensor) -> str:
     return "f32" if x.dtype == torch.float32 else "f16"
 
 
-def _launch(kernels, c: Choice, bsz, length, n, device, complex_, args, **flags):
-    """Launch ``kernels[c.lanes]`` for (B, T, N) with choice ``c``; adds the chunk state."""
+def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
+    """Launch ``kernel`` for (B, T, N) with choice ``c``; adds the chunk counter and state."""
     n_cols = bsz * triton.cdiv(n, c.block_n)
     chunked = c.variant == "chunked"
     n_tiles = triton.cdiv(length, c.block_t) if chunked else 1
@@ -390,8 +380,8 @@ def _launch(kernels, c: Choice, bsz, length, n, device, complex_, args, **flags)
         sync = torch.zeros(size, dtype=torch.int64, device=device)
     else:
         sync = torch.empty(2, dtype=torch.int64, device=device)  # unused; no memset launch
-    kernels[c.lanes][(n_cols * n_tiles,)](
-        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"), 1,
+    kernel[(n_cols * n_tiles,)](
+        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"),
         **flags, PACKED=c.packed, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
         BLOCK_N=c.block_n, num_warps=c.num_warps,
     )  # fmt: skip
@@ -415,7 +405,7 @@ class TritonLinearScan(torch.autograd.Function):
         args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
                 dummy if reset_u8 is None else reset_u8, _real(h, p),
                 _real(h_final, p))  # fmt: skip
-        _launch(_FWD_KERNELS, c, bsz, length, n, b.device, b.is_complex(), args,
+        _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if ta == 1 else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
                 A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch)  # fmt: skip
@@ -449,7 +439,7 @@ class TritonLinearScan(torch.autograd.Function):
                 dummy if reset_u8 is None else reset_u8, _real(grad_h, p),
                 dummy if grad_final is None else _real(grad_final, p),
                 _real(dx, p), _real(da, p), dummy if dh0 is None else _real(dh0, p))  # fmt: skip
-        _launch(_BWD_KERNELS, c, bsz, length, n, h.device, h.is_complex(), args,
+        _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
                 stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,

@@ -74,19 +74,6 @@ CHUNKED_BWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64":
 NARROW_FWD: Tile = (64, 32, 1)
 NARROW_BWD: Tile = (64, 32, 2)
 
-# One column per lane (``Choice.lanes``), real dtypes: (kind, variant) -> tile (BLOCK_N = 32 x
-# warps).
-# First guesses, not yet timed on a GPU.
-LANES_FWD: dict[tuple[str, str], Tile] = {
-    ("f32", "single"): (16, 128, 4),
-    ("f16", "single"): (16, 128, 4),
-    ("f32", "chunked"): (64, 64, 2),
-    ("f16", "chunked"): (64, 64, 2),
-}
-LANES_BWD: dict[tuple[str, str], Tile] = dict(LANES_FWD)
-# (dtype kind, a time-invariant, backward, variant) that take the lanes layout by default.
-LANES_BY_DEFAULT: set[tuple[str, bool, bool, str]] = set()
-
 
 @dataclass(frozen=True)
 class Choice:
@@ -97,8 +84,7 @@ class Choice:
     block_n: int
     num_warps: int
     packed: bool = False  # complex64 as int64 words (triton_io.py)
-    lanes: bool = False  # one column per lane, rows in registers (triton_scan._FWD_KERNELS)
-    prefetch: bool = False  # load tile k + 1 before computing tile k (real dtypes; lanes only)
+    prefetch: bool = False  # real dtypes: load tile k + 1 before computing tile k (fwd and bwd)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -110,7 +96,7 @@ def scan_config(
     tile: Tile | None = None,
     bwd_tile: Tile | None = None,
     packed: bool | None = None,
-    lanes: bool | None = None,
+    prefetch: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -121,9 +107,8 @@ def scan_config(
         bwd_tile: tile of the backward kernel.
         packed: complex64 I/O as int64 words (True) or float32 pairs (False); None keeps
             ``COMPLEX_PACKED``.
-        lanes: real dtypes: one column per lane with the tile's rows in registers (True; the
-            tile's BLOCK_N must be 32 x warps) or vectorised columns (False); None keeps the
-            shape heuristic.
+        prefetch: real dtypes: load tile k + 1 before computing tile k, in the forward and
+            the backward (complex64 always prefetches in the backward); None keeps the default.
 
     Example::
 
@@ -135,15 +120,12 @@ def scan_config(
     for t in (tile, bwd_tile):
         if t is not None and (len(t) != 3 or any(x < 1 or x & (x - 1) for x in t[:2])):
             raise ValueError(f"scan_config: tile must be (BLOCK_T, BLOCK_N, warps), 2^k: {t}")
-    for t in (tile, bwd_tile):
-        if lanes and t is not None and t[1] != 32 * t[2]:
-            raise ValueError(f"scan_config: lanes needs BLOCK_N = 32 x warps; got {t}")
     forced = {
         "variant": variant,
         "tile": tile,
         "bwd_tile": bwd_tile or tile,
         "packed": packed,
-        "lanes": lanes,
+        "prefetch": prefetch,
     }
     token = _FORCED.set(forced)
     try:
@@ -163,16 +145,10 @@ def choose(
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
         narrow_and_long = columns < CHUNKED_BELOW_COLUMNS and length > 2 * chunk
         variant = "chunked" if AUTO_CHUNKED and narrow_and_long else "single"
-    lanes = forced.get("lanes")
-    if lanes is None:
-        lanes = kind != "c64" and (kind, a_const, backward, variant) in LANES_BY_DEFAULT
-    lanes = lanes and kind != "c64"
     tile = forced.get("bwd_tile" if backward else "tile")
     if tile is None:
         if interpreted:
-            tile = (8, 32, 1) if lanes else (8, 16, 1)  # the interpreter runs element by element
-        elif lanes:
-            tile = (LANES_BWD if backward else LANES_FWD)[(kind, variant)]
+            tile = (8, 16, 1)  # the CPU interpreter runs each tile element by element
         elif variant == "chunked":
             tile = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind]
         elif columns < CHUNKED_BELOW_COLUMNS:
@@ -181,4 +157,7 @@ def choose(
             tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
     packed = forced.get("packed")
     packed = COMPLEX_PACKED if packed is None else packed
-    return Choice(variant, *tile, packed=packed and kind == "c64", lanes=lanes, prefetch=lanes)
+    prefetch = forced.get("prefetch")
+    if prefetch is None:
+        prefetch = False
+    return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch)

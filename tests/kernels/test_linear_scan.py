@@ -267,23 +267,23 @@ def test_triton_chunked_without_h0_or_final_grad():
         assert rel_err(x.grad, r.grad) < 2e-5
 
 
-# One column per lane with the rows in registers and a one-tile prefetch (Choice.lanes): real
-# dtypes; (8, 32, 1) leaves a masked column tail at every N here, chunks of 4 force a chain.
-LANES_CASES = [c for c in CASES if not c[2]] + [
+# Real dtypes with a one-tile prefetch (Choice.prefetch) in the forward and backward: (8, 32, 1)
+# leaves a masked column tail at every N here, chunks of 4 force a chain.
+PREFETCH_CASES = [c for c in CASES if not c[2]] + [
     ((2, 45, 40), (1, 1, 40), False, False, True),  # two column tiles, time-invariant
     ((2, 130, 3), None, False, True, True),  # 17 tiles / 33 chunks, reverse
 ]
 
 
 @pytest.mark.parametrize("variant,tile", [("single", (8, 32, 1)), ("chunked", (4, 32, 1))])
-@pytest.mark.parametrize("case", LANES_CASES, ids=lambda c: f"{c[0]}-{c[1]}-r{c[3]}-{c[4]}")
-def test_triton_lanes_layout_matches_naive(variant, tile, case, nan_outputs):
+@pytest.mark.parametrize("case", PREFETCH_CASES, ids=lambda c: f"{c[0]}-{c[1]}-r{c[3]}-{c[4]}")
+def test_triton_prefetch_matches_naive(variant, tile, case, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     shape, a_shape, _, reverse, with_reset = case
     (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, seed=12)
     reset = reset if with_reset else None
-    with scan_config(variant, tile, lanes=True):
+    with scan_config(variant, tile, prefetch=True):
         got = run_with_grads("triton", a, b, h0, reset, reverse, torch.float32)
         half = run_with_grads("triton", a, b, h0, reset, reverse, torch.bfloat16)
     ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
@@ -316,13 +316,8 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     with pytest.raises(ValueError, match="tile"):
         with scan_config(tile=(12, 8, 1)):
             pass
-    with pytest.raises(ValueError, match="32 x warps"):
-        with scan_config(tile=(16, 64, 1), lanes=True):
-            pass
-    with scan_config(tile=(16, 64, 2), lanes=True):
-        lanes = choose(8, 300, 65536, "f16", True, True, interpreted=False)
-        c64 = choose(8, 300, 65536, "c64", True, True, interpreted=False)
-    assert lanes.lanes and lanes.prefetch and not c64.lanes
+    with scan_config(tile=(4, 256, 1), prefetch=True):
+        assert choose(8, 300, 65536, "f16", True, True, interpreted=False).prefetch
 
 
 # --- complex64 as packed int64 words (triton_io.py) against the naive loop and the pair path ---
