@@ -441,6 +441,9 @@ _KERNEL_C = r"""
 #define MULADD(a, b, c) ((a) * (b) + (c))
 #endif
 #define MAXW 512
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "a cell's height is read as the low half of its 8 bytes"
+#endif
 
 // float -> int32 as torch's CPU copy_ converts (out of range or NaN: INT32_MIN, as x86 does).
 static inline int32_t f2i(float x) {
@@ -487,13 +490,13 @@ int voxel_render(const voxel_params *P, int64_t envs, const float *pos, const fl
     const float gp2 = (float)(g + 2), fs = (float)s, minus_s = P->minus_s, focal = P->focal;
     const float s_over_f = P->s_over_f, neg_y0 = P->neg_y0, view_distance = P->view_distance;
     const float table_step = P->table_step, lv_scale = P->lv_scale;
-    const float *restrict heights = (const float *)cells;
+    const int64_t *restrict pairs = (const int64_t *)cells;  // (height bits, faces) per cell
     if (w > MAXW) return 1;
     int32_t *restrict first = malloc(sizeof(int32_t) * e * w);
     int32_t *restrict kk = malloc(sizeof(int32_t) * e * w);
     float *restrict aa = malloc(sizeof(float) * e * w);
     float *restrict bb = malloc(sizeof(float) * e * w);
-    int32_t *restrict ev = malloc(sizeof(int32_t) * h * w);
+    int32_t *restrict ev = malloc(sizeof(int32_t) * (h + 1) * w);
     int32_t *restrict idx = malloc(sizeof(int32_t) * h * w);
     float dxs[MAXW], dys[MAXW], ddx[MAXW], ddy[MAXW], cx[MAXW], cy[MAXW], stx[MAXW], sty[MAXW];
     float sdx[MAXW], sdy[MAXW], tin[MAXW], xfs[MAXW];
@@ -501,7 +504,12 @@ int voxel_render(const voxel_params *P, int64_t envs, const float *pos, const fl
     for (int64_t env = 0; env < envs && !status; env++) {
         const float px = pos[2 * env], py = pos[2 * env + 1], eye_e = eye[env];
         const float pxs = px * fs, pys = py * fs, cx0 = floorf(px), cy0 = floorf(py);
-        const int64_t cell_off = 2 * (env * (g + 2) * (g + 2) + g + 3);  // cell (0, 0)
+        const int64_t cell_off = env * (g + 2) * (g + 2) + g + 3;  // cell (0, 0)
+        // The next map into the caches, a part per step, while this one is drawn (the gathers
+        // of the cells wait on memory otherwise).
+        const char *next = (const char *)(pairs + (env + 1) * (g + 2) * (g + 2));
+        const int64_t map_bytes = env + 1 < envs ? 8 * (g + 2) * (g + 2) : 0;
+        const int64_t part = ((map_bytes + n - 1) / n + 63) / 64 * 64;
         for (int64_t x = 0; x < w; x++) {  // the rays' start (_march)
             const float dx = rays[2 * (env * w + x)], dy = rays[2 * (env * w + x) + 1];
             dxs[x] = dx, dys[x] = dy;
@@ -513,6 +521,8 @@ int voxel_render(const voxel_params *P, int64_t envs, const float *pos, const fl
             tin[x] = 0.0f, xfs[x] = 0.0f;
         }
         for (int64_t i = 0; i < n; i++) {  // cell i of every column: its event (per-cell stage)
+            for (int64_t o = i * part; o < (i + 1) * part && o < map_bytes; o += 64)
+                __builtin_prefetch(next + o);
             int32_t *restrict f = first + i * w, *restrict k = kk + i * w;
             float *restrict a = aa + i * w, *restrict b = bb + i * w;
 #pragma GCC ivdep
@@ -520,9 +530,10 @@ int voxel_render(const voxel_params *P, int64_t envs, const float *pos, const fl
                 const float t_in = tin[x], xf = xfs[x], s_x = sdx[x], s_y = sdy[x];
                 const float t_out = s_x < s_y ? s_x : s_y;
                 const float cxc = clampf(cx[x], -1.0f, gf), cyc = clampf(cy[x], -1.0f, gf);
-                const int64_t c = cell_off + 2 * (int64_t)(int32_t)(cyc * gp2 + cxc);
-                const float rise = eye_e - heights[c], t_in_c = t_in > 1e-3f ? t_in : 1e-3f;
-                const int32_t faces = cells[c + 1];
+                const int64_t pair = pairs[cell_off + (int32_t)(cyc * gp2 + cxc)];  // one gather
+                const union { int32_t i; float f; } hgt = {.i = (int32_t)pair};
+                const float rise = eye_e - hgt.f, t_in_c = t_in > 1e-3f ? t_in : 1e-3f;
+                const int32_t faces = (int32_t)(pair >> 32);
                 a[x] = rise * minus_s;
                 b[x] = i == 0 ? 0.0f : t_in_c * s_over_f;
                 const float rf = rise * focal;
@@ -548,14 +559,15 @@ int voxel_render(const voxel_params *P, int64_t envs, const float *pos, const fl
             kk[(n + 1) * w + x] = sky_u[env * w + x] + (int32_t)P->clouds * ss;
             aa[(n + 1) * w + x] = 0.0f, bb[(n + 1) * w + x] = P->sky_b;
         }
-        for (int64_t x = 0; x < w; x++) {  // each row shows the first event at or above it
-            int64_t lo = h;
-            for (int64_t i = 0; i < e && lo > 0; i++) {
-                const int64_t fi = first[i * w + x];
-                for (int64_t r = fi; r < lo; r++) ev[r * w + x] = (int32_t)(i * w + x);
-                lo = fi < lo ? fi : lo;
-            }
-        }
+        // Each row shows the first event at or above it: every event marks its first row (in
+        // reverse order, so the first event's mark stays), then a running minimum down the rows
+        // (the sky marks row 0 of every column); as the scatter-min of the torch ops.
+        for (int64_t p = 0; p < w * (h + 1); p++) ev[p] = (int32_t)e;
+        for (int64_t i = e - 1; i >= 0; i--)
+            for (int64_t x = 0; x < w; x++) ev[first[i * w + x] * w + x] = (int32_t)i;
+        for (int64_t p = w; p < w * h; p++) ev[p] = ev[p] < ev[p - w] ? ev[p] : ev[p - w];
+        for (int64_t r = 0; r < h; r++)  // as flat indices into the per-event arrays
+            for (int64_t x = 0; x < w; x++) ev[r * w + x] = ev[r * w + x] * (int32_t)w + (int32_t)x;
         for (int64_t r = 0; r < h; r++)
             pixel_row((int)w, (int)ls, s1, r >= hs, yc[r], r >= hs ? q[r - hs] : 0.0f, pxs, pys,
                       lv_scale, last_slot, ev + r * w, kk, aa, bb, dxs, dys, table3, idx + r * w);
