@@ -51,12 +51,15 @@ C64 = {
     "packed no-pf": {"packed": True, "_prefetch": False},  # run 1's packed kernel, new tiles
     "packed+pf (new)": {"packed": True},
 }
-# Real dtypes keep the default (no prefetch: their tiles spill with it); a small in-thread tile
-# with and without it.
+# Real dtypes: the default (no prefetch) against in-thread tiles (lanes and warps along the
+# columns only) with the one-tile prefetch in both directions (scan_config(prefetch=True)).
 BF16 = {
     "default": {},
     "bwd (4,256,1) no-pf": {"bwd_tile": (4, 256, 1), "_prefetch": False},
-    "bwd (4,256,1) pf": {"bwd_tile": (4, 256, 1), "_prefetch": True},
+    **{
+        f"pf {t}": {"tile": (8, 256, 1), "bwd_tile": t, "prefetch": True}
+        for t in [(1, 256, 1), (2, 256, 1), (4, 256, 1), (2, 512, 2), (1, 512, 2)]
+    },
 }
 CASES = [
     ("c64 a tv", torch.complex64, False, C64),
@@ -169,14 +172,16 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--budget", type=float, default=120.0, help="seconds before skipping cases")
     p.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
+    p.add_argument("--cases", default="", help="comma-separated case labels (default: all)")
     args = p.parse_args()
+    wanted = [c for c in args.cases.split(",") if c]
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
         DEV, VIDEO, CHECK_B, SMOKE = torch.device("cpu"), (2, 5, (2, 4)), 1, True
         for _, _, _, impls in CASES:
             for kw in impls.values():
                 if "packed" in kw or "bwd_tile" in kw:
-                    kw.update(tile=(4, 8, 1), bwd_tile=(4, 8, 1))
+                    kw.update(tile=(4, 8, 1), bwd_tile=(kw.get("bwd_tile", (4,))[0], 8, 1))
     t0 = time.time()
     data = {**environment(DEV), "checks": [], "results": [], "kernels": {}}
 
@@ -192,6 +197,8 @@ def main():
     print(f"copy bandwidth {bw:.0f} GB/s", flush=True)
     reps = 3 if SMOKE else 12
     for label, dtype, a_const, impls in CASES:
+        if wanted and label not in wanted:
+            continue
         if time.time() - t0 > args.budget:
             data["results"].append({"case": label, "skipped": "time budget"})
             print(f"{label}: skipped (time budget)", flush=True)

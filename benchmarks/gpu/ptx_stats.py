@@ -1,0 +1,142 @@
+"""Compile the Triton linear-scan kernels for sm_90a (no GPU needed) and print what ptxas says.
+
+For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)``: the
+shuffles, barriers, global loads (vectorised ones) and stores in the PTX, the registers and
+spill bytes from ``ptxas -v`` (the ptxas that ships with triton), and the blocked layouts of
+the TTGIR. Run it where the kernels will run: the GPU box has another Triton version.
+
+Usage: ``python3 -P benchmarks/gpu/ptx_stats.py bwd,bf16,1,2,256,1,1 fwd,fp32,0,16,256,2,0``
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from worldssm.kernels.linear_scan import triton_scan as ts
+
+PTX = os.path.join(tempfile.mkdtemp(), "k.ptx")
+BIN = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin")
+
+
+def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
+    ptr = f"*{dtype}"
+    if fwd:
+        names = [
+            "A",
+            "X",
+            "H0",
+            "RESET",
+            "H",
+            "HT",
+            "COUNTER",
+            "STATE",
+            "T",
+            "N",
+            "stride_ab",
+            "stride_at",
+        ]
+        sig = {n: ptr for n in names[:8]}
+        sig["RESET"] = "*u8"
+        sig["COUNTER"] = "*i64"
+        sig["STATE"] = "*i64"
+        consts = dict(
+            HAS_H0=True,
+            HAS_RESET=False,
+            REVERSE=False,
+            A_CONST=a_const,
+            COMPLEX=False,
+            PACKED=False,
+            CHUNKED=False,
+            MAX_POLLS=1 << 24,
+            BLOCK_T=BT,
+            BLOCK_N=BN,
+            PREFETCH=prefetch,
+        )
+    else:
+        names = [
+            "A",
+            "H",
+            "H0",
+            "RESET",
+            "GH",
+            "GHT",
+            "DX",
+            "DA",
+            "DH0",
+            "COUNTER",
+            "STATE",
+            "T",
+            "N",
+            "stride_ab",
+            "stride_at",
+        ]
+        sig = {n: ptr for n in names[:11]}
+        sig["RESET"] = "*u8"
+        sig["COUNTER"] = "*i64"
+        sig["STATE"] = "*i64"
+        if a_const:
+            sig["DA"] = "*fp32"
+        consts = dict(
+            HAS_H0=True,
+            HAS_RESET=False,
+            HAS_GHT=True,
+            REVERSE=False,
+            A_CONST=a_const,
+            COMPLEX=False,
+            PACKED=False,
+            CHUNKED=False,
+            MAX_POLLS=1 << 24,
+            BLOCK_T=BT,
+            BLOCK_N=BN,
+            PREFETCH=prefetch,
+        )
+    for n in ["T", "N", "stride_ab", "stride_at"]:
+        sig[n] = "i32"
+    sig.update(dict.fromkeys(consts, "constexpr"))
+    idx = {n: i for i, n in enumerate(kernel.arg_names)}
+    aligned = [n for n in names if sig[n] != "constexpr" and n not in ("T",)]
+    attrs = {(idx[n],): [["tt.divisibility", 16]] for n in aligned}
+    src = ASTSource(kernel, sig, consts, attrs=attrs)
+    k = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": W})
+    ptx = k.asm["ptx"]
+    ttgir = k.asm["ttgir"]
+    lay = sorted(set(re.findall(r"#blocked\d* = #ttg.blocked<\{[^}]*\}>", ttgir)))
+    open(PTX, "w").write(ptx)
+    out = subprocess.run(
+        [f"{BIN}/ptxas", "-arch=sm_90a", "-v", PTX, "-o", PTX + ".cubin"],
+        capture_output=True,
+        text=True,
+    ).stderr
+    regs = re.findall(r"Used (\d+) registers", out)
+    spill = re.findall(r"(\d+) bytes spill stores", out)
+    facts = dict(
+        shfl=ptx.count("shfl.sync"),
+        bar=ptx.count("bar.sync"),
+        ldg=len(re.findall(r"ld\.global", ptx)),
+        ldv=len(re.findall(r"ld\.global[^\n]*\.v\d", ptx)),
+        stg=len(re.findall(r"st\.global", ptx)),
+        regs=regs,
+        spill=spill,
+    )
+    print(
+        ("fwd" if fwd else "bwd"),
+        dtype,
+        "const" if a_const else "tv",
+        (BT, BN, W),
+        "pf" if prefetch else "",
+        facts,
+    )
+    for l in lay:
+        print("   ", l[:160])
+
+
+for args in sys.argv[1:]:
+    f, dt, ac, BT, BN, W, pf = args.split(",")
+    kern = ts._scan_fwd_kernel if f == "fwd" else ts._scan_bwd_kernel
+    compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1")
