@@ -597,8 +597,8 @@ class _KernelParams(ctypes.Structure):
 def _addcmul_is_fused() -> bool | None:
     """Whether this machine's eager CPU ``torch.addcmul`` rounds once (fused multiply-add) or
     twice; None if it depends on the shape (then the kernel cannot match it and is not used)."""
-    a = torch.full((67,), -1.0)
-    b, c = torch.full((67,), 1 + 2.0**-23), torch.full((67,), 1 - 2.0**-23)
+    a = torch.full((67,), -1.0, device="cpu")
+    b, c = torch.full_like(a, 1 + 2.0**-23), torch.full_like(a, 1 - 2.0**-23)
     outs = (torch.addcmul(a, b, c), torch.addcmul(a[:1], b[:1], c[:1]),
             torch.addcmul(a[:17], b.view(67, 1)[:3, :1], c[:17]))  # fmt: skip
     fused = {bool(x.ne(0).all()) for x in outs}  # b * c = 1 - 2**-46: 0 unless fused
@@ -664,11 +664,12 @@ def _render_kernel(fn, scene, pos, angle, eye, cam, atlas, lit, out):
     focal = (w / 2) / math.tan(math.radians(cam.fov_deg) / 2)
     rays = camera_rays(angle, w, cam.fov_deg).contiguous()
     n_tab = int(cam.view_distance * 2 * TABLE_STEP) + 2
-    table = fog_level(torch.arange(n_tab) / TABLE_STEP, cam.fog_density, lit.levels)
+    cpu = torch.device("cpu")  # (whatever torch's default device)
+    table = fog_level(torch.arange(n_tab, device=cpu) / TABLE_STEP, cam.fog_density, lit.levels)
     table[-1].fill_(lit.levels - 1)
     table3 = table.mul_(len(lit.shades) * lit.stride).int().contiguous()
     y0, hs = 0.5 - h / 2, (h + 1) // 2
-    yc = torch.arange(h, dtype=torch.float32) + 0.5 - h / 2
+    yc = torch.arange(h, dtype=torch.float32, device=cpu) + 0.5 - h / 2
     q = torch.full_like(yc[hs:], -focal) / yc[hs:]
     heading = torch.atan2(rays[..., 1], rays[..., 0])
     sky_u = (((heading / (2 * math.pi) * 4 % 1) * s).to(torch.int32) & (s - 1)).contiguous()
@@ -678,7 +679,7 @@ def _render_kernel(fn, scene, pos, angle, eye, cam, atlas, lit, out):
         fog_key=(lit.levels - 1) * len(lit.shades) * lit.stride, clouds=surface_id("clouds"),
         focal=focal, s_over_f=s / focal, neg_y0=-y0, view_distance=cam.view_distance,
         lv_scale=TABLE_STEP / s, sky_b=-s / (h / 2), minus_s=-s, table_step=TABLE_STEP)  # fmt: skip
-    frames = out if out is not None else torch.empty((b, h, w, 3), dtype=torch.uint8)
+    frames = out if out is not None else torch.empty((b, h, w, 3), dtype=torch.uint8, device=cpu)
     args = [pos.float().contiguous(), eye.float().contiguous(), rays, sky_u,
             scene.cells.contiguous(), table3, yc, q, lit.rgb.contiguous(), frames]  # fmt: skip
     if fn(ctypes.byref(params), b, *(t.data_ptr() for t in args)) != 0:
