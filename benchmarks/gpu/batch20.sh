@@ -1,5 +1,5 @@
-# GPU batch 20 (one GPU): linear_scan with prefetching tiles (scan_config(prefetch=True)) against
-# the default tiles, video and long-narrow shapes, fp32 and bf16, accelerated-scan as the peer.
+# GPU batch 20 (one GPU): linear_scan tiles with the one-tile prefetch (scan_config(prefetch=True,
+# bwd_prefetch=...)) against the defaults, video and long-narrow shapes, fp32 and bf16, peer accelerated-scan.
 source benchmarks/gpu/setup.sh
 R=/tmp/res && mkdir -p $R
 cd .snap

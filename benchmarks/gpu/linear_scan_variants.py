@@ -225,42 +225,47 @@ def main():
     rep.data["copy_bandwidth_GBps"] = bw
     print(f"copy bandwidth {bw:.0f} GB/s", flush=True)
     both = (False, True)
-    # Prefetching tiles (scan_config(prefetch=True): tile k + 1 loads before tile k computes)
-    # whose lanes and warps lie along the columns only (BLOCK_N = 16 B / element x 32 x warps),
-    # so the scan over the tile's rows stays inside each thread. ptxas (sm_90a, on the CPU):
-    # bf16 bwd a time-invariant (2, 256, 1) 128 registers, (4, 256, 1) 178, no spills; the old
-    # default (32, 128, 1) has 820 shuffles and 540 B of spills.
-    bf16_tiles = [(2, 256, 1), (4, 256, 1), (4, 512, 2), (2, 512, 2), (8, 256, 1)]
-    fp32_tiles = [(2, 128, 1), (4, 128, 1), (4, 256, 2), (8, 128, 1)]
-    long_tiles = [(64, 32, 1), (32, 64, 1), (128, 32, 2), (64, 64, 2)]
-    if SMOKE:
-        bf16_tiles, fp32_tiles, long_tiles = [(2, 16, 1)], [(4, 16, 1)], [(8, 16, 1)]
 
-    def prefetched(variant, tiles):
-        return [(f"prefetch {variant} {t}", {"variant": variant, "tile": t, "prefetch": True})
-                for t in tiles]  # fmt: skip
+    # Run 20 timed forced *backward* tiles that never ran: autograd runs CUDA backwards on its
+    # own thread, which did not see scan_config (fixed: the forward hands its config over).
+    # Candidates: (fwd tile, fwd prefetch, bwd tile, bwd prefetch). In-thread tiles (lanes and
+    # warps along the columns only) with the one-tile prefetch; ptxas (sm_90a, Triton 3.6):
+    # bf16 bwd a time-invariant (1, 256, 1) 64 registers, (2, 256, 1) 115, (4, 256, 1) 168, no
+    # spills; the old default (32, 128, 1) has 808 shuffles and 512 B of spills.
+    def cand(variant, fwd, fpf, bwd, bpf):
+        kw = {"variant": variant, "tile": fwd, "bwd_tile": bwd, "prefetch": fpf,
+              "bwd_prefetch": bpf}  # fmt: skip
+        if SMOKE:
+            kw.update(tile=(4, 16, 1), bwd_tile=(2, 16, 1))
+        name = f"{variant} fwd {fwd}{' pf' if fpf else ''} bwd {bwd}{' pf' if bpf else ''}"
+        return name, kw
 
-    # 1. bf16 and fp32 video: the default tiles against prefetching ones.
-    for dtype, tol, tiles in (
-        (torch.bfloat16, 2e-2, bf16_tiles),
-        (torch.float32, 1e-4, fp32_tiles),
-    ):
+    bf16_fwd = {True: ((8, 256, 1), True), False: ((32, 128, 1), False)}
+    fp32_fwd = {True: ((16, 256, 2), False), False: ((16, 256, 2), False)}
+    bf16_bwd = [((1, 256, 1), True), ((2, 256, 1), True), ((4, 256, 1), True),
+                ((2, 512, 2), True), ((4, 256, 1), False), ((16, 256, 2), False)]  # fmt: skip
+    fp32_bwd = [((2, 128, 1), True), ((4, 128, 1), True), ((4, 256, 2), True),
+                ((8, 128, 1), True), ((16, 256, 2), False)]  # fmt: skip
+    for dtype, tol, fwd, bwds in ((torch.bfloat16, 2e-2, bf16_fwd, bf16_bwd),
+                                  (torch.float32, 1e-4, fp32_fwd, fp32_bwd)):  # fmt: skip
         for a_const, tag in ((True, "ti"), (False, "tv")):
-            cs = [OLD, *prefetched("single", tiles)]
+            cs = [OLD] + [cand("single", *fwd[a_const], t, pf) for t, pf in bwds]
             name = "bf16" if dtype == torch.bfloat16 else "fp32"
             run_case(rep, f"{name} video a {tag}", VIDEO, dtype, a_const, both, cs, tol,
                      full={c[0] for c in cs[1:3]})  # fmt: skip
 
-    # 2. long and narrow (12,288 columns): the old single pass and chunked tiles against
-    # prefetching single-pass tiles.
-    for dtype, tol in ((torch.bfloat16, 2e-2), (torch.float32, 1e-4)):
+    # 2. long and narrow (12,288 columns): the old single pass and chunked (whose backward
+    # now really runs chunked), the prefetching forward (64, 32, 1) with backward tiles.
+    long_bwd = [((64, 32, 1), True), ((32, 32, 1), True), ((64, 32, 2), True),
+                ((64, 32, 2), False)]  # fmt: skip
+    for dtype, tol in ((torch.float32, 1e-4), (torch.bfloat16, 2e-2)):
         for length in (65536, 16384):
             for a_const, tag in ((False, "tv"), (True, "ti")):
                 cs = [OLD, ("old chunked (128, 32, 4)", {"variant": "chunked"})]
-                cs += prefetched("single", long_tiles)
+                cs += [cand("single", (64, 32, 1), True, t, pf) for t, pf in long_bwd]
                 t_len = length // 1024 if SMOKE else length
                 name = "bf16" if dtype == torch.bfloat16 else "fp32"
-                full = {cs[2][0]} if length == 16384 else ()
+                full = {cs[1][0], cs[2][0]} if length == 16384 else ()
                 run_case(rep, f"{name} B={LONG[0]} C={LONG[1]} T={t_len} a {tag}",
                          (LONG[0], t_len, (LONG[1],)), dtype, a_const, both, cs, tol,
                          peer=True, full=full)  # fmt: skip

@@ -41,7 +41,7 @@ from worldssm.kernels.linear_scan.triton_io import (
     _ticket,
     _wait,
 )
-from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, scan_config
+from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, forced_config, scan_config
 
 __all__ = ["linear_scan_triton", "scan_config"]
 
@@ -411,6 +411,7 @@ class TritonLinearScan(torch.autograd.Function):
                 A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch)  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse = reverse
+        ctx.forced = forced_config()  # the backward may run on another thread (see there)
         return h, h_final
 
     @staticmethod
@@ -421,7 +422,10 @@ class TritonLinearScan(torch.autograd.Function):
         if grad_h is None:
             grad_h = torch.zeros_like(h)
         a_const = ta == 1
-        c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted())
+        # Autograd runs CUDA backwards on its own thread, which does not see the caller's
+        # scan_config: use the one captured by the forward (without this, forced backward
+        # tiles and variants silently ran the defaults on GPUs until 2026-11-27).
+        c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted(), ctx.forced)
         n_parts = triton.cdiv(length, c.block_t) if c.variant == "chunked" else 1
         dx = torch.empty_like(h)
         acc_dtype = torch.complex64 if h.is_complex() else torch.float32

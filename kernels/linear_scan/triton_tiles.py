@@ -97,6 +97,7 @@ def scan_config(
     bwd_tile: Tile | None = None,
     packed: bool | None = None,
     prefetch: bool | None = None,
+    bwd_prefetch: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -109,6 +110,7 @@ def scan_config(
             ``COMPLEX_PACKED``.
         prefetch: real dtypes: load tile k + 1 before computing tile k, in the forward and
             the backward (complex64 always prefetches in the backward); None keeps the default.
+        bwd_prefetch: the same for the backward alone (default: ``prefetch``).
 
     Example::
 
@@ -126,6 +128,7 @@ def scan_config(
         "bwd_tile": bwd_tile or tile,
         "packed": packed,
         "prefetch": prefetch,
+        "bwd_prefetch": prefetch if bwd_prefetch is None else bwd_prefetch,
     }
     token = _FORCED.set(forced)
     try:
@@ -134,11 +137,30 @@ def scan_config(
         _FORCED.reset(token)
 
 
+def forced_config() -> dict | None:
+    """The :func:`scan_config` in force here (None outside one).
+
+    The forward stores it for its backward: autograd runs the backward of CUDA tensors on its
+    own worker thread, where the caller's context variables are not set.
+    """
+    return _FORCED.get()
+
+
 def choose(
-    bsz: int, length: int, n: int, kind: str, a_const: bool, backward: bool, interpreted: bool
+    bsz: int,
+    length: int,
+    n: int,
+    kind: str,
+    a_const: bool,
+    backward: bool,
+    interpreted: bool,
+    forced: dict | None = None,
 ) -> Choice:
-    """Variant and tile for a (B, T, N) scan of dtype ``kind`` ("f32", "f16" or "c64")."""
-    forced = _FORCED.get() or {}
+    """Variant and tile for a (B, T, N) scan of dtype ``kind`` ("f32", "f16" or "c64").
+
+    ``forced``: a :func:`forced_config` captured earlier; default the one in force now.
+    """
+    forced = (forced if forced is not None else _FORCED.get()) or {}
     columns = bsz * n * (2 if kind == "c64" else 1)
     variant = forced.get("variant")
     if variant is None:
@@ -157,7 +179,7 @@ def choose(
             tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
     packed = forced.get("packed")
     packed = COMPLEX_PACKED if packed is None else packed
-    prefetch = forced.get("prefetch")
+    prefetch = forced.get("bwd_prefetch" if backward else "prefetch")
     if prefetch is None:
         prefetch = False
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch)

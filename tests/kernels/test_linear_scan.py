@@ -294,6 +294,34 @@ def test_triton_prefetch_matches_naive(variant, tile, case, nan_outputs):
         assert y.dtype == torch.bfloat16 and rel_err(y, r) < 3e-2, f"bf16 {name}: {rel_err(y, r)}"
 
 
+def test_triton_backward_keeps_forced_config_on_another_thread(monkeypatch):
+    """Autograd runs CUDA backwards on a worker thread that does not see the caller's
+    scan_config; the forward must hand it over (here the backward runs on a thread of its own)."""
+    import threading
+
+    from worldssm.kernels.linear_scan import triton_scan
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    seen = []
+    launch = triton_scan._launch
+    monkeypatch.setattr(
+        triton_scan,
+        "_launch",
+        lambda kernel, c, *a, **k: seen.append(c) or launch(kernel, c, *a, **k),
+    )
+    (a, b, _, _), _ = make_inputs((2, 9, 5), None, TRITON_DEV, seed=6)
+    a, b = (x.detach().float().requires_grad_() for x in (a, b))
+    with scan_config("chunked", tile=(4, 8, 1), bwd_tile=(2, 16, 1), prefetch=True):
+        h = linear_scan(a, b, backend="triton")
+    worker = threading.Thread(target=lambda: h.sum().backward())
+    worker.start()
+    worker.join()
+    assert b.grad is not None
+    fwd, bwd = seen
+    assert (fwd.variant, fwd.block_t, fwd.block_n, fwd.prefetch) == ("chunked", 4, 8, True)
+    assert (bwd.variant, bwd.block_t, bwd.block_n, bwd.prefetch) == ("chunked", 2, 16, True)
+
+
 def test_triton_variant_choice_by_shape(monkeypatch):
     from worldssm.kernels.linear_scan import triton_tiles
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
