@@ -23,6 +23,7 @@ import contextvars
 from dataclasses import dataclass
 
 Tile = tuple[int, int, int]
+Pick = tuple[int, int, int, bool]  # a tile and whether it prefetches
 
 # Below this many independent columns (B x N, complex counted twice) a single pass over T leaves
 # the H100's 132 SMs short of loads in flight; T-parallel chunks fix that. A first guess between
@@ -41,38 +42,61 @@ AUTO_CHUNKED = False
 # 1.321 -> 0.890 ms; fwd+bwd 6.58 -> 6.38 ms and 4.68 -> 4.29 ms (the backward did not change).
 COMPLEX_PACKED = True
 
-# (dtype kind, a time-invariant) -> tile; dtype kind is "f32", "f16" (bf16 and fp16) or "c64".
-SINGLE_FWD: dict[tuple[str, bool], Tile] = {
-    ("f32", False): (16, 256, 2),  # 96.5% of copy BW at the video shape
-    ("f32", True): (16, 256, 2),  # 94.0%
-    ("f16", False): (32, 128, 1),  # 95.4%
-    ("f16", True): (32, 128, 1),  # 89.6%
+# Before 2026-11-27 (batch 22) no forced *backward* tile ever ran on a GPU: autograd runs CUDA
+# backwards on its own thread, which did not see scan_config, so backward sweeps before then
+# timed the default backward whatever they asked for (the forward now hands its config over).
+#
+# (dtype kind, a time-invariant) -> (BLOCK_T, BLOCK_N, warps, prefetch); dtype kind is "f32",
+# "f16" (bf16 and fp16) or "c64". prefetch: load tile k + 1 before computing tile k (real dtypes;
+# complex64 always prefetches in the backward, see triton_scan.BWD_PREFETCH). Percentages are of
+# the copy bandwidth at the video shape (B=8, T=300, S=(256, 16, 16)), H100.
+SINGLE_FWD: dict[tuple[str, bool], Pick] = {
+    ("f32", False): (16, 256, 2, False),  # 96.5%
+    ("f32", True): (16, 256, 2, False),  # 94.4%
+    ("f16", False): (32, 128, 1, False),  # 95.4%; prefetching (2-8, 256, 1) 92-94%
+    # batch 22: 0.221 ms (94.2%) against 0.232 ms (89.8%) for (32, 128, 1) without prefetch.
+    ("f16", True): (8, 256, 1, True),
     # Packed I/O (COMPLEX_PACKED), H100 run 1 of benchmarks/gpu/linear_scan_variants.py, a
     # time-varying: (2, 256, 1) 1.295 ms (96.5%); (4, 256, 2) 1.339, (8, 128, 2) 1.334,
     # (4, 128, 1) 1.336. Time-invariant measured only at (4, 256, 2): 0.890 ms (93.7%).
     # Pair I/O (run 11): (4, 256, 2) 1.53 ms (82%); the first guess (16, 128, 2) 5.02 ms.
-    ("c64", False): (2, 256, 1),
-    ("c64", True): (2, 256, 1),  # untimed for a time-invariant; (4, 256, 2) 0.890 ms
+    ("c64", False): (2, 256, 1, False),
+    ("c64", True): (2, 256, 1, False),  # untimed for a time-invariant; (4, 256, 2) 0.890 ms
 }
-SINGLE_BWD: dict[tuple[str, bool], Tile] = {
-    ("f32", False): (16, 256, 2),  # fwd+bwd 85.9%
-    ("f32", True): (16, 256, 2),  # 80.9%
-    ("f16", False): (16, 256, 2),  # bwd alone ~1.11 ms, (32, 128, 1) ~1.52 ms
-    ("f16", True): (32, 128, 1),  # bwd alone ~0.54 ms, the best in the sweep
-    # Packed, H100 run 1: fwd+bwd 6.38-6.40 ms (a time-varying) and 4.29 ms (invariant) for
-    # every tile tried ((4, 256, 2), (4, 128, 2), (8, 128, 2), (4, 64, 1), (2, 128, 1)); the
-    # backward runs at ~1.3 TB/s whatever the tile (see benchmarks/gpu/scan_bwd_profile.py).
-    ("c64", False): (4, 256, 2),
-    ("c64", True): (4, 256, 2),
+SINGLE_BWD: dict[tuple[str, bool], Pick] = {
+    # batch 22 (fwd+bwd): every tile within 1% ((2-8, 128, 1) and (4, 256, 2) with prefetch).
+    ("f32", False): (16, 256, 2, False),  # 86.5%
+    ("f32", True): (16, 256, 2, False),  # 80.7%
+    ("f16", False): (16, 256, 2, False),  # 85% (runs 10, 13); prefetching tiles no better
+    # batch 22: fwd+bwd 0.668 ms (78.0%) with (8, 256, 1, True) forward; the old (32, 128, 1)
+    # (808 shuffles, 512 B of spills) 0.87-1.18 ms; prefetching (1-4, 256, 1) 0.94-1.10 ms.
+    ("f16", True): (4, 256, 1, False),
+    ("c64", False): (4, 256, 2, False),  # fwd+bwd 86.6% (run 13)
+    ("c64", True): (4, 256, 2, False),  # 81.0%
 }
 # Chunked: BLOCK_N = 32 floats is one 128-byte line per time step; a chunk is held in registers.
 # complex64 (packed or pairs): 32 elements are 256 bytes a step; untimed with packed I/O.
 CHUNKED_FWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
 CHUNKED_BWD: dict[str, Tile] = {"f32": (128, 32, 4), "f16": (128, 32, 4), "c64": (64, 32, 4)}
-# Single pass over few columns and T shorter than two chunks: narrow tiles, lanes along time
-# ((64, 32, 1) spills registers in the backward: 192 bytes per thread, ptxas for sm_90).
-NARROW_FWD: Tile = (64, 32, 1)
-NARROW_BWD: Tile = (64, 32, 2)
+# Single pass over few columns (B=8, C=1536 measured, T=16384 and 65536, H100 batch 22):
+# (dtype kind, a time-invariant) -> pick. fp32 fwd 94% (was 82%), fwd+bwd 82-83% (was 77%)
+# with a time-varying a; 87% / 74-76% (was 67-77% / 61-63%) with a time-invariant one.
+NARROW_FWD: dict[tuple[str, bool], Pick] = {
+    ("f32", False): (64, 32, 1, True),
+    ("f32", True): (64, 32, 1, True),
+    ("f16", False): (64, 32, 1, True),  # 0.823 ms against 0.907 at T=16384
+    ("f16", True): (64, 32, 1, False),  # prefetching 0.704 ms against 0.659
+    ("c64", False): (64, 32, 1, False),
+    ("c64", True): (64, 32, 1, False),
+}
+NARROW_BWD: dict[tuple[str, bool], Pick] = {
+    ("f32", False): (32, 32, 1, True),
+    ("f32", True): (64, 32, 2, True),
+    ("f16", False): (64, 32, 2, True),  # fwd+bwd 2.085 ms against 2.413 at T=16384
+    ("f16", True): (64, 32, 2, True),  # 1.839 ms against 1.942
+    ("c64", False): (64, 32, 2, False),
+    ("c64", True): (64, 32, 2, False),
+}
 
 
 @dataclass(frozen=True)
@@ -168,18 +192,17 @@ def choose(
         narrow_and_long = columns < CHUNKED_BELOW_COLUMNS and length > 2 * chunk
         variant = "chunked" if AUTO_CHUNKED and narrow_and_long else "single"
     tile = forced.get("bwd_tile" if backward else "tile")
-    if tile is None:
-        if interpreted:
-            tile = (8, 16, 1)  # the CPU interpreter runs each tile element by element
-        elif variant == "chunked":
-            tile = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind]
-        elif columns < CHUNKED_BELOW_COLUMNS:
-            tile = NARROW_BWD if backward else NARROW_FWD
-        else:
-            tile = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
+    if variant == "chunked":
+        pick = (*(CHUNKED_BWD if backward else CHUNKED_FWD)[kind], False)
+    elif columns < CHUNKED_BELOW_COLUMNS:
+        pick = (NARROW_BWD if backward else NARROW_FWD)[(kind, a_const)]
+    else:
+        pick = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
+    if tile is None:  # the CPU interpreter runs each tile element by element: small tiles
+        tile = (8, 16, 1) if interpreted else pick[:3]
     packed = forced.get("packed")
     packed = COMPLEX_PACKED if packed is None else packed
     prefetch = forced.get("bwd_prefetch" if backward else "prefetch")
     if prefetch is None:
-        prefetch = False
+        prefetch = pick[3] and kind != "c64"
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch)
