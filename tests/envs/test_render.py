@@ -115,11 +115,11 @@ def test_voxel_renderer_matches_reference(image_size, max_pixels, kernel):
     """The fast voxel renderer draws exactly the reference's frames (both compute the edge rows,
     texel rows and top-face texels with the same float operations), in one pass or in chunks of
     columns, at even and odd image heights; with torch ops and with the compiled C kernel."""
-    from worldssm.envs import voxel
+    from worldssm.envs import voxel_cpu
     from worldssm.envs.voxel import render_voxels
     from worldssm.envs.voxel_reference import render_voxels_reference
 
-    if kernel and voxel._cpu_kernel() is None:
+    if kernel and voxel_cpu.cpu_kernel() is None:
         pytest.skip("the C voxel renderer is not available (no C compiler?)")
     w = make_world("VoxelMinecraft", 6, size=24, image_size=image_size, view_distance=12.0)
     w.reset(torch.arange(6), list(range(6)))

@@ -44,12 +44,12 @@ def test_fixed_shape_mode_renders_on_the_calling_thread():
 @pytest.mark.parametrize("kernel", [False, True], ids=["torch-ops", "c-kernel"])
 def test_passes_and_chunks_equal_reference(monkeypatch, kernel):
     """Passes, per-pixel chunks and per-cell chunks of unequal sizes draw the reference frames."""
-    from worldssm.envs import voxel
+    from worldssm.envs import voxel, voxel_cpu
 
-    if kernel and voxel._cpu_kernel() is None:
+    if kernel and voxel_cpu.cpu_kernel() is None:
         pytest.skip("the C voxel renderer is not available (no C compiler?)")
     if not kernel:
-        monkeypatch.setattr(voxel, "_kernel", [None])  # as if it did not build: torch ops
+        monkeypatch.setattr(voxel_cpu, "_kernel", [None])  # as if it did not build: torch ops
     n = 7
     w = make_world("VoxelMinecraft", n, **CFG)
     w.reset(torch.arange(n), list(range(50, 50 + n)))
@@ -68,9 +68,9 @@ def test_passes_and_chunks_equal_reference(monkeypatch, kernel):
 @pytest.mark.parametrize("image_size", [64, 128])
 def test_c_kernel_equals_reference_at_full_size(image_size):
     """The compiled C renderer at the worlds' own sizes (64x64 grid, view distance 24)."""
-    from worldssm.envs import voxel
+    from worldssm.envs import voxel, voxel_cpu
 
-    if voxel._cpu_kernel() is None:
+    if voxel_cpu.cpu_kernel() is None:
         pytest.skip("the C voxel renderer is not available (no C compiler?)")
     n = 4
     w = make_world("VoxelMinecraft", n, image_size=image_size)
@@ -87,11 +87,11 @@ def test_c_kernel_equals_reference_at_full_size(image_size):
 def test_without_the_c_kernel_torch_ops_draw(monkeypatch):
     """No kernel (WORLDSSM_VOXEL_COMPILE=0, no compiler, failed build): the torch ops draw the
     same frames, and asking for the kernel raises."""
-    from worldssm.envs import voxel
+    from worldssm.envs import voxel, voxel_cpu
 
     monkeypatch.setenv("WORLDSSM_VOXEL_COMPILE", "0")
-    monkeypatch.setattr(voxel, "_kernel", [])  # not tried yet in this process
-    assert voxel._cpu_kernel() is None and voxel._kernel == [None]
+    monkeypatch.setattr(voxel_cpu, "_kernel", [])  # not tried yet in this process
+    assert voxel_cpu.cpu_kernel() is None and voxel_cpu._kernel == [None]
     w = make_world("VoxelMinecraft", 3, **CFG)
     w.reset(torch.arange(3), [1, 2, 3])
     args = (w.scene, w.pos, w.angle, w.eye(), w.camera, w.atlas)
