@@ -22,16 +22,42 @@ from worldssm.train.frame_prediction import StepBatchSampler
 from worldssm.train.tasks import make_task
 
 
-def cosine_with_warmup(warmup: int, total: int):
-    """LR multiplier: linear warmup over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+class CosineWithWarmup:
+    """LR multiplier: linear warmup over ``warmup`` steps, then cosine decay to 0 at ``total``.
 
-    def fn(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
+    ``total`` is the run's step count; a run cut by ``run.max_minutes`` moves it to the step the
+    time limit is expected to reach (see :func:`steps_in_time`), so the LR still decays.
+    """
+
+    def __init__(self, warmup: int, total: int):
+        self.warmup, self.total = warmup, total
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    return fn
+
+# Steps of one invocation between which a time-limited run measures its pace (the first few pay
+# for start-up: data workers, allocator, first kernels).
+FIT_FROM, FIT_TO = 5, 25
+_now = time.time  # the trainer's clock (tests replace it)
+
+
+def steps_in_time(step: int, seconds_per_step: float, seconds_left: float, steps: int,
+                  device: torch.device) -> int:  # fmt: skip
+    """The step a time-limited run is expected to stop at: ``step`` plus what fits into
+    ``seconds_left`` at ``seconds_per_step``, at most ``steps``.
+
+    Under DDP rank 0's estimate is broadcast, so every rank follows the same LR schedule.
+    """
+    end = min(steps, step + int(max(0.0, seconds_left) / max(seconds_per_step, 1e-9)))
+    if torch.distributed.is_initialized():
+        flag = torch.tensor([float(end)], device=device, dtype=torch.float64)
+        torch.distributed.broadcast(flag, src=0)
+        end = int(flag.item())
+    return end
 
 
 def build_model(cfg: TrainConfig):
@@ -54,7 +80,7 @@ def time_is_up(t0: float, max_minutes: float, device: torch.device) -> bool:
     Under DDP every rank must stop at the same step: a rank that stops alone leaves the others
     waiting in the gradient all-reduce forever. So rank 0 decides and broadcasts its decision.
     """
-    up = bool(max_minutes) and time.time() - t0 > 60 * max_minutes
+    up = bool(max_minutes) and _now() - t0 > 60 * max_minutes
     if max_minutes and torch.distributed.is_initialized():
         flag = torch.tensor([float(up)], device=device)
         torch.distributed.broadcast(flag, src=0)
@@ -86,15 +112,15 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
     task.check(model)
     groups = param_groups(model, cfg.optim.weight_decay, cfg.optim.ssm_lr)
     opt = torch.optim.AdamW(groups, lr=cfg.optim.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, cosine_with_warmup(cfg.optim.warmup_steps, cfg.run.steps)
-    )
+    schedule = CosineWithWarmup(cfg.optim.warmup_steps, cfg.run.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     step = 0
     if resume and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path, map_location=device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
+        schedule.total = cfg.run.steps  # this run's length (an earlier run may have fitted it)
         set_rng_state(ckpt["rng"])
         step = ckpt["step"]
         if rank == 0 and progress:  # a re-run of the same command continues, say so
@@ -149,7 +175,8 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
     from tqdm import tqdm
 
     bar = tqdm(total=cfg.run.steps, initial=step, disable=not (progress and main), desc="train")
-    t0, loss_val = time.time(), float("nan")
+    t0, loss_val = _now(), float("nan")
+    start, t_fit = step, None
     model.train()
     for batch in loader:
         loss, pred = task.loss(net, model, batch, device, amp)
@@ -175,6 +202,20 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True) -> dict:
                 writer.add_scalar(f"val/{key}", value, step)
         if cfg.run.checkpoint_every and step % cfg.run.checkpoint_every == 0:
             save()
+        if cfg.run.max_minutes and step - start in (FIT_FROM, FIT_TO):
+            # A time-limited run: once its pace is known, end the LR schedule where the time
+            # limit is expected to stop it (it would otherwise stop with the LR barely decayed).
+            if step - start == FIT_FROM:
+                t_fit = _now()
+            else:
+                pace = (_now() - t_fit) / (FIT_TO - FIT_FROM)
+                left = 60 * cfg.run.max_minutes - (_now() - t0)
+                end = steps_in_time(step, pace, left, cfg.run.steps, device)
+                schedule.total = max(end, cfg.optim.warmup_steps + 1)
+                if main and progress and end < cfg.run.steps:
+                    limit = f"{cfg.run.max_minutes:g}-minute limit"
+                    tqdm.write(f"the {limit} fits about {end} of {cfg.run.steps} steps: the LR "
+                               "schedule now ends there")  # fmt: skip
         if time_is_up(t0, cfg.run.max_minutes, device):
             break
     bar.close()

@@ -147,6 +147,27 @@ def test_ddp_ranks_take_rank0_time_decision(tmp_path):
     assert outputs == ["False", "False"]
 
 
+def test_time_limited_run_ends_its_lr_schedule_in_time(tmp_path, monkeypatch, capsys):
+    """A run cut by max_minutes decays its LR by the time it stops (fake clock: 1 s a reading)."""
+    from worldssm.train import trainer
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(trainer, "_now", lambda: float(next(clock)))
+    cfg = small_cfg(tmp_path / "t", steps=200, max_minutes=1.0)
+    result = trainer.train(cfg)
+    out = capsys.readouterr()
+    assert 40 <= result["step"] < 200  # the 60 "seconds" ran out first
+    assert "limit fits about" in out.out + out.err
+    ck = load_checkpoint(tmp_path / "t" / "checkpoint.pt")
+    lr = ck["scheduler"]["_last_lr"][0]
+    assert lr < 0.05 * cfg.optim.lr, lr  # decayed, not ~0.9 x as with the 200-step schedule
+    # A resume without a time limit follows the configured length again.
+    cfg_more = small_cfg(tmp_path / "t", steps=result["step"] + 2)
+    trainer.train(cfg_more, progress=False)
+    ck = load_checkpoint(tmp_path / "t" / "checkpoint.pt")
+    assert ck["scheduler"]["lr_lambdas"][0]["total"] == result["step"] + 2
+
+
 def test_resume_says_so(tmp_path, capsys):
     cfg = small_cfg(tmp_path / "r", steps=2)
     train(cfg, progress=False)
