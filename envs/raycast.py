@@ -4,7 +4,9 @@ Wolfenstein-style: one DDA ray per screen column finds the nearest wall; every p
 its texel from one gather into the texture :class:`~worldssm.envs.textures.Atlas`. Floors and
 ceilings are cast per pixel (perspective-correct), billboards (goal objects, furniture) are depth
 tested per column, and distance fog blends every surface into the fog colour. Everything is plain
-tensor ops over a batch of ``B`` cameras, so the same code runs on CPU and CUDA.
+tensor ops over a batch of ``B`` cameras, so the same code runs on CPU and CUDA. On the CPU,
+:func:`render_grid` draws with a compiled C kernel (:mod:`worldssm.envs.raycast_cpu`) where one
+builds: the same float operations in the same order, so the same frames.
 
 Coordinates: ``walls[b, y, x]``; a camera at ``pos = (x, y)`` (cell units) looks along
 ``(cos angle, sin angle)``; the screen's right is ``(-sin angle, cos angle)`` (so a positive
@@ -165,6 +167,18 @@ def camera_rays(angle: torch.Tensor, width: int, fov_deg: float) -> torch.Tensor
     return fwd + right * (camx * half)[None, :, None]
 
 
+def sprite_params(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, width: int, focal):
+    """Each sprite's depth, half width (in pixels) and left edge (screen column), each (B, K)."""
+    rel = scene.sprite_pos - pos[:, None, :]  # (B, K, 2)
+    cos, sin = angle.cos()[:, None], angle.sin()[:, None]
+    depth = rel[..., 0] * cos + rel[..., 1] * sin  # (B, K)
+    lateral = -rel[..., 0] * sin + rel[..., 1] * cos
+    inv = focal / depth.clamp_min(1e-3)
+    half_w = scene.sprite_size[..., 0] * inv / 2
+    left = width / 2 + lateral * inv - half_w
+    return depth, half_w, left
+
+
 def sprite_columns(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, wall_dist, focal):
     """The nearest visible sprite in every screen column.
 
@@ -172,13 +186,7 @@ def sprite_columns(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, wal
         depth, u in [0, 1), tex, height, bottom z — each (B, W) — and visible (B, W) bool.
     """
     b, w = wall_dist.shape
-    rel = scene.sprite_pos - pos[:, None, :]  # (B, K, 2)
-    cos, sin = angle.cos()[:, None], angle.sin()[:, None]
-    depth = rel[..., 0] * cos + rel[..., 1] * sin  # (B, K)
-    lateral = -rel[..., 0] * sin + rel[..., 1] * cos
-    inv = focal / depth.clamp_min(1e-3)
-    half_w = scene.sprite_size[..., 0] * inv / 2
-    left = w / 2 + lateral * inv - half_w
+    depth, half_w, left = sprite_params(scene, pos, angle, w, focal)
     cols = torch.arange(w, device=pos.device, dtype=torch.float32)[None, None, :] + 0.5
     u = (cols - left[..., None]) / (2 * half_w[..., None]).clamp_min(1e-6)  # (B, K, W)
     ok = (u >= 0) & (u < 1) & (depth[..., None] > 0.15) & (scene.sprite_tex[..., None] >= 0)
@@ -193,8 +201,8 @@ def sprite_columns(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, wal
 
 
 def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: CameraConfig,
-                atlas: Atlas, static: bool = False,
-                floor_uniform: bool | None = None) -> torch.Tensor:  # fmt: skip
+                atlas: Atlas, static: bool = False, floor_uniform: bool | None = None,
+                kernel: bool | None = None) -> torch.Tensor:  # fmt: skip
     """Render a batch of first-person views.
 
     Args:
@@ -206,6 +214,9 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
         floor_uniform: True promises that every world has one floor texture (the one at cell
             (0, 0)), which skips a per-pixel gather; None checks the scene (a host read, so
             with ``static`` it means False).
+        kernel: CPU only, not with ``static``. None: draw with the compiled C kernel where it is
+            available (:mod:`worldssm.envs.raycast_cpu`), else with torch ops; False: torch ops;
+            True: the kernel or a RuntimeError. Both draw the same frames.
 
     Returns:
         (B, H, W, 3) uint8 frames.
@@ -215,6 +226,19 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     """
     h, w, s = cam.height, cam.width, atlas.size
     b, g, dev = pos.shape[0], scene.walls.shape[-1], pos.device
+    if floor_uniform is None:
+        floor_uniform = not static and bool((scene.floor == scene.floor[:, :1, :1]).all())
+    if kernel is not False and dev.type == "cpu" and not static:
+        from worldssm.envs import raycast_cpu  # (it imports this module)
+
+        fn = raycast_cpu.cpu_kernel()
+        args = (scene, pos, angle, cam, atlas, floor_uniform)
+        frames = None if fn is None else raycast_cpu.render_kernel(fn, *args)
+        if frames is not None:
+            return frames
+        if kernel:
+            raise RuntimeError("the C raycaster is not available (WORLDSSM_RAYCAST_COMPILE=0, no "
+                               "C compiler, a failed build, or wider than 1024)")  # fmt: skip
     lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.78))
     levels, nshade, stride = lit.levels, len(lit.shades), lit.stride
     lg = s.bit_length() - 1
@@ -234,8 +258,6 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
     n_up = (h + 1) // 2  # rows with yc <= 0 (yc is a half-integer, exact in float32)
     t_row = torch.where(lower, cam.eye_z * focal / yc, (cam.wall_height - cam.eye_z) * focal / -yc)
     plevel = fog_level(t_row, cam.fog_density, levels) * (nshade * stride)  # (H,)
-    if floor_uniform is None:
-        floor_uniform = not static and bool((scene.floor == scene.floor[:, :1, :1]).all())
     px, py = (pos[:, 0] * s).view(b, 1, 1), (pos[:, 1] * s).view(b, 1, 1)
     rx, ry = (rays[..., 0] * s)[:, None, :], (rays[..., 1] * s)[:, None, :]
 
