@@ -104,6 +104,14 @@ def _build_kernel():
     return None
 
 
+def pixels_per_pass(static: bool, default: int) -> int:
+    """CPU pixels per render pass of a grid world: the whole batch where this kernel draws (it
+    works environment by environment, so no temporary grows with the pass, and one pass saves
+    the concatenation of the chunks), else ``default`` (the torch ops' temporaries stay in cache).
+    """
+    return 1 << 40 if not static and cpu_kernel() is not None else default
+
+
 def render_kernel(fn, scene: GridScene, pos: torch.Tensor, angle: torch.Tensor,
                   cam: CameraConfig, atlas: Atlas, floor_uniform: bool):  # fmt: skip
     """render_grid through the C kernel (CPU tensors, not the fixed-shape mode); the same frames,
