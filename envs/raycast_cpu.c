@@ -126,7 +126,8 @@ static void pixels(const grid_params *P, int64_t env0, int64_t envs, void *const
     const uint32_t n_alpha = (uint32_t)P->n_alpha, n_rgb = (uint32_t)P->n_rgb;
     int out_of_range = 0;
     const float *pos = a[POS], *rays = a[RAYS];
-    const int64_t *floor_tex = a[FLOOR], *ceiling = a[CEILING];
+    const int32_t *floor_tex = a[FLOOR];  // (int32: the gather below vectorises)
+    const int64_t *ceiling = a[CEILING];
     const float *dist_a = a[DIST], *wu_a = a[WU], *sd_a = a[SD], *su_a = a[SU], *sh_a = a[SH];
     const float *sz_a = a[SZ], *t_row = a[T_ROW], *yc = a[YC];
     const int32_t *wtex_a = a[WTEX], *side_a = a[SIDE], *stex_a = a[STEX], *wlevel_a = a[WLEVEL];
@@ -135,11 +136,11 @@ static void pixels(const grid_params *P, int64_t env0, int64_t envs, void *const
     const uint8_t *alpha = a[ALPHA], *rgb = a[RGB];
     uint8_t *out = a[OUT];
     float dist[MAXW], wslope[MAXW], rx[MAXW], ry[MAXW];
-    int32_t wbase[MAXW];
+    int32_t wbase[MAXW], cells[MAXW];
     for (int64_t env = env0; env < env0 + envs; env++) {
         const float pxs = pos[2 * env] * fs, pys = pos[2 * env + 1] * fs;
-        const int64_t *fl = floor_tex + env * gg;
-        const int32_t ceil_base = (int32_t)ceiling[env] * ss, floor_base = (int32_t)fl[0] * ss;
+        const int32_t *fl = floor_tex + env * gg;
+        const int32_t ceil_base = (int32_t)ceiling[env] * ss, floor_base = fl[0] * ss;
         for (int64_t x = 0; x < w; x++) {
             const int64_t c = env * w + x;
             dist[x] = dist_a[c];
@@ -168,17 +169,19 @@ static void pixels(const grid_params *P, int64_t env0, int64_t envs, void *const
                     const int32_t plane = ((yi & s1) << ls | (xi & s1)) + base;
                     o[x] = tr >= dist[x] ? widx : plane;
                 }
-            } else {
+            } else {  // (the floor texture's gather in a loop of its own: the rest vectorises)
                 for (int64_t x = 0; x < w; x++) {
                     const int32_t widx = (f2i(MULADD(yr, wslope[x], wtop)) & s1) * s + wbase[x];
                     const int32_t xi = f2i(MULADD(rx[x], tr, pxs));
                     const int32_t yi = f2i(MULADD(ry[x], tr, pys));
                     int32_t cell = (yi >> ls) * (int32_t)g + (xi >> ls);
                     cell = cell < 0 ? 0 : (cell > gg - 1 ? gg - 1 : cell);
-                    const int32_t ftex = (int32_t)fl[cell];
-                    const int32_t plane = ((yi & s1) << ls | (xi & s1)) + ftex * ss + pl;
-                    o[x] = tr >= dist[x] ? widx : plane;
+                    const int wall = tr >= dist[x];
+                    o[x] = wall ? widx : ((yi & s1) << ls | (xi & s1)) + pl;
+                    cells[x] = wall ? -1 : cell;
                 }
+                for (int64_t x = 0; x < w; x++)
+                    if (cells[x] >= 0) o[x] += fl[cells[x]] * ss;
             }
         }
         for (int64_t x = 0; x < w; x++) {  // sprites: _draw_sprites

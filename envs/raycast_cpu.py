@@ -162,7 +162,7 @@ def _render(fn, scene, pos, angle, cam, atlas, floor_uniform, threads):
     frames = torch.empty((b, h, w, 3), dtype=torch.uint8, device=cpu)
     keep = {  # the tensors whose pointers the kernel gets (kept alive until it returns)
         POS: pos.float().contiguous(), RAYS: rays.contiguous(),
-        WALLS: scene.walls.long().contiguous(), FLOOR: scene.floor.long().contiguous(),
+        WALLS: scene.walls.long().contiguous(), FLOOR: scene.floor.int().contiguous(),
         CEILING: scene.ceiling.long().contiguous(), SP_DEPTH: depth.contiguous(),
         SP_LEFT: left.contiguous(), SP_HALFW: half_w.contiguous(),
         SP_TEX: scene.sprite_tex.long().contiguous(),
