@@ -237,8 +237,10 @@ def render_grid(scene: GridScene, pos: torch.Tensor, angle: torch.Tensor, cam: C
         if frames is not None:
             return frames
         if kernel:
-            raise RuntimeError("the C raycaster is not available (WORLDSSM_RAYCAST_COMPILE=0, no "
-                               "C compiler, a failed build, or wider than 1024)")  # fmt: skip
+            raise RuntimeError(
+                "the C raycaster is not available (WORLDSSM_RAYCAST_COMPILE=0, no C compiler, a "
+                "failed build, wider than 1024, or not float32)"
+            )
     lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.78))
     levels, nshade, stride = lit.levels, len(lit.shades), lit.stride
     lg = s.bit_length() - 1

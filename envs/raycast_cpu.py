@@ -133,8 +133,9 @@ def render_kernel(fn, scene: GridScene, pos: torch.Tensor, angle: torch.Tensor,
 def _render(fn, scene, pos, angle, cam, atlas, floor_uniform, threads):
     h, w, s = cam.height, cam.width, atlas.size
     b, g, k = pos.shape[0], scene.walls.shape[-1], scene.sprite_tex.shape[1]
-    if w > MAX_WIDTH:
-        return None
+    floats = (pos, angle, scene.sprite_pos, scene.sprite_size, scene.sprite_z)
+    if w > MAX_WIDTH or any(t.dtype != torch.float32 for t in floats):
+        return None  # (the kernel computes in float32, as the torch ops do on float32 inputs)
     cpu = torch.device("cpu")
     lit = lit_atlas(atlas, cam.fog_color, shades=(1.0, 0.78))
     levels, nshade, stride = lit.levels, len(lit.shades), lit.stride

@@ -87,3 +87,13 @@ def test_switched_off_falls_back_to_torch_ops(monkeypatch):
     assert w.render().shape == (2, 32, 32, 3)
     with pytest.raises(RuntimeError, match="C raycaster"):
         _draw(w, True)
+
+
+def test_float64_inputs_use_the_torch_ops():
+    w = make_world("MazeDMLab", 2, maze_size=4, image_size=32)
+    w.reset(torch.arange(2), [1, 2])
+    pos, angle = w.pos.double(), w.angle.double()
+    args = (w.scene, pos, angle, w.camera, w.atlas, False, w.uniform_floor)
+    assert torch.equal(render_grid(*args), render_grid(*args, kernel=False))
+    with pytest.raises(RuntimeError, match="C raycaster"):
+        render_grid(*args, kernel=True)
