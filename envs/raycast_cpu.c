@@ -28,6 +28,8 @@ static inline int32_t f2i(float x) {
     return (x > -2147483648.0f && x < 2147483648.0f) ? (int32_t)x : INT32_MIN;
 }
 static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// torch.clamp_min: NaN stays NaN (fmaxf would return lo).
+static inline float clamp_minf(float x, float lo) { return x < lo ? lo : x; }
 
 typedef struct {  // floats already rounded to float32, as torch rounds its scalars
     int64_t h, w, g, k, s, ls, max_steps, total_cells, n_up, nshade, stride, sky, floor_uniform;
@@ -72,7 +74,8 @@ static void columns(const grid_params *P, int64_t env0, int64_t envs, void *cons
         for (int64_t x = 0; x < w; x++) {
             const int64_t c = env * w + x;
             const float dx = rays[2 * c], dy = rays[2 * c + 1];
-            const float ddx = 1.0f / fmaxf(fabsf(dx), 1e-9f), ddy = 1.0f / fmaxf(fabsf(dy), 1e-9f);
+            const float ddx = 1.0f / clamp_minf(fabsf(dx), 1e-9f);
+            const float ddy = 1.0f / clamp_minf(fabsf(dy), 1e-9f);
             const int negx = dx < 0, negy = dy < 0;
             const int32_t stx = negx ? -1 : 1, sty = negy ? -(int32_t)g : (int32_t)g;
             float sdx = negx ? (px - fx) * ddx : (fx + 1.0f - px) * ddx;
@@ -88,7 +91,7 @@ static void columns(const grid_params *P, int64_t env0, int64_t envs, void *cons
                 if (tex >= 0) break;
             }
             float dist = side ? sdx - ddx : sdy - ddy;
-            dist = dist < 1e-4f ? 1e-4f : dist;
+            dist = clamp_minf(dist, 1e-4f);
             const float wall_pos = side ? py + dist * dy : px + dist * dx;
             float u = wall_pos - floorf(wall_pos);
             u = (side && negx) || (!side && dy > 0) ? 1.0f - u : u;
@@ -101,7 +104,7 @@ static void columns(const grid_params *P, int64_t env0, int64_t envs, void *cons
             for (int64_t k = 0; k < nk; k++) {
                 const int64_t j = env * nk + k;
                 const float depth = sp_depth[j];
-                const float uk = (col - sp_left[j]) / fmaxf(2.0f * sp_halfw[j], 1e-6f);
+                const float uk = (col - sp_left[j]) / clamp_minf(2.0f * sp_halfw[j], 1e-6f);
                 const int ok = uk >= 0.0f && uk < 1.0f && depth > 0.15f && sp_tex[j] >= 0
                                && depth < dist;
                 if (ok && depth < best) best = depth, best_u = uk, best_k = k;
