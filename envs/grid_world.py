@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from worldssm.envs import raycast_cpu
 from worldssm.envs.raycast import CameraConfig, GridScene, render_grid
 from worldssm.envs.textures import build_atlas
 from worldssm.envs.world import World, WorldConfig
@@ -102,7 +103,13 @@ class GridWorld(World):
     uniform_floor: bool = False
     goal_sprite: int = -1  # texture id of the goal sprite (slot 0)
     num_sprites: int = 1
-    cpu_pixels_per_pass = 1 << 22  # ray compaction pays off on bigger batches
+    torch_pixels_per_pass = 1 << 22  # torch ops: ray compaction pays off on bigger batches
+
+    @property
+    def cpu_pixels_per_pass(self) -> int:
+        """The whole batch in one pass where the C raycaster draws (see
+        :func:`~worldssm.envs.raycast_cpu.pixels_per_pass`), else ``torch_pixels_per_pass``."""
+        return raycast_cpu.pixels_per_pass(self.static_shapes, self.torch_pixels_per_pass)
 
     def __init__(self, num_envs: int, config: GridWorldConfig, device="cpu"):
         super().__init__(num_envs, config, device)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worldssm.envs import layouts, raycast_cpu
+from worldssm.envs import layouts
 from worldssm.envs.grid_world import GridLayout, GridWorld, GridWorldConfig, pick_goals
 from worldssm.envs.raycast import CameraConfig
 from worldssm.envs.textures import sprite_id, surface_id
@@ -60,12 +60,6 @@ class MazeDMLab(GridWorld):
             sky=True,
         )
         super().__init__(num_envs, config, device)
-
-    @property
-    def cpu_pixels_per_pass(self) -> int:
-        """The whole batch in one pass where the C raycaster draws (see
-        :func:`~worldssm.envs.raycast_cpu.pixels_per_pass`)."""
-        return raycast_cpu.pixels_per_pass(self.static_shapes, GridWorld.cpu_pixels_per_pass)
 
     def generate(self, rng: np.random.Generator) -> GridLayout:
         cfg: MazeConfig = self.config
