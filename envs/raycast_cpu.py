@@ -14,26 +14,19 @@ flags and the CPU model and flags.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import math
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 import torch
 
+from worldssm.envs import cbuild
 from worldssm.envs.raycast import CameraConfig, GridScene, camera_rays, sprite_params
 from worldssm.envs.textures import Atlas, fog_level, lit_atlas, surface_id
-from worldssm.envs.voxel_cpu import _addcmul_is_fused
 
 _KERNEL_SOURCE = Path(__file__).with_name("raycast_cpu.c")
-_KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-shared",
-                 "-fPIC", "-pthread")  # fmt: skip
+_KERNEL_FLAGS = (*cbuild.BASE_FLAGS, "-pthread")
 MAX_WIDTH = 1024  # MAXW of the C source
 # Smallest batch share worth a thread of its own (one thread is started per pass and share).
 MIN_ENVS_PER_THREAD = 32
@@ -65,43 +58,13 @@ def cpu_kernel():
 
 
 def _build_kernel():
-    source = _KERNEL_SOURCE.read_text()
-    fused = _addcmul_is_fused()
-    cc = os.environ.get("CC") or "cc"
-    if fused is None or shutil.which(cc) is None:
-        return None
-    try:  # -march=native: the cache key holds the CPU model and flags
-        with open("/proc/cpuinfo") as f:
-            cpu = "".join(x for x in f if x.startswith(("model name", "flags")))[:4000]
-    except OSError:
-        cpu = platform.processor()
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                         "worldssm")  # fmt: skip
-    for arch in (("-march=native",), ()):
-        flags = (*_KERNEL_FLAGS, *arch, f"-DGRID_FMA={int(fused)}")
-        key = hashlib.sha256("\0".join((source, cc, *flags, cpu)).encode()).hexdigest()[:16]
-        lib = os.path.join(cache, f"raycast-{key}.so")
-        try:
-            if not os.path.exists(lib):
-                os.makedirs(cache, exist_ok=True)
-                with tempfile.TemporaryDirectory() as tmp:
-                    src, tmp_lib = os.path.join(tmp, "raycast.c"), os.path.join(tmp, "raycast.so")
-                    with open(src, "w") as f:
-                        f.write(source)
-                    subprocess.run([cc, *flags, src, "-o", tmp_lib, "-lm"], check=True,
-                                   capture_output=True, timeout=120)  # fmt: skip
-                    shutil.move(tmp_lib, lib + f".{os.getpid()}")
-                    os.replace(lib + f".{os.getpid()}", lib)  # atomic for concurrent builders
-            fn = ctypes.CDLL(lib).grid_render
-        except (OSError, subprocess.SubprocessError, AttributeError):
-            continue
+    fn = cbuild.load_function(_KERNEL_SOURCE, "raycast", "grid_render", _KERNEL_FLAGS, "GRID_FMA",
+                              "the C raycaster")  # fmt: skip
+    if fn is not None:
         fn.restype = ctypes.c_int
         fn.argtypes = [ctypes.POINTER(_KernelParams), ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
                        ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]  # fmt: skip
-        return fn
-    warnings.warn("worldssm: the C raycaster did not build; the CPU renders with torch ops",
-                  stacklevel=3)  # fmt: skip
-    return None
+    return fn
 
 
 def pixels_per_pass(static: bool, default: int) -> int:

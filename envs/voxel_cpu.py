@@ -13,26 +13,20 @@ without a compiler (``$CC``, else ``cc``), after a failed build, or with
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import math
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 import torch
 
+from worldssm.envs import cbuild
 from worldssm.envs.raycast import camera_rays
 from worldssm.envs.textures import fog_level, surface_id
 from worldssm.envs.voxel import TABLE_STEP
 
 _KERNEL_SOURCE = Path(__file__).with_name("voxel_cpu.c")
-_KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-shared",
-                 "-fPIC")  # fmt: skip
+_KERNEL_FLAGS = (*cbuild.BASE_FLAGS,)
 _kernel_lock = threading.Lock()
 _kernel: list = []  # [ctypes function or None] once tried
 
@@ -42,18 +36,6 @@ class _KernelParams(ctypes.Structure):
                                                "stride", "fog_first", "fog_key", "clouds")] + [
         (k, ctypes.c_float) for k in ("focal", "s_over_f", "neg_y0", "view_distance", "lv_scale",
                                       "sky_b", "minus_s", "table_step")]  # fmt: skip
-
-
-def _addcmul_is_fused() -> bool | None:
-    """Whether this machine's eager CPU ``torch.addcmul`` rounds once (fused multiply-add) or
-    twice; None if it depends on the shape (then the kernel cannot match it and is not used)."""
-    a = torch.full((67,), -1.0, device="cpu")
-    b, c = torch.full_like(a, 1 + 2.0**-23), torch.full_like(a, 1 - 2.0**-23)
-    outs = (torch.addcmul(a, b, c), torch.addcmul(a[:1], b[:1], c[:1]),
-            torch.addcmul(a[:17], b.view(67, 1)[:3, :1], c[:17]))  # fmt: skip
-    fused = {bool(x.ne(0).all()) for x in outs}  # b * c = 1 - 2**-46: 0 unless fused
-    mixed = any(bool(x.ne(0).any()) != bool(x.ne(0).all()) for x in outs)
-    return None if mixed or len(fused) > 1 else fused.pop()
 
 
 def cpu_kernel():
@@ -70,42 +52,12 @@ def cpu_kernel():
 
 
 def _build_kernel():
-    source = _KERNEL_SOURCE.read_text()
-    fused = _addcmul_is_fused()
-    cc = os.environ.get("CC") or "cc"
-    if fused is None or shutil.which(cc) is None:
-        return None
-    try:  # -march=native: the cache key holds the CPU model and flags
-        with open("/proc/cpuinfo") as f:
-            cpu = "".join(x for x in f if x.startswith(("model name", "flags")))[:4000]
-    except OSError:
-        cpu = platform.processor()
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-                         "worldssm")  # fmt: skip
-    for arch in (("-march=native",), ()):
-        flags = (*_KERNEL_FLAGS, *arch, f"-DVOXEL_FMA={int(fused)}")
-        key = hashlib.sha256("\0".join((source, cc, *flags, cpu)).encode()).hexdigest()[:16]
-        lib = os.path.join(cache, f"voxel-{key}.so")
-        try:
-            if not os.path.exists(lib):
-                os.makedirs(cache, exist_ok=True)
-                with tempfile.TemporaryDirectory() as tmp:
-                    src, tmp_lib = os.path.join(tmp, "voxel.c"), os.path.join(tmp, "voxel.so")
-                    with open(src, "w") as f:
-                        f.write(source)
-                    subprocess.run([cc, *flags, src, "-o", tmp_lib, "-lm"], check=True,
-                                   capture_output=True, timeout=120)  # fmt: skip
-                    shutil.move(tmp_lib, lib + f".{os.getpid()}")
-                    os.replace(lib + f".{os.getpid()}", lib)  # atomic for concurrent builders
-            fn = ctypes.CDLL(lib).voxel_render
-        except (OSError, subprocess.SubprocessError):
-            continue
+    fn = cbuild.load_function(_KERNEL_SOURCE, "voxel", "voxel_render", _KERNEL_FLAGS, "VOXEL_FMA",
+                              "the C voxel renderer")  # fmt: skip
+    if fn is not None:
         fn.restype = ctypes.c_int
         fn.argtypes = [ctypes.POINTER(_KernelParams), ctypes.c_int64] + [ctypes.c_void_p] * 10
-        return fn
-    warnings.warn("worldssm: the C voxel renderer did not build; the CPU renders with torch ops",
-                  stacklevel=3)  # fmt: skip
-    return None
+    return fn
 
 
 def render_kernel(fn, scene, pos, angle, eye, cam, atlas, lit, out):
