@@ -61,7 +61,13 @@ def _build_kernel():
 
 
 def render_kernel(fn, scene, pos, angle, eye, cam, atlas, lit, out):
-    """render_voxels through the C kernel (CPU tensors); the same frames, None if it fails."""
+    """render_voxels through the C kernel (CPU tensors); the same frames, None if it fails.
+
+    Non-finite positions or eye heights also give None: the C march would index memory with
+    them (a crash), while the torch ops raise an IndexError for the caller to see.
+    """
+    if not (bool(torch.isfinite(pos).all()) and bool(torch.isfinite(eye).all())):
+        return None
     h, w, s = cam.height, cam.width, atlas.size
     b, g = pos.shape[0], scene.height.shape[-1]
     focal = (w / 2) / math.tan(math.radians(cam.fov_deg) / 2)

@@ -98,3 +98,19 @@ def test_without_the_c_kernel_torch_ops_draw(monkeypatch):
     with pytest.raises(RuntimeError):
         voxel.render_voxels(*args, kernel=True)
     assert torch.equal(w.render(), render_voxels_reference(*args))
+
+
+def test_c_kernel_never_sees_non_finite_positions():
+    """NaN/inf camera positions go to the torch ops, which raise (the C march would index memory
+    with them and crash the process); far but finite positions render (clamped to the border)."""
+    from worldssm.envs import voxel_cpu
+
+    if voxel_cpu.cpu_kernel() is None:
+        pytest.skip("the C voxel renderer is not available (no C compiler?)")
+    w = make_world("VoxelMinecraft", 3, **CFG)
+    w.reset(torch.arange(3), [1, 2, 3])
+    w.pos.copy_(torch.tensor([[1e30, 3.0], [-3.4e38, 3.4e38], [3.0, -1e20]]))
+    assert w.render().shape == (3, 32, 32, 3)
+    w.pos.copy_(torch.tensor([[float("nan"), 1.0], [1.0, float("inf")], [2.0, 2.0]]))
+    with pytest.raises(IndexError):
+        w.render()
