@@ -26,76 +26,27 @@ BIN = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin")
 
 def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
     ptr = f"*{dtype}"
-    if fwd:
-        names = [
-            "A",
-            "X",
-            "H0",
-            "RESET",
-            "H",
-            "HT",
-            "COUNTER",
-            "STATE",
-            "T",
-            "N",
-            "stride_ab",
-            "stride_at",
-        ]
-        sig = {n: ptr for n in names[:8]}
-        sig["RESET"] = "*u8"
-        sig["COUNTER"] = "*i64"
-        sig["STATE"] = "*i64"
-        consts = dict(
-            HAS_H0=True,
-            HAS_RESET=False,
-            REVERSE=False,
-            A_CONST=a_const,
-            COMPLEX=False,
-            PACKED=False,
-            CHUNKED=False,
-            MAX_POLLS=1 << 24,
-            BLOCK_T=BT,
-            BLOCK_N=BN,
-            PREFETCH=prefetch,
-        )
-    else:
-        names = [
-            "A",
-            "H",
-            "H0",
-            "RESET",
-            "GH",
-            "GHT",
-            "DX",
-            "DA",
-            "DH0",
-            "COUNTER",
-            "STATE",
-            "T",
-            "N",
-            "stride_ab",
-            "stride_at",
-        ]
-        sig = {n: ptr for n in names[:11]}
-        sig["RESET"] = "*u8"
-        sig["COUNTER"] = "*i64"
-        sig["STATE"] = "*i64"
-        if a_const:
-            sig["DA"] = "*fp32"
-        consts = dict(
-            HAS_H0=True,
-            HAS_RESET=False,
-            HAS_GHT=True,
-            REVERSE=False,
-            A_CONST=a_const,
-            COMPLEX=False,
-            PACKED=False,
-            CHUNKED=False,
-            MAX_POLLS=1 << 24,
-            BLOCK_T=BT,
-            BLOCK_N=BN,
-            PREFETCH=prefetch,
-        )
+    # Pointers come before T; T, N and the strides are ints; the rest are constexpr flags.
+    names = list(kernel.arg_names[: kernel.arg_names.index("stride_at") + 1])
+    sig = {n: ptr for n in names[: names.index("T")]}
+    sig.update(RESET="*u8", COUNTER="*i64", STATE="*i64")
+    if not fwd and a_const:
+        sig["DA"] = "*fp32"  # per-program partial sums
+    consts = dict(
+        HAS_H0=True,
+        HAS_RESET=False,
+        REVERSE=False,
+        A_CONST=a_const,
+        COMPLEX=False,
+        PACKED=False,
+        CHUNKED=False,
+        MAX_POLLS=1 << 24,
+        BLOCK_T=BT,
+        BLOCK_N=BN,
+        PREFETCH=prefetch,
+    )
+    if not fwd:
+        consts["HAS_GHT"] = True
     for n in ["T", "N", "stride_ab", "stride_at"]:
         sig[n] = "i32"
     sig.update(dict.fromkeys(consts, "constexpr"))
