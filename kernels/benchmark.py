@@ -14,14 +14,15 @@ import math
 import platform
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
 
+from worldssm.kernels import bench_timing
 from worldssm.kernels.bench_checks import check_against_naive
 from worldssm.kernels.bench_peers import JAX_SNIPPET, linear_peers, selective_decomposed
+from worldssm.kernels.bench_timing import time_call
 from worldssm.kernels.linear_scan import linear_scan
 from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
 from worldssm.kernels.selective_scan import selective_scan
@@ -45,19 +46,8 @@ class Result:
 
 
 def _timeit(fn: Callable[[], object], device: torch.device, reps: int = 20) -> float:
-    """Median milliseconds of ``fn`` after warm-up (CUDA events on GPU, perf_counter on CPU)."""
-    fn()
-    if device.type == "cuda":
-        import triton.testing
-
-        return float(triton.testing.do_bench(fn, warmup=25, rep=max(100, reps * 5),
-                                             return_mode="median"))  # fmt: skip
-    times = []
-    for _ in range(max(3, reps // 4)):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return sorted(times)[len(times) // 2]
+    """Median milliseconds of ``fn`` after warm-up (see :mod:`worldssm.kernels.bench_timing`)."""
+    return time_call(fn, device, reps)[0]
 
 
 def copy_bandwidth(device: torch.device, nbytes: int = 2 << 30) -> float:
@@ -213,7 +203,7 @@ def _run_case(op, impl, shape, dtype, variant, fn, device, nbytes, copy_bw, reps
     if isinstance(fn, str):
         return Result(op, impl, shape, dtype, variant, "skipped", None, note=fn)
     try:
-        ms = _timeit(fn, device, reps)
+        ms, how = time_call(fn, device, reps)
     except Exception as e:  # noqa: BLE001 - a failing peer is a result, not a crash
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -221,7 +211,7 @@ def _run_case(op, impl, shape, dtype, variant, fn, device, nbytes, copy_bw, reps
                       note=f"{type(e).__name__}: {str(e)[:200]}")  # fmt: skip
     gbps = nbytes / (ms * 1e-3) / 1e9 if nbytes else None
     frac = gbps / copy_bw if (gbps and copy_bw) else None
-    return Result(op, impl, shape, dtype, variant, "ok", ms, gbps, frac)
+    return Result(op, impl, shape, dtype, variant, "ok", ms, gbps, frac, extra={"timing": how})
 
 
 def _row(r: Result) -> str:
@@ -347,7 +337,8 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
         command: str, sections=DEFAULT_SECTIONS, lengths=(1024, 16384, 65536),
         dtypes=("float32", "bfloat16")) -> dict:  # fmt: skip
     """Run the whole benchmark; writes JSON to ``out`` after every section."""
-    report = {**environment(device), "command": command, "quick": quick}
+    timing = bench_timing.MODE if device.type == "cuda" else "cpu wall time"
+    report = {**environment(device), "command": command, "quick": quick, "timing": timing}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
         device, (256 << 20) if quick else (2 << 30)
     )
@@ -428,6 +419,9 @@ def add_arguments(p) -> None:
                    help="sequence lengths of the 'long' section (B=8, C=1536)")  # fmt: skip
     p.add_argument("--dtypes", default="float32,bfloat16",
                    help="GPU sections: real dtypes (complex64 comes with float32)")  # fmt: skip
+    p.add_argument("--timing", choices=("graph", "eager"), default="graph",
+                   help="GPU: time CUDA-graph replays of each call (no host launch overhead; "
+                        "the default) or plain eager calls")  # fmt: skip
 
 
 def run_from_args(args, command: str) -> int:
@@ -445,6 +439,7 @@ def run_from_args(args, command: str) -> int:
     bad = set(dtypes) - {"float32", "bfloat16", "float16"}
     if bad:
         raise SystemExit(f"unknown --dtypes {sorted(bad)}; choose from float32,bfloat16,float16")
+    bench_timing.MODE = args.timing
     report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections,
                  lengths, dtypes)  # fmt: skip
     failed = [c for c in report["checks"] if not c["pass"]]
