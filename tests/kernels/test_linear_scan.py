@@ -156,8 +156,9 @@ def test_scan_backend_context_and_errors(monkeypatch):
 
 def test_clear_errors_for_bad_input():
     b = torch.randn(2, 5, 3)
-    with pytest.raises(ValueError, match="must broadcast"):
-        linear_scan(torch.rand(2, 5, 4), b)
+    for bad_a in (torch.rand(2, 5, 4), torch.rand(3, 5, 3), torch.rand(1, 4, 1)):
+        with pytest.raises(ValueError, match="must broadcast"):
+            linear_scan(bad_a, b)
     with pytest.raises(ValueError, match=r"\(B, T, \*S\)"):
         linear_scan(torch.rand(5), torch.randn(5))
     with pytest.raises(ValueError, match="h0 must have shape"):
