@@ -1,7 +1,7 @@
 """Compile the Triton linear-scan kernels for sm_90a (no GPU needed) and print what ptxas says.
 
-For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)``: the
-shuffles, barriers, global loads (vectorised ones) and stores in the PTX, the registers and
+For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
+(``t``: the T-major layout): the shuffles, barriers, global loads (vectorised ones) and stores in the PTX, the registers and
 spill bytes from ``ptxas -v`` (the ptxas that ships with triton), and the blocked layouts of
 the TTGIR. Run it where the kernels will run: the GPU box has another Triton version.
 
@@ -24,7 +24,7 @@ PTX = os.path.join(tempfile.mkdtemp(), "k.ptx")
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin")
 
 
-def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
+def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False):
     ptr = f"*{dtype}"
     # Pointers come before T; T, N and the strides are ints; the rest are constexpr flags.
     names = list(kernel.arg_names[: kernel.arg_names.index("stride_at") + 1])
@@ -47,11 +47,25 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
     )
     if not fwd:
         consts["HAS_GHT"] = True
-    for n in ["T", "N", "stride_ab", "stride_at"]:
+    # Strides as the launch passes them: 1 is specialised to a constant by Triton, so the
+    # contiguous axis (columns, or T when t_major) is a constexpr here too.
+    strides = ["stride_ab", "stride_at", "stride_an", "stride_xb", "stride_xt", "stride_xn"]
+    names = names[: names.index("T")] + ["T", "N", *strides]
+    for n in ["T", "N", *strides]:
         sig[n] = "i32"
+    ones = {"stride_xt"} if t_major else {"stride_xn", "stride_an"}
+    if t_major and a_const:
+        ones.add("stride_an")
+    if t_major and not a_const:
+        ones.add("stride_at")
+    consts.update(dict.fromkeys(ones, 1))
+    if a_const:
+        consts["stride_at"] = 0
     sig.update(dict.fromkeys(consts, "constexpr"))
     idx = {n: i for i, n in enumerate(kernel.arg_names)}
-    aligned = [n for n in names if sig[n] != "constexpr" and n not in ("T",)]
+    aligned = [
+        n for n in names if sig[n] != "constexpr" and n not in ("T", "stride_xn", "stride_an")
+    ]
     attrs = {(idx[n],): [["tt.divisibility", 16]] for n in aligned}
     src = ASTSource(kernel, sig, consts, attrs=attrs)
     k = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": W})
@@ -81,6 +95,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
         "const" if a_const else "tv",
         (BT, BN, W),
         "pf" if prefetch else "",
+        "t-major" if t_major else "",
         facts,
     )
     for l in lay:
@@ -88,6 +103,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch):
 
 
 for args in sys.argv[1:]:
-    f, dt, ac, BT, BN, W, pf = args.split(",")
+    f, dt, ac, BT, BN, W, pf, *tm = args.split(",")
     kern = ts._scan_fwd_kernel if f == "fwd" else ts._scan_bwd_kernel
-    compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1")
+    t_major = tm == ["t"]
+    compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

@@ -51,6 +51,12 @@ __all__ = ["linear_scan_triton", "scan_config"]
 # force it. Untimed; benchmarks/gpu/scan_bwd_profile.py times it on and off.
 BWD_PREFETCH: bool | None = None
 
+# T-major layout: a real b handed over with T as its contiguous axis (the transpose of a (B, N, T)
+# tensor, the layout of 1-D sequence models and of accelerated-scan) is scanned in place, tiles
+# running along T, instead of being copied to (B, T, N) first. Off until timed on a GPU (its tiles,
+# triton_tiles.T_MAJOR_TILES, are first guesses); scan_config(t_major=True) forces it.
+T_MAJOR = False
+
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
 _MAX_POLLS = 1 << 24
@@ -72,7 +78,7 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
                     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
     """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
@@ -87,19 +93,19 @@ def _fwd_tile_loads(A, x_row, a_row, k, T, N, stride_at, offs_n, mask_n, a_cr, a
         t = i
     t = t.to(tl.int64)
     m2 = valid[:, None] & mask_n[None, :]
-    xr, xi = _load(x_row, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
+    xr, xi = _load(x_row, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED)
     if A_CONST:
         ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
         ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
     else:
-        ar, ai = _load(a_row, t[:, None] * stride_at + offs_n[None, :], m2, COMPLEX, 1.0, PACKED)
+        ar, ai = _load(a_row, t[:, None] * stride_at + acol[None, :], m2, COMPLEX, 1.0, PACKED)
     return xr, xi, ar, ai
 
 
 @triton.jit
 def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
-    T, N, stride_ab, stride_at,
+    T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
@@ -120,8 +126,10 @@ def _scan_fwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    x_row = X + row * T * N * W
-    h_row = H + row * T * N * W
+    xcol = offs_n * stride_xn  # x, h (dh, db, da) columns; 1 unless T is the contiguous axis
+    acol = offs_n * stride_an
+    x_row = X + row * stride_xb * W
+    h_row = H + row * stride_xb * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
@@ -132,12 +140,12 @@ def _scan_fwd_kernel(
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
 
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
-    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
-                          REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, stride_xt, stride_at, xcol, acol, mask_n,
+                          a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = i < T
@@ -147,15 +155,15 @@ def _scan_fwd_kernel(
             t = i
         t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
-        off = t[:, None] * N + offs_n[None, :]
+        off = t[:, None] * stride_xt + xcol[None, :]
         if PIPE:
             xr, xi, ar, ai = nxt
             nxt = _fwd_tile_loads(
-                A, x_row, a_row, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                A, x_row, a_row, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
             xr, xi, ar, ai = _fwd_tile_loads(
-                A, x_row, a_row, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
+                A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
                 REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
@@ -201,8 +209,8 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
-def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
-                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                    a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
@@ -215,20 +223,21 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a
         nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
         ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
     else:
-        nr, ni = _load(
-            a_row, t_next[:, None] * stride_at + offs_n[None, :], mn, COMPLEX, 1.0, PACKED
-        )
-    gr_in, gi_in = _load(GH + base, t[:, None] * N + offs_n[None, :], m2, COMPLEX, 0.0, PACKED)
+        nr, ni = _load(a_row, t_next[:, None] * stride_at + acol[None, :], mn, COMPLEX, 1.0, PACKED)
+    gr_in, gi_in = _load(
+        GH + base, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED
+    )
     has_prev = valid & (i >= 1)
     mp = has_prev[:, None] & mask_n[None, :]
-    hpr, hpi = _load(H + base, (t - STEP)[:, None] * N + offs_n[None, :], mp, COMPLEX, 0.0, PACKED)
+    h_off = (t - STEP)[:, None] * stride_xt + xcol[None, :]
+    hpr, hpi = _load(H + base, h_off, mp, COMPLEX, 0.0, PACKED)
     return nr, ni, gr_in, gi_in, hpr, hpi
 
 
 @triton.jit
 def _scan_bwd_kernel(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
-    T, N, stride_ab, stride_at,
+    T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
@@ -254,7 +263,9 @@ def _scan_bwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    base = row * T * N * W
+    xcol = offs_n * stride_xn  # see _scan_fwd_kernel
+    acol = offs_n * stride_an
+    base = row * stride_xb * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
@@ -269,7 +280,7 @@ def _scan_bwd_kernel(
     a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
     a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
     if A_CONST:
-        a_cr, a_ci = _load(a_row, offs_n, mask_n, COMPLEX, 0.0, PACKED)
+        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
@@ -278,21 +289,22 @@ def _scan_bwd_kernel(
     # other half had landed and been used (load registers reused), two memory round trips a tile.
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
-    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, N, stride_at, offs_n, mask_n, a_cr,
-                          a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
+                          mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
+                          BLOCK_T)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
-        off = t[:, None] * N + offs_n[None, :]
+        off = t[:, None] * stride_xt + xcol[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
-                A, H, GH, a_row, base, k + 1, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
-                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
-                A, H, GH, a_row, base, k, T, N, stride_at, offs_n, mask_n, a_cr, a_ci,
-                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
@@ -341,7 +353,7 @@ def _scan_bwd_kernel(
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r, a0i = _load(a_row, t0 * stride_at + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+            a0r, a0i = _load(a_row, t0 * stride_at + acol, mask_n, COMPLEX, 0.0, PACKED)
         if HAS_RESET:
             if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
@@ -352,11 +364,37 @@ def _scan_bwd_kernel(
         _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
 
+def _t_major(x: torch.Tensor) -> bool:
+    """Whether (B, T, N) ``x`` has T as its contiguous axis (a (B, N, T) tensor's transpose)."""
+    return x.transpose(1, 2).is_contiguous() and not x.is_contiguous()
+
+
+def _layout(x: torch.Tensor, t_major: bool) -> torch.Tensor:
+    """``x`` (B, T, N) row-major, or with T contiguous when ``t_major`` (copied if needed)."""
+    if not t_major:
+        return x.contiguous()
+    return (
+        x if x.transpose(1, 2).is_contiguous() else x.transpose(1, 2).contiguous().transpose(1, 2)
+    )
+
+
+def _strides(x: torch.Tensor, t_major: bool) -> dict:
+    """Kernel strides of a (B, T, N) tensor in the layout ``_layout`` gives it."""
+    bsz, length, n = x.shape
+    if t_major:
+        return {"stride_xb": length * n, "stride_xt": 1, "stride_xn": length}
+    return {"stride_xb": length * n, "stride_xt": n, "stride_xn": 1}
+
+
 def _real(x: torch.Tensor | None, packed: bool = False) -> torch.Tensor | None:
-    """The tensor the kernels address: complex as float32 pairs, or as int64 words if packed."""
+    """The tensor the kernels address: complex as float32 pairs, or as int64 words if packed.
+
+    Contiguous, except a real (B, T, N) tensor with T contiguous keeps that layout (T-major).
+    """
     if x is None:
         return None
-    x = x.contiguous()
+    if x.is_complex() or x.dim() != 3 or not _t_major(x):
+        x = x.contiguous()
     if not x.is_complex():
         return x
     return x.view(torch.int64) if packed else torch.view_as_real(x)
@@ -380,12 +418,31 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
         sync = torch.zeros(size, dtype=torch.int64, device=device)
     else:
         sync = torch.empty(2, dtype=torch.int64, device=device)  # unused; no memset launch
+    strides = [flags.pop(k) for k in ("stride_ab", "stride_at", "stride_an", "stride_xb",
+                                      "stride_xt", "stride_xn")]  # fmt: skip
     kernel[(n_cols * n_tiles,)](
-        *args, sync[:1], sync[2:], length, n, flags.pop("stride_ab"), flags.pop("stride_at"),
-        **flags, PACKED=c.packed, CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t,
-        BLOCK_N=c.block_n, num_warps=c.num_warps,
+        *args, sync[:1], sync[2:], length, n, *strides, **flags, PACKED=c.packed,
+        CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
+        num_warps=c.num_warps,
     )  # fmt: skip
     return n_tiles
+
+
+def _a_strides(ba: int, ta: int, n: int, t_major: bool) -> dict:
+    """Kernel strides of a (Ba, Ta, N): broadcast over B when Ba = 1, over T when Ta = 1."""
+    if ta == 1:
+        return {"stride_ab": 0 if ba == 1 else n, "stride_at": 0, "stride_an": 1}
+    if t_major:
+        return {"stride_ab": 0 if ba == 1 else ta * n, "stride_at": 1, "stride_an": ta}
+    return {"stride_ab": 0 if ba == 1 else ta * n, "stride_at": n, "stride_an": 1}
+
+
+def use_t_major(b: torch.Tensor) -> bool:
+    """Whether a call on ``b`` runs the T-major layout (real dtypes, T contiguous, opted in)."""
+    forced = forced_config() or {}
+    on = forced.get("t_major")
+    on = T_MAJOR if on is None else on
+    return bool(on) and not b.is_complex() and b.shape[1] > 1 and _t_major(b)
 
 
 class TritonLinearScan(torch.autograd.Function):
@@ -395,22 +452,25 @@ class TritonLinearScan(torch.autograd.Function):
     def forward(ctx, a, b, h0, reset, reverse):
         bsz, length, n = b.shape
         ba, ta = a.shape[:2]
-        a, b = a.contiguous(), b.contiguous()
-        h = torch.empty_like(b)
+        # T-major (b given with T contiguous, e.g. a (B, N, T) tensor's transpose): opt-in.
+        t_major = use_t_major(b)
+        a = _layout(a, t_major and ta > 1)
+        b = _layout(b, t_major)
+        h = torch.empty_like(b)  # b's layout
         h_final = torch.empty(bsz, n, dtype=b.dtype, device=b.device)
         reset_u8 = None if reset is None else reset.contiguous().view(torch.uint8)
-        c = choose(bsz, length, n, _kind(b), ta == 1, False, triton_interpreted())
+        c = choose(bsz, length, n, _kind(b), ta == 1, False, triton_interpreted(), t_major=t_major)
         p = c.packed
         dummy = _real(b, p)
         args = (_real(a, p), dummy, dummy if h0 is None else _real(h0, p),
                 dummy if reset_u8 is None else reset_u8, _real(h, p),
                 _real(h_final, p))  # fmt: skip
         _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
-                stride_ab=0 if ba == 1 else ta * n, stride_at=0 if ta == 1 else n,
+                **_a_strides(ba, ta, n, t_major), **_strides(b, t_major),
                 HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
                 A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch)  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
-        ctx.reverse = reverse
+        ctx.reverse, ctx.t_major = reverse, t_major
         ctx.forced = forced_config()  # the backward may run on another thread (see there)
         return h, h_final
 
@@ -419,22 +479,23 @@ class TritonLinearScan(torch.autograd.Function):
         a, h, h0, reset_u8 = ctx.saved_tensors
         bsz, length, n = h.shape
         ba, ta = a.shape[:2]
-        if grad_h is None:
-            grad_h = torch.zeros_like(h)
+        t_major = ctx.t_major
+        grad_h = torch.zeros_like(h) if grad_h is None else _layout(grad_h, t_major)
         a_const = ta == 1
         # Autograd runs CUDA backwards on its own thread, which does not see the caller's
         # scan_config: use the one captured by the forward (without this, forced backward
         # tiles and variants silently ran the defaults on GPUs until 2026-11-27).
-        c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted(), ctx.forced)
+        c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted(), ctx.forced,
+                   t_major=t_major)  # fmt: skip
         n_parts = triton.cdiv(length, c.block_t) if c.variant == "chunked" else 1
         dx = torch.empty_like(h)
         acc_dtype = torch.complex64 if h.is_complex() else torch.float32
         if a_const:  # per-program partial sums, reduced below
             da = torch.empty(bsz, n_parts, n, dtype=acc_dtype, device=h.device)
         elif ba == bsz:  # one da per element: write a's dtype directly (no fp32 round trip)
-            da = torch.empty(bsz, length, n, dtype=a.dtype, device=h.device)
+            da = torch.empty_like(h, dtype=a.dtype)  # h's layout, as the kernel addresses it
         else:  # a shared over the batch: per-row float32, summed below
-            da = torch.empty(bsz, length, n, dtype=acc_dtype, device=h.device)
+            da = torch.empty_like(h, dtype=acc_dtype)
         dh0 = None if h0 is None else torch.empty_like(h0)
         p = c.packed
         prefetch = (h.is_complex() or c.prefetch) if BWD_PREFETCH is None else BWD_PREFETCH
@@ -444,7 +505,7 @@ class TritonLinearScan(torch.autograd.Function):
                 dummy if grad_final is None else _real(grad_final, p),
                 _real(dx, p), _real(da, p), dummy if dh0 is None else _real(dh0, p))  # fmt: skip
         _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
-                stride_ab=0 if ba == 1 else ta * n, stride_at=0 if a_const else n,
+                **_a_strides(ba, ta, n, t_major), **_strides(h, t_major),
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
                 COMPLEX=h.is_complex(), PREFETCH=prefetch)  # fmt: skip

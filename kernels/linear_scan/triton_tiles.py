@@ -98,6 +98,11 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
     ("c64", True): (64, 32, 2, False),
 }
 
+# T-major layout (triton_scan.T_MAJOR: T is the contiguous axis): kind -> tile. BLOCK_T runs along
+# the contiguous axis (16-byte loads of consecutive steps, the scan inside each thread first, then
+# across lanes), one column a program as in accelerated-scan's kernel. First guesses: untimed.
+T_MAJOR_TILES: dict[str, Tile] = {"f32": (512, 1, 4), "f16": (1024, 1, 4)}
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -122,6 +127,7 @@ def scan_config(
     packed: bool | None = None,
     prefetch: bool | None = None,
     bwd_prefetch: bool | None = None,
+    t_major: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -135,6 +141,8 @@ def scan_config(
         prefetch: real dtypes: load tile k + 1 before computing tile k, in the forward and
             the backward (complex64 always prefetches in the backward); None keeps the default.
         bwd_prefetch: the same for the backward alone (default: ``prefetch``).
+        t_major: scan a real b whose T axis is contiguous in place (True) or copy it to
+            (B, T, N) first (False); None keeps ``triton_scan.T_MAJOR``.
 
     Example::
 
@@ -153,6 +161,7 @@ def scan_config(
         "packed": packed,
         "prefetch": prefetch,
         "bwd_prefetch": prefetch if bwd_prefetch is None else bwd_prefetch,
+        "t_major": t_major,
     }
     token = _FORCED.set(forced)
     try:
@@ -179,10 +188,12 @@ def choose(
     backward: bool,
     interpreted: bool,
     forced: dict | None = None,
+    t_major: bool = False,
 ) -> Choice:
     """Variant and tile for a (B, T, N) scan of dtype ``kind`` ("f32", "f16" or "c64").
 
     ``forced``: a :func:`forced_config` captured earlier; default the one in force now.
+    ``t_major``: b has T as its contiguous axis (real dtypes).
     """
     forced = (forced if forced is not None else _FORCED.get()) or {}
     columns = bsz * n * (2 if kind == "c64" else 1)
@@ -192,7 +203,9 @@ def choose(
         narrow_and_long = columns < CHUNKED_BELOW_COLUMNS and length > 2 * chunk
         variant = "chunked" if AUTO_CHUNKED and narrow_and_long else "single"
     tile = forced.get("bwd_tile" if backward else "tile")
-    if variant == "chunked":
+    if t_major:  # either variant: a chunk is one tile along T
+        pick = (*T_MAJOR_TILES[kind], False)
+    elif variant == "chunked":
         pick = (*(CHUNKED_BWD if backward else CHUNKED_FWD)[kind], False)
     elif columns < CHUNKED_BELOW_COLUMNS:
         pick = (NARROW_BWD if backward else NARROW_FWD)[(kind, a_const)]

@@ -295,6 +295,66 @@ def test_triton_prefetch_matches_naive(variant, tile, case, nan_outputs):
         assert y.dtype == torch.bfloat16 and rel_err(y, r) < 3e-2, f"bf16 {name}: {rel_err(y, r)}"
 
 
+# T-major input (b with T contiguous: a (B, N, T) tensor's transpose) scanned in place (opt-in).
+T_MAJOR_CASES = [
+    # (a layout: "tv" per element, "shared" (1, T, N), "ti" (1, 1, N), "ti_b" (B, 1, N)), reverse
+    ("tv", False),
+    ("tv", True),
+    ("shared", False),
+    ("ti", True),
+    ("ti_b", False),
+]
+
+
+@pytest.mark.parametrize("variant,tile", [("single", (16, 2, 1)), ("chunked", (8, 4, 1))])
+@pytest.mark.parametrize("case", T_MAJOR_CASES, ids=str)
+def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    kind, reverse = case
+    bsz, length, n = 2, 37, 5
+    g = torch.Generator().manual_seed(13)
+    b = torch.randn(bsz, n, length, generator=g).transpose(1, 2)  # T contiguous
+    a = {
+        "tv": lambda: torch.rand(bsz, n, length, generator=g).transpose(1, 2),
+        "shared": lambda: torch.rand(1, n, length, generator=g).transpose(1, 2),
+        "ti": lambda: torch.rand(1, 1, n, generator=g),
+        "ti_b": lambda: torch.rand(bsz, 1, n, generator=g),
+    }[kind]() * 0.5 + 0.5
+    h0 = torch.randn(bsz, n, generator=g)
+    reset = torch.rand(bsz, length, generator=g) < 0.1
+    w = torch.randn(bsz, length, n, generator=g, dtype=torch.float64)
+    outs = []
+    for backend, dtype, dev in (
+        ("triton", torch.float32, TRITON_DEV),
+        ("naive", torch.float64, "cpu"),
+    ):
+        xs = [x.to(dev, dtype).detach().requires_grad_() for x in (a, b, h0)]
+        if backend == "triton":
+            assert xs[1].stride()[1] == 1  # still T-major on the device
+        with scan_config(variant, tile, t_major=True):
+            h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(dev), reverse=reverse,
+                                  return_final=True, backend=backend)  # fmt: skip
+            grads = torch.autograd.grad((h * w.to(dev, dtype)).sum() + last.square().sum(), xs)
+        if backend == "triton":
+            assert h.stride()[1] == 1, h.stride()  # the output keeps the input's layout
+        outs.append([x.detach().cpu() for x in (h, last, *grads)])
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], *outs, strict=True):
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
+    if case == ("tv", False):  # bf16 in and out (fp32 inside)
+        xs = [x.to(TRITON_DEV, torch.bfloat16).detach().requires_grad_() for x in (a, b, h0)]
+        with scan_config(variant, tile, t_major=True):
+            h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(TRITON_DEV),
+                                  return_final=True, backend="triton")  # fmt: skip
+            loss = (
+                h * w.to(TRITON_DEV, torch.bfloat16)
+            ).float().sum() + last.float().square().sum()
+            grads = torch.autograd.grad(loss, xs)
+        for name, x, r in zip(["h", "final", "da", "db", "dh0"], (h, last, *grads), outs[1],
+                              strict=True):  # fmt: skip
+            assert x.dtype == torch.bfloat16 and rel_err(x.cpu(), r) < 3e-2, name
+
+
 def test_triton_backward_keeps_forced_config_on_another_thread(monkeypatch):
     """Autograd runs CUDA backwards on a worker thread that does not see the caller's
     scan_config; the forward must hand it over (here the backward runs on a thread of its own)."""
