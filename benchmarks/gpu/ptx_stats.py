@@ -63,9 +63,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         consts["stride_at"] = 0
     sig.update(dict.fromkeys(consts, "constexpr"))
     idx = {n: i for i, n in enumerate(kernel.arg_names)}
-    aligned = [
-        n for n in names if sig[n] != "constexpr" and n not in ("T", "stride_xn", "stride_an")
-    ]
+    aligned = [n for n in names if sig[n] != "constexpr"]  # as for T, N = 16k, 64k
     attrs = {(idx[n],): [["tt.divisibility", 16]] for n in aligned}
     src = ASTSource(kernel, sig, consts, attrs=attrs)
     k = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": W})
