@@ -211,11 +211,17 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 @triton.jit
 def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                     a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
+                    UP: tl.constexpr = False):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
     Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
+    UP (T-major, forward-order scans): load the tile's rows in increasing time, so that Triton
+    sees consecutive addresses and vectorises, then flip them into the tile's (decreasing) order.
     """
+    if UP:
+        return _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol,
+                                  mask_n, a_cr, a_ci, A_CONST, BLOCK_T)  # fmt: skip
     STEP: tl.constexpr = -1 if REVERSE else 1
     i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
     mn = has_next[:, None] & mask_n[None, :]
@@ -235,6 +241,36 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
 
 
 @triton.jit
+def _up_times(k, T, BLOCK_T: tl.constexpr):
+    """Times of backward tile ``k`` of a forward-order scan in increasing order (int64): the
+    tile's rows flipped (row r holds time T - (k + 1) BLOCK_T + r; below 0: before the start)."""
+    return (T - (k + 1) * BLOCK_T + tl.arange(0, BLOCK_T)).to(tl.int64)
+
+
+@triton.jit
+def _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n,
+                       a_cr, a_ci, A_CONST: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+    """_bwd_tile_loads for a real forward-order scan, loading in increasing time (see there)."""
+    t = _up_times(k, T, BLOCK_T)
+    cols = mask_n[None, :]
+    valid = (t >= 0)[:, None] & cols
+    has_next = ((t >= 0) & (t + 1 < T))[:, None] & cols
+    if A_CONST:  # (the flag in the tile's own order; a bool tile does not flip)
+        has_next_rows = _bwd_tile_index(k, T, mask_n, False, BLOCK_T)[5]
+        nr = tl.where(has_next_rows[:, None], a_cr[None, :], 1.0)
+    else:
+        off = (t + 1)[:, None] * stride_at + acol[None, :]
+        nr = tl.flip(tl.load(a_row + off, mask=has_next, other=1.0).to(tl.float32), 0)
+    off = t[:, None] * stride_xt + xcol[None, :]
+    gr_in = tl.flip(tl.load(GH + base + off, mask=valid, other=0.0).to(tl.float32), 0)
+    has_prev = (t >= 1)[:, None] & cols
+    off = (t - 1)[:, None] * stride_xt + xcol[None, :]
+    hpr = tl.flip(tl.load(H + base + off, mask=has_prev, other=0.0).to(tl.float32), 0)
+    zero = tl.zeros_like(gr_in)
+    return nr, zero, gr_in, zero, hpr, zero
+
+
+@triton.jit
 def _scan_bwd_kernel(
     A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
     T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
@@ -242,6 +278,7 @@ def _scan_bwd_kernel(
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
+    UP: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -291,7 +328,7 @@ def _scan_bwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
-                          BLOCK_T)  # fmt: skip
+                          BLOCK_T, UP)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
         off = t[:, None] * stride_xt + xcol[None, :]
@@ -300,11 +337,11 @@ def _scan_bwd_kernel(
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
                 A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, UP)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
                 A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, UP)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
@@ -338,12 +375,21 @@ def _scan_bwd_kernel(
         if CHUNKED:
             if k < n_tiles - 1:
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
-        _store(DX + base, off, gr, gi, m2, COMPLEX, PACKED)
+        if UP:  # store in increasing time too (see _bwd_tile_loads)
+            t_up = _up_times(k, T, BLOCK_T)
+            off_up = t_up[:, None] * stride_xt + xcol[None, :]
+            m_up = (t_up >= 0)[:, None] & mask_n[None, :]
+            tl.store(DX + base + off_up, tl.flip(gr, 0).to(DX.dtype.element_ty), mask=m_up)
+        else:
+            _store(DX + base, off, gr, gi, m2, COMPLEX, PACKED)
         if A_CONST:
             dar_acc += tl.sum(dar, axis=0)
             dai_acc += tl.sum(dai, axis=0)
         else:
-            _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
+            if UP:
+                tl.store(DA + base + off_up, tl.flip(dar, 0).to(DA.dtype.element_ty), mask=m_up)
+            else:
+                _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
     if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
         _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
     if HAS_H0:
@@ -508,7 +554,8 @@ class TritonLinearScan(torch.autograd.Function):
                 **_a_strides(ba, ta, n, t_major), **_strides(h, t_major),
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
-                COMPLEX=h.is_complex(), PREFETCH=prefetch)  # fmt: skip
+                COMPLEX=h.is_complex(), PREFETCH=prefetch,
+                UP=t_major and not ctx.reverse)  # fmt: skip
         if a_const:
             da = da.sum(1, keepdim=True)
         if ba == 1 and bsz > 1:
