@@ -47,6 +47,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
     )
     if not fwd:
         consts["HAS_GHT"] = True
+        consts["UP"] = t_major
     # Strides as the launch passes them: 1 is specialised to a constant by Triton, so the
     # contiguous axis (columns, or T when t_major) is a constexpr here too.
     strides = ["stride_ab", "stride_at", "stride_an", "stride_xb", "stride_xt", "stride_xn"]

@@ -220,23 +220,26 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
     sees consecutive addresses and vectorises, then flip them into the tile's (decreasing) order.
     """
     if UP:
-        return _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol,
-                                  mask_n, a_cr, a_ci, A_CONST, BLOCK_T)  # fmt: skip
-    STEP: tl.constexpr = -1 if REVERSE else 1
-    i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
-    mn = has_next[:, None] & mask_n[None, :]
-    if A_CONST:
-        nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
-        ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
+        nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads_up(
+            A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+            A_CONST, BLOCK_T)  # fmt: skip
     else:
-        nr, ni = _load(a_row, t_next[:, None] * stride_at + acol[None, :], mn, COMPLEX, 1.0, PACKED)
-    gr_in, gi_in = _load(
-        GH + base, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED
-    )
-    has_prev = valid & (i >= 1)
-    mp = has_prev[:, None] & mask_n[None, :]
-    h_off = (t - STEP)[:, None] * stride_xt + xcol[None, :]
-    hpr, hpi = _load(H + base, h_off, mp, COMPLEX, 0.0, PACKED)
+        STEP: tl.constexpr = -1 if REVERSE else 1
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
+        mn = has_next[:, None] & mask_n[None, :]
+        if A_CONST:
+            nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
+            ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
+        else:
+            a_off = t_next[:, None] * stride_at + acol[None, :]
+            nr, ni = _load(a_row, a_off, mn, COMPLEX, 1.0, PACKED)
+        gr_in, gi_in = _load(
+            GH + base, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED
+        )
+        has_prev = valid & (i >= 1)
+        mp = has_prev[:, None] & mask_n[None, :]
+        h_off = (t - STEP)[:, None] * stride_xt + xcol[None, :]
+        hpr, hpi = _load(H + base, h_off, mp, COMPLEX, 0.0, PACKED)
     return nr, ni, gr_in, gi_in, hpr, hpi
 
 
