@@ -1,9 +1,10 @@
 """Compile the Triton linear-scan kernels for sm_90a (no GPU needed) and print what ptxas says.
 
 For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
-(``t``: the T-major layout): the shuffles, barriers, global loads (vectorised ones) and stores in the PTX, the registers and
-spill bytes from ``ptxas -v`` (the ptxas that ships with triton), and the blocked layouts of
-the TTGIR. Run it where the kernels will run: the GPU box has another Triton version.
+(``t``: the T-major layout): the shuffles, barriers, global loads and stores (and the vectorised
+ones) in the PTX, the registers and spill bytes from ``ptxas -v`` (the ptxas that ships with
+triton), and the blocked layouts of the TTGIR. Run it where the kernels will run: the GPU box
+has another Triton version.
 
 Usage: ``python3 -P benchmarks/gpu/ptx_stats.py bwd,bf16,1,2,256,1,1 fwd,fp32,0,16,256,2,0``
 """
@@ -85,6 +86,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         ldg=len(re.findall(r"ld\.global", ptx)),
         ldv=len(re.findall(r"ld\.global[^\n]*\.v\d", ptx)),
         stg=len(re.findall(r"st\.global", ptx)),
+        stv=len(re.findall(r"st\.global[^\n]*\.v\d", ptx)),
         regs=regs,
         spill=spill,
     )

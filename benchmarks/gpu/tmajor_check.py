@@ -1,0 +1,183 @@
+"""GPU check and timing of the T-major linear_scan layout against our (B, T, C) path and the peer.
+
+For bf16 and fp32, B=8, C=1536, T = 16384 and 65536, a time-varying and time-invariant, with b
+stored (B, C, T) (T contiguous, accelerated-scan's layout):
+
+(a) outputs h, the final state and the grads of a and b of the T-major path (b's transpose scanned
+    in place, ``scan_config(t_major=True)``) against the default path on the same data copied to
+    (B, T, C) (relative error, pass/fail), and accelerated-scan's h against ours;
+(b) fwd and fwd+bwd times of: our default path on (B, T, C) tensors, our T-major path on the
+    (B, C, T) storage, and accelerated-scan's Triton kernel (``accelerated_scan.scalar.scan``,
+    (B, C, T) contiguous, full-size gates; skipped with a note if it is not installed). Fraction
+    of the copy bandwidth from the same minimum bytes for all three (``_min_bytes`` with our a:
+    the peer's full-size gates count as time-varying only when ours are).
+
+The upstream gradient is made once, outside the timed closures, in each output's own layout.
+Not run: accelerated-scan's CUDA ``warp`` kernel (its bf16 kernel crashes at T=65536).
+
+Usage (H100): ``python3 -P benchmarks/gpu/tmajor_check.py --out /tmp/res/tmajor.json``
+CPU smoke test: ``TRITON_INTERPRET=1 python3 -P benchmarks/gpu/tmajor_check.py --smoke``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+from worldssm.kernels.benchmark import _min_bytes, _timeit, copy_bandwidth, environment
+from worldssm.kernels.linear_scan import linear_scan
+from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+
+def rel(x, r):
+    x, r = x.float(), r.float()
+    return ((x - r).norm() / r.norm().clamp_min(1e-30)).item()
+
+
+def peer_scan():
+    """accelerated-scan's Triton kernel, or the reason it is missing."""
+    try:
+        from accelerated_scan.scalar import scan
+    except Exception as e:  # noqa: BLE001 - a missing peer is reported, not raised
+        return f"accelerated_scan.scalar unavailable: {type(e).__name__}: {e}"
+    return scan
+
+
+def make(bsz, c, length, dtype, a_const, dev, seed=0):
+    """(B, C, T) storage: a (or a (1, 1, C) time-invariant a) and b, and the upstream grad."""
+    g = torch.Generator(dev).manual_seed(seed)
+    a_shape = (1, 1, c) if a_const else (bsz, c, length)
+    a = (torch.rand(a_shape, device=dev, generator=g) * 0.5 + 0.5).to(dtype)
+    b = torch.randn(bsz, c, length, device=dev, generator=g).to(dtype)
+    w = torch.randn(bsz, c, length, device=dev, generator=g).to(dtype)
+    return a, b, w
+
+
+def ours(a, b, t_major, backward, grad_out=None):
+    """Closure: linear_scan on (B, T, C)-shaped a, b (forward, or forward and backward)."""
+    if not backward:
+
+        def fwd():
+            with scan_config(t_major=t_major), torch.no_grad():
+                return linear_scan(a, b, backend="triton")
+
+        return fwd
+    leaves = [a.detach().requires_grad_(), b.detach().requires_grad_()]
+
+    def fwd_bwd():
+        with scan_config(t_major=t_major):
+            h = linear_scan(*leaves, backend="triton")
+            return torch.autograd.grad(h, leaves, grad_out)
+
+    return fwd_bwd
+
+
+def peer(scan, gates, x, backward, grad_out=None):
+    if not backward:
+        return lambda: scan(gates, x)
+    leaves = [gates.detach().requires_grad_(), x.detach().requires_grad_()]
+    return lambda: torch.autograd.grad(scan(*leaves), leaves, grad_out)
+
+
+def outputs(a, b, w_btc, t_major):
+    """h, final state and grads of a and b, under t_major on/off."""
+    leaves = [a.detach().requires_grad_(), b.detach().requires_grad_()]
+    with scan_config(t_major=t_major):
+        h, last = linear_scan(*leaves, return_final=True, backend="triton")
+        grads = torch.autograd.grad((h, last), leaves, (w_btc, torch.ones_like(last)))
+    return [h.detach(), last.detach(), *grads]
+
+
+def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
+    name = "bf16" if dtype == torch.bfloat16 else "fp32"
+    label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
+    a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
+    # Our views: (B, T, C) with T contiguous (T-major), and copies to (B, T, C) row-major.
+    a_tm = a_s if a_const else a_s.transpose(1, 2)
+    b_tm, w_tm = b_s.transpose(1, 2), w_s.transpose(1, 2)
+    a_df, b_df, w_df = a_tm.contiguous(), b_tm.contiguous(), w_tm.contiguous()
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-4
+    ref = outputs(a_df, b_df, w_df, False)
+    got = outputs(a_tm, b_tm, w_tm, True)
+    assert got[0].stride()[1] == 1, "the T-major path did not run in place"
+    errs = {n: rel(x, r) for n, x, r in zip(("h", "final", "da", "db"), got, ref, strict=True)}
+    ok = max(errs.values()) < tol
+    rep["checks"].append({"case": label, "impl": "t-major vs default", "rel_err": errs,
+                          "tol": tol, "pass": ok})  # fmt: skip
+    print(f"check {label:36} t-major vs default {errs} {'ok' if ok else 'FAIL'}", flush=True)
+    del got
+    scan = peer_scan()
+    gates = a_s.reshape(1, c, 1).expand(bsz, c, length).contiguous() if a_const else a_s
+    if not isinstance(scan, str):
+        try:
+            err = rel(scan(gates, b_s).transpose(1, 2), ref[0])
+            rep["checks"].append({"case": label, "impl": "accelerated-scan h vs default",
+                                  "rel_err": err, "tol": tol, "pass": err < tol})  # fmt: skip
+            print(f"check {label:36} accelerated-scan h vs default {err:.2e}", flush=True)
+        except Exception as e:  # noqa: BLE001 - a failing peer is a result
+            scan = f"accelerated-scan failed: {type(e).__name__}: {str(e)[:200]}"
+    del ref
+    for backward in (False, True):
+        mode = "fwd+bwd" if backward else "fwd"
+        nbytes = _min_bytes(b_s.numel(), b_s.element_size(), a_const, backward)
+        impls = [("ours (B,T,C)", ours(a_df, b_df, False, backward, w_df)),
+                 ("ours T-major (B,C,T)", ours(a_tm, b_tm, True, backward, w_tm))]  # fmt: skip
+        if isinstance(scan, str):
+            rep["results"].append({"case": label, "mode": mode, "impl": "accelerated-scan",
+                                   "skipped": scan})  # fmt: skip
+        else:
+            impls.append(("accelerated-scan triton", peer(scan, gates, b_s, backward, w_s)))
+        for impl, fn in impls:
+            try:
+                ms = _timeit(fn, dev, reps)
+            except Exception as e:  # noqa: BLE001 - a failing run is a result
+                msg = f"{type(e).__name__}: {str(e)[:200]}"
+                rep["results"].append({"case": label, "mode": mode, "impl": impl, "error": msg})
+                print(f"{label:36} {mode:8} {impl:26} ERROR {msg}", flush=True)
+                continue
+            gbps = nbytes / (ms * 1e-3) / 1e9
+            frac = gbps / rep["copy_bandwidth_GBps"]
+            row = {"case": label, "mode": mode, "impl": impl, "ms": ms, "GBps": gbps}
+            rep["results"].append({**row, "frac_copy_bw": frac, "bytes": nbytes})
+            print(f"{label:36} {mode:8} {impl:26} {ms:9.3f} ms {gbps:7.0f} GB/s {frac:6.1%}",
+                  flush=True)  # fmt: skip
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None, help="JSON results file")
+    p.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
+    p.add_argument("--reps", type=int, default=12)
+    args = p.parse_args()
+    if args.smoke:
+        assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
+        dev, bsz, c, lengths = torch.device("cpu"), 2, 3, (16, 64)
+    else:
+        dev, bsz, c, lengths = torch.device("cuda"), 8, 1536, (16384, 65536)
+    t0 = time.time()
+    rep = {**environment(dev), "command": " ".join([sys.executable, *sys.argv])}
+    rep["copy_bandwidth_GBps"] = copy_bandwidth(dev, 64 << 20 if args.smoke else 2 << 30)
+    rep.update(checks=[], results=[])
+    print(f"{rep.get('card', dev)}: copy bandwidth {rep['copy_bandwidth_GBps']:.0f} GB/s")
+    for dtype in (torch.bfloat16, torch.float32):
+        for length in lengths:
+            for a_const in (False, True):
+                run_case(rep, dtype, length, a_const, bsz, c, dev, args.reps)
+    rep["failed_checks"] = [x for x in rep["checks"] if not x["pass"]]
+    rep["elapsed_s"] = round(time.time() - t0, 1)
+    print(f"failed checks: {len(rep['failed_checks'])}; elapsed {rep['elapsed_s']} s")
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(rep, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
