@@ -53,9 +53,14 @@ BWD_PREFETCH: bool | None = None
 
 # T-major layout: a real b handed over with T as its contiguous axis (the transpose of a (B, N, T)
 # tensor, the layout of 1-D sequence models and of accelerated-scan) is scanned in place, tiles
-# running along T, instead of being copied to (B, T, N) first. Off until timed on a GPU (its tiles,
-# triton_tiles.T_MAJOR_TILES, are first guesses); scan_config(t_major=True) forces it.
-T_MAJOR = False
+# running along T, instead of being copied to (B, T, N) first (one more read and write of b, and h
+# comes back (B, T, N)-contiguous). True: always for such a b; False: never; None: automatic, for
+# forward-order scans with T >= T_MAJOR_MIN_T (their loads and stores vectorise along T: ptxas
+# sm_90a, benchmarks/gpu/ptx_stats.py; reverse scans walk T downwards and do not). Off until
+# timed on a GPU (benchmarks/gpu/tmajor_check.py; the tiles, triton_tiles.T_MAJOR_TILES, are
+# first guesses); scan_config(t_major=...) overrides it per call.
+T_MAJOR: bool | None = False
+T_MAJOR_MIN_T = 4096
 
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
@@ -123,11 +128,13 @@ def _scan_fwd_kernel(
         k_hi = n_tiles
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    xcol = offs_n * stride_xn  # x, h (dh, db, da) columns; 1 unless T is the contiguous axis
-    acol = offs_n * stride_an
+    # x, h (dh, db, da) and a columns: stride 1, unless T is the contiguous axis (T-major), where
+    # a column starts T elements on: int64, as N x T reaches 2^31 (B=8, N=1536, T=2^21).
+    xcol = offs_n.to(tl.int64) * stride_xn
+    acol = offs_n.to(tl.int64) * stride_an
     x_row = X + row * stride_xb * W
     h_row = H + row * stride_xb * W
     a_row = A + row * stride_ab * W
@@ -211,18 +218,18 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 @triton.jit
 def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                     a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
                     UP: tl.constexpr = False):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
     Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
     UP (T-major, forward-order scans): load the tile's rows in increasing time, so that Triton
-    sees consecutive addresses and vectorises, then flip them into the tile's (decreasing) order.
+    sees consecutive addresses and vectorises, then reorder them in registers (_take_rows).
     """
     if UP:
         nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads_up(
             A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
-            A_CONST, BLOCK_T)  # fmt: skip
+            A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
     else:
         STEP: tl.constexpr = -1 if REVERSE else 1
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
@@ -251,24 +258,55 @@ def _up_times(k, T, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
+def _take_rows(x, rows, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr):
+    """``x[rows[j], :]`` for every row j: a flip or shift of the tile's rows in registers.
+
+    tl.gather goes through shared memory (ptxas sm_90a: one barrier, no shuffles for a 1-D
+    (1024,) bf16 tile, where tl.flip costs 15 barriers and 56 shuffles); a (BLOCK_T, 1) tile is
+    gathered as 1-D (its 2-D gather lowers to 1024 shuffles).
+    """
+    if BLOCK_N == 1:
+        out = tl.reshape(tl.gather(tl.reshape(x, [BLOCK_T]), rows, 0), [BLOCK_T, 1])
+    else:
+        out = tl.gather(x, rows[:, None] + tl.zeros([BLOCK_T, BLOCK_N], tl.int32), 0)
+    return out
+
+
+@triton.jit
 def _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n,
-                       a_cr, a_ci, A_CONST: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
-    """_bwd_tile_loads for a real forward-order scan, loading in increasing time (see there)."""
-    t = _up_times(k, T, BLOCK_T)
+                       a_cr, a_ci, A_CONST: tl.constexpr, BLOCK_T: tl.constexpr,
+                       BLOCK_N: tl.constexpr):  # fmt: skip
+    """_bwd_tile_loads for a real forward-order scan: every tile load is aligned and in
+    increasing time (vectorised when T is the contiguous axis); the rows are then flipped into
+    the tile's (decreasing) order and a_{t+1} / h_{t-1} shifted by one row with
+    :func:`_take_rows`. The two rows that fall outside the tile (a at the tile's end + 1, h at its
+    start - 1) are one small load each."""
+    t = _up_times(k, T, BLOCK_T)  # row r: time t0 + r
+    t0 = T - (k + 1) * BLOCK_T
+    j = tl.arange(0, BLOCK_T)  # tile row j (decreasing time): time t0 + BLOCK_T - 1 - j
     cols = mask_n[None, :]
     valid = (t >= 0)[:, None] & cols
-    has_next = ((t >= 0) & (t + 1 < T))[:, None] & cols
-    if A_CONST:  # (the flag in the tile's own order; a bool tile does not flip)
+    if A_CONST:  # (the flag in the tile's own order)
         has_next_rows = _bwd_tile_index(k, T, mask_n, False, BLOCK_T)[5]
         nr = tl.where(has_next_rows[:, None], a_cr[None, :], 1.0)
     else:
-        off = (t + 1)[:, None] * stride_at + acol[None, :]
-        nr = tl.flip(tl.load(a_row + off, mask=has_next, other=1.0).to(tl.float32), 0)
+        off = t[:, None] * stride_at + acol[None, :]
+        a_up = tl.load(a_row + off, mask=valid, other=1.0).to(tl.float32)
+        # a of the step after the tile (1 past the end; t_end < 0 only past the last tile)
+        t_end = (t0 + BLOCK_T).to(tl.int64)
+        has_end = (t_end >= 0) & (t_end < T)
+        edge = tl.load(a_row + t_end * stride_at + acol, mask=mask_n & has_end, other=1.0)
+        nr = _take_rows(a_up, tl.maximum(BLOCK_T - j, 0) % BLOCK_T, BLOCK_T, BLOCK_N)
+        nr = tl.where((j == 0)[:, None], edge.to(tl.float32)[None, :], nr)
+        nr = tl.where((t0 + BLOCK_T - 1 - j >= 0)[:, None], nr, 1.0)  # rows before the start
     off = t[:, None] * stride_xt + xcol[None, :]
-    gr_in = tl.flip(tl.load(GH + base + off, mask=valid, other=0.0).to(tl.float32), 0)
-    has_prev = (t >= 1)[:, None] & cols
-    off = (t - 1)[:, None] * stride_xt + xcol[None, :]
-    hpr = tl.flip(tl.load(H + base + off, mask=has_prev, other=0.0).to(tl.float32), 0)
+    gr_in = tl.load(GH + base + off, mask=valid, other=0.0).to(tl.float32)
+    gr_in = _take_rows(gr_in, BLOCK_T - 1 - j, BLOCK_T, BLOCK_N)
+    h_up = tl.load(H + base + off, mask=valid, other=0.0).to(tl.float32)
+    t_before = (t0 - 1).to(tl.int64)  # h of the step before the tile
+    edge = tl.load(H + base + t_before * stride_xt + xcol, mask=mask_n & (t_before >= 0), other=0.0)
+    hpr = _take_rows(h_up, tl.maximum(BLOCK_T - 2 - j, 0), BLOCK_T, BLOCK_N)
+    hpr = tl.where((j == BLOCK_T - 1)[:, None], edge.to(tl.float32)[None, :], hpr)
     zero = tl.zeros_like(gr_in)
     return nr, zero, gr_in, zero, hpr, zero
 
@@ -300,11 +338,11 @@ def _scan_bwd_kernel(
         n_parts = 1
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (col // n_blocks).to(tl.int64)  # int64 offsets; column offsets stay int32
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    xcol = offs_n * stride_xn  # see _scan_fwd_kernel
-    acol = offs_n * stride_an
+    xcol = offs_n.to(tl.int64) * stride_xn  # see _scan_fwd_kernel
+    acol = offs_n.to(tl.int64) * stride_an
     base = row * stride_xb * W
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
@@ -331,7 +369,7 @@ def _scan_bwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
-                          BLOCK_T, UP)  # fmt: skip
+                          BLOCK_T, BLOCK_N, UP)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
         off = t[:, None] * stride_xt + xcol[None, :]
@@ -340,11 +378,11 @@ def _scan_bwd_kernel(
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
                 A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, UP)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
                 A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, UP)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
@@ -382,7 +420,9 @@ def _scan_bwd_kernel(
             t_up = _up_times(k, T, BLOCK_T)
             off_up = t_up[:, None] * stride_xt + xcol[None, :]
             m_up = (t_up >= 0)[:, None] & mask_n[None, :]
-            tl.store(DX + base + off_up, tl.flip(gr, 0).to(DX.dtype.element_ty), mask=m_up)
+            flip = BLOCK_T - 1 - tl.arange(0, BLOCK_T)
+            dx_up = _take_rows(gr, flip, BLOCK_T, BLOCK_N)
+            tl.store(DX + base + off_up, dx_up.to(DX.dtype.element_ty), mask=m_up)
         else:
             _store(DX + base, off, gr, gi, m2, COMPLEX, PACKED)
         if A_CONST:
@@ -390,19 +430,22 @@ def _scan_bwd_kernel(
             dai_acc += tl.sum(dai, axis=0)
         else:
             if UP:
-                tl.store(DA + base + off_up, tl.flip(dar, 0).to(DA.dtype.element_ty), mask=m_up)
+                da_up = _take_rows(dar, flip, BLOCK_T, BLOCK_N)
+                tl.store(DA + base + off_up, da_up.to(DA.dtype.element_ty), mask=m_up)
             else:
                 _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
     if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
         _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
     if HAS_H0:
         # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
-        t0 = (T - 1) if REVERSE else 0
         if A_CONST:
             a0r = a_cr
             a0i = a_ci
         else:
-            a0r, a0i = _load(a_row, t0 * stride_at + acol, mask_n, COMPLEX, 0.0, PACKED)
+            a0_off = acol
+            if REVERSE:  # int64: (T - 1) x stride_at can pass 2^31
+                a0_off = acol + (T - 1).to(tl.int64) * stride_at
+            a0r, a0i = _load(a_row, a0_off, mask_n, COMPLEX, 0.0, PACKED)
         if HAS_RESET:
             if not REVERSE:
                 cut0 = tl.load(reset_row) != 0
@@ -486,12 +529,16 @@ def _a_strides(ba: int, ta: int, n: int, t_major: bool) -> dict:
     return {"stride_ab": 0 if ba == 1 else ta * n, "stride_at": n, "stride_an": 1}
 
 
-def use_t_major(b: torch.Tensor) -> bool:
-    """Whether a call on ``b`` runs the T-major layout (real dtypes, T contiguous, opted in)."""
-    forced = forced_config() or {}
-    on = forced.get("t_major")
+def use_t_major(b: torch.Tensor, reverse: bool = False) -> bool:
+    """Whether a call on ``b`` runs the T-major layout: a real b with T contiguous, and
+    scan_config(t_major=...) or ``T_MAJOR`` on (or None, automatic: long forward scans)."""
+    if b.is_complex() or b.shape[1] <= 1 or not _t_major(b):
+        return False
+    on = (forced_config() or {}).get("t_major")
     on = T_MAJOR if on is None else on
-    return bool(on) and not b.is_complex() and b.shape[1] > 1 and _t_major(b)
+    if on is None:  # automatic
+        return not reverse and b.shape[1] >= T_MAJOR_MIN_T
+    return bool(on)
 
 
 class TritonLinearScan(torch.autograd.Function):
@@ -501,8 +548,8 @@ class TritonLinearScan(torch.autograd.Function):
     def forward(ctx, a, b, h0, reset, reverse):
         bsz, length, n = b.shape
         ba, ta = a.shape[:2]
-        # T-major (b given with T contiguous, e.g. a (B, N, T) tensor's transpose): opt-in.
-        t_major = use_t_major(b)
+        # T-major (b given with T contiguous, e.g. a (B, N, T) tensor's transpose): see T_MAJOR.
+        t_major = use_t_major(b, reverse)
         a = _layout(a, t_major and ta > 1)
         b = _layout(b, t_major)
         h = torch.empty_like(b)  # b's layout

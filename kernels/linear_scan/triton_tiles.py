@@ -141,8 +141,8 @@ def scan_config(
         prefetch: real dtypes: load tile k + 1 before computing tile k, in the forward and
             the backward (complex64 always prefetches in the backward); None keeps the default.
         bwd_prefetch: the same for the backward alone (default: ``prefetch``).
-        t_major: scan a real b whose T axis is contiguous in place (True) or copy it to
-            (B, T, N) first (False); None keeps ``triton_scan.T_MAJOR``.
+        t_major: scan a real b (fp32, bf16, fp16) whose T axis is contiguous in place (True)
+            or copy it to (B, T, N) first (False); None keeps ``triton_scan.T_MAJOR``.
 
     Example::
 

@@ -355,6 +355,56 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
             assert x.dtype == torch.bfloat16 and rel_err(x.cpu(), r) < 3e-2, name
 
 
+# The T-major backward tiles (BLOCK_N = 1, as on the GPU) shift a_{t+1} and h_{t-1} by a row in
+# registers and take the rows outside a tile from their own loads: odd and one-step lengths,
+# partial first tiles, prefetch on and off, fp32 and bf16.
+@pytest.mark.parametrize("length", [1, 7, 1000])
+@pytest.mark.parametrize("kind", ["tv", "ti"])
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_triton_t_major_lengths(length, kind, prefetch, nan_outputs):
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    bsz, n = 2, 3
+    g = torch.Generator().manual_seed(14)
+    b = torch.randn(bsz, n, length, generator=g).transpose(1, 2)
+    a = torch.rand(*((bsz, n, length) if kind == "tv" else (1, n, 1)), generator=g) * 0.5 + 0.5
+    a = a.transpose(1, 2) if kind == "tv" else a.transpose(1, 2).contiguous()
+    h0 = torch.randn(bsz, n, generator=g)
+    reset = torch.rand(bsz, length, generator=g) < 0.05
+    tile = (16, 1, 1) if length < 1000 else (64, 1, 1)
+    for dtype, tol in ((torch.float32, 2e-5), (torch.bfloat16, 3e-2), (torch.float16, 3e-2)):
+        rounded = [x.to(dtype).double() for x in (a, b, h0)]
+        ref = run_with_grads("naive", *rounded, reset, False, torch.float64)
+        with scan_config("single", tile, t_major=True, prefetch=prefetch):
+            xs = [x.to(TRITON_DEV) for x in (a, b, h0)]
+            got = run_with_grads("triton", *xs, reset.to(TRITON_DEV), False, dtype)
+        assert got[0].stride()[1] == 1 or length == 1  # scanned (and written) T-major
+        for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+            assert rel_err(x, r) < tol, f"{dtype} {name}: {rel_err(x, r)}"
+
+
+def test_triton_t_major_automatic(monkeypatch):
+    """T_MAJOR = None: long, forward-order scans of a real T-contiguous b run T-major; short,
+    reverse, complex and (B, T, N)-contiguous inputs do not; scan_config overrides it."""
+    from worldssm.kernels.linear_scan import triton_scan as ts
+
+    monkeypatch.setattr(ts, "T_MAJOR", None)
+    monkeypatch.setattr(ts, "T_MAJOR_MIN_T", 64)
+    long_b = torch.randn(2, 3, 64).transpose(1, 2)
+    assert ts.use_t_major(long_b) and not ts.use_t_major(long_b, reverse=True)
+    assert not ts.use_t_major(torch.randn(2, 3, 63).transpose(1, 2))
+    assert not ts.use_t_major(long_b.contiguous())
+    assert not ts.use_t_major(torch.randn(2, 3, 64, dtype=torch.complex64).transpose(1, 2))
+    with ts.scan_config(t_major=False):
+        assert not ts.use_t_major(long_b)
+    a = torch.rand(1, 1, 3) * 0.5 + 0.5
+    with ts.scan_config("single", (16, 1, 1)):
+        h = linear_scan(a.to(TRITON_DEV), long_b.to(TRITON_DEV), backend="triton")
+    assert h.stride()[1] == 1  # scanned in place
+    ref = linear_scan(a.double(), long_b.double(), backend="naive")
+    assert rel_err(h, ref) < 2e-5
+
+
 def test_triton_backward_keeps_forced_config_on_another_thread(monkeypatch):
     """Autograd runs CUDA backwards on a worker thread that does not see the caller's
     scan_config; the forward must hand it over (here the backward runs on a thread of its own)."""
