@@ -13,6 +13,8 @@ stored (B, C, T) (T contiguous, accelerated-scan's layout):
     the peer's full-size gates count as time-varying only when ours are).
 
 The upstream gradient is made once, outside the timed closures, in each output's own layout.
+Timing: ``bench_timing.time_call`` (CUDA-graph replays, eager if a call cannot be captured; each
+row records which), the function behind ``benchmark._timeit``.
 Not run: accelerated-scan's CUDA ``warp`` kernel (its bf16 kernel crashes at T=65536).
 
 Usage (H100): ``python3 -P benchmarks/gpu/tmajor_check.py --out /tmp/res/tmajor.json``
@@ -29,7 +31,8 @@ import time
 
 import torch
 
-from worldssm.kernels.benchmark import _min_bytes, _timeit, copy_bandwidth, environment
+from worldssm.kernels.bench_timing import time_call
+from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment
 from worldssm.kernels.linear_scan import linear_scan
 from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
@@ -134,7 +137,7 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
             impls.append(("accelerated-scan triton", peer(scan, gates, b_s, backward, w_s)))
         for impl, fn in impls:
             try:
-                ms = _timeit(fn, dev, reps)
+                ms, how = time_call(fn, dev, reps)  # what benchmark._timeit returns, and how
             except Exception as e:  # noqa: BLE001 - a failing run is a result
                 msg = f"{type(e).__name__}: {str(e)[:200]}"
                 rep["results"].append({"case": label, "mode": mode, "impl": impl, "error": msg})
@@ -142,10 +145,10 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
                 continue
             gbps = nbytes / (ms * 1e-3) / 1e9
             frac = gbps / rep["copy_bandwidth_GBps"]
-            row = {"case": label, "mode": mode, "impl": impl, "ms": ms, "GBps": gbps}
+            row = {"case": label, "mode": mode, "impl": impl, "ms": ms, "GBps": gbps, "timed": how}
             rep["results"].append({**row, "frac_copy_bw": frac, "bytes": nbytes})
             print(f"{label:36} {mode:8} {impl:26} {ms:9.3f} ms {gbps:7.0f} GB/s {frac:6.1%}",
-                  flush=True)  # fmt: skip
+                  how, flush=True)  # fmt: skip
         if dev.type == "cuda":
             torch.cuda.empty_cache()
 
