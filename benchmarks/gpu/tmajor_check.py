@@ -169,17 +169,22 @@ def main():
     rep["copy_bandwidth_GBps"] = copy_bandwidth(dev, 64 << 20 if args.smoke else 2 << 30)
     rep.update(checks=[], results=[])
     print(f"{rep.get('card', dev)}: copy bandwidth {rep['copy_bandwidth_GBps']:.0f} GB/s")
+
+    def save():  # after every case: a time limit that cuts the run keeps what it measured
+        rep["failed_checks"] = [x for x in rep["checks"] if not x["pass"]]
+        rep["elapsed_s"] = round(time.time() - t0, 1)
+        if args.out:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            with open(args.out + ".tmp", "w") as f:
+                json.dump(rep, f, indent=1)
+            os.replace(args.out + ".tmp", args.out)
+
     for dtype in (torch.bfloat16, torch.float32):
         for length in lengths:
             for a_const in (False, True):
                 run_case(rep, dtype, length, a_const, bsz, c, dev, args.reps)
-    rep["failed_checks"] = [x for x in rep["checks"] if not x["pass"]]
-    rep["elapsed_s"] = round(time.time() - t0, 1)
+                save()
     print(f"failed checks: {len(rep['failed_checks'])}; elapsed {rep['elapsed_s']} s")
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as f:
-            json.dump(rep, f, indent=1)
 
 
 if __name__ == "__main__":
