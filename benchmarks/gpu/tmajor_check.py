@@ -34,7 +34,7 @@ import torch
 from worldssm.kernels.bench_timing import time_call
 from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment
 from worldssm.kernels.linear_scan import linear_scan
-from worldssm.kernels.linear_scan.triton_tiles import scan_config
+from worldssm.kernels.linear_scan.triton_tiles import T_MAJOR_TILES, scan_config
 
 
 def rel(x, r):
@@ -61,19 +61,22 @@ def make(bsz, c, length, dtype, a_const, dev, seed=0):
     return a, b, w
 
 
-def ours(a, b, t_major, backward, grad_out=None):
-    """Closure: linear_scan on (B, T, C)-shaped a, b (forward, or forward and backward)."""
+def ours(a, b, t_major, backward, grad_out=None, **kw):
+    """Closure: linear_scan on (B, T, C)-shaped a, b (forward, or forward and backward).
+
+    ``kw``: more :func:`scan_config` arguments (tiles, prefetch).
+    """
     if not backward:
 
         def fwd():
-            with scan_config(t_major=t_major), torch.no_grad():
+            with scan_config(t_major=t_major, **kw), torch.no_grad():
                 return linear_scan(a, b, backend="triton")
 
         return fwd
     leaves = [a.detach().requires_grad_(), b.detach().requires_grad_()]
 
     def fwd_bwd():
-        with scan_config(t_major=t_major):
+        with scan_config(t_major=t_major, **kw):
             h = linear_scan(*leaves, backend="triton")
             return torch.autograd.grad(h, leaves, grad_out)
 
@@ -87,10 +90,10 @@ def peer(scan, gates, x, backward, grad_out=None):
     return lambda: torch.autograd.grad(scan(*leaves), leaves, grad_out)
 
 
-def outputs(a, b, w_btc, t_major):
-    """h, final state and grads of a and b, under t_major on/off."""
+def outputs(a, b, w_btc, t_major, **kw):
+    """h, final state and grads of a and b, under t_major on/off (and scan_config ``kw``)."""
     leaves = [a.detach().requires_grad_(), b.detach().requires_grad_()]
-    with scan_config(t_major=t_major):
+    with scan_config(t_major=t_major, **kw):
         h, last = linear_scan(*leaves, return_final=True, backend="triton")
         grads = torch.autograd.grad((h, last), leaves, (w_btc, torch.ones_like(last)))
     return [h.detach(), last.detach(), *grads]
@@ -153,11 +156,64 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
             torch.cuda.empty_cache()
 
 
+# --sweep: T-major tiles (BLOCK_T, 1, warps) and prefetch, bf16 B=8 C=1536 T=65536, each checked
+# against the default path (h, grads) before it is timed. BLOCK_N = 1 only: wider T-major tiles
+# gather in 2-D (many shuffles in ptxas).
+SWEEP_FWD = [((t, 1, w), pf) for t, w in ((512, 2), (1024, 4), (2048, 4), (2048, 8), (4096, 8))
+             for pf in (False, True)]  # fmt: skip
+SWEEP_BWD = [((t, 1, w), pf) for t, w in ((256, 2), (512, 2), (512, 4), (1024, 4), (1024, 8),
+                                          (2048, 8)) for pf in (False, True)]  # fmt: skip
+
+
+def sweep(rep, bsz, c, length, dev, reps, budget):
+    t_end = time.time() + budget
+    for a_const in (False, True):
+        label = f"bf16 B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
+        a_s, b_s, w_s = make(bsz, c, length, torch.bfloat16, a_const, dev)
+        a_tm = a_s if a_const else a_s.transpose(1, 2)
+        b_tm, w_tm = b_s.transpose(1, 2), w_s.transpose(1, 2)
+        ref = outputs(a_tm.contiguous(), b_tm.contiguous(), w_tm.contiguous(), False)
+        fwd_tile = T_MAJOR_TILES["f16"]
+        cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD]
+        cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf})
+                  for t, pf in SWEEP_BWD]  # fmt: skip
+        for mode, kw in cands:
+            if time.time() > t_end:
+                rep["sweep"].append({"case": label, "mode": mode, **kw, "skipped": "budget"})
+                continue
+            row = {"case": label, "mode": mode, **{k: str(v) for k, v in kw.items()}}
+            try:
+                got = outputs(a_tm, b_tm, w_tm, True, **kw)
+                err = max(rel(x, r) for x, r in zip(got, ref, strict=True))
+                del got
+                fn = ours(a_tm, b_tm, True, mode == "fwd+bwd", w_tm, **kw)
+                ms, how = time_call(fn, dev, reps)
+            except Exception as e:  # noqa: BLE001 - a failing tile is a result
+                row["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+                rep["sweep"].append(row)
+                print(label, mode, kw, "ERROR", row["error"], flush=True)
+                continue
+            nbytes = _min_bytes(b_s.numel(), 2, a_const, mode == "fwd+bwd")
+            frac = nbytes / (ms * 1e-3) / 1e9 / rep["copy_bandwidth_GBps"]
+            row.update(ms=ms, frac_copy_bw=frac, max_rel_err=err, ok=err < 2e-2, timed=how)
+            rep["sweep"].append(row)
+            print(f"{label:30} {mode:8} {str(kw):72} {ms:8.3f} ms {frac:6.1%} err {err:.1e}",
+                  flush=True)  # fmt: skip
+        del a_s, b_s, w_s, ref
+        torch.cuda.empty_cache() if dev.type == "cuda" else None
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=None, help="JSON results file")
     p.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
     p.add_argument("--reps", type=int, default=12)
+    p.add_argument(
+        "--sweep",
+        type=float,
+        default=0.0,
+        help="instead of the checks: sweep T-major bf16 tiles for this many seconds",
+    )
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -179,6 +235,11 @@ def main():
                 json.dump(rep, f, indent=1)
             os.replace(args.out + ".tmp", args.out)
 
+    if args.sweep:
+        rep["sweep"] = []
+        sweep(rep, bsz, c, lengths[-1], dev, args.reps, args.sweep)
+        save()
+        return
     for dtype in (torch.bfloat16, torch.float32):
         for length in lengths:
             for a_const in (False, True):
