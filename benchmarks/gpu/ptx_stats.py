@@ -46,6 +46,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         BLOCK_N=BN,
         PREFETCH=prefetch,
     )
+    consts["STRIDED"] = t_major
     if not fwd:
         consts["HAS_GHT"] = True
         consts["UP"] = t_major

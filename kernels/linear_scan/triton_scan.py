@@ -54,12 +54,14 @@ BWD_PREFETCH: bool | None = None
 # T-major layout: a real b handed over with T as its contiguous axis (the transpose of a (B, N, T)
 # tensor, the layout of 1-D sequence models and of accelerated-scan) is scanned in place, tiles
 # running along T, instead of being copied to (B, T, N) first (one more read and write of b, and h
-# comes back (B, T, N)-contiguous). True: always for such a b; False: never; None: automatic, for
-# forward-order scans with T >= T_MAJOR_MIN_T (their loads and stores vectorise along T: ptxas
-# sm_90a, benchmarks/gpu/ptx_stats.py; reverse scans walk T downwards and do not). Off until
-# timed on a GPU (benchmarks/gpu/tmajor_check.py; the tiles, triton_tiles.T_MAJOR_TILES, are
-# first guesses); scan_config(t_major=...) overrides it per call.
-T_MAJOR: bool | None = False
+# comes back (B, T, N)-contiguous). True: always for such a b; False: never; None (the default):
+# automatic, for forward-order scans with T >= T_MAJOR_MIN_T (their loads and stores vectorise
+# along T: ptxas sm_90a, benchmarks/gpu/ptx_stats.py; reverse scans walk T downwards and do not).
+# One H100, B=8, C=1536, T=65536 (results/scan-h100-run19-tmajor.json, -run20-*.json): the bf16
+# forward in place runs at 94-97% of copy bandwidth against 33-61% for the (B, T, N) kernel (not
+# counting the copy to (B, T, N)); fp32 is within 15% of it either way, while the copy it saves
+# reads and writes all of b (3.2 GB each way there). scan_config(t_major=...) overrides it.
+T_MAJOR: bool | None = None
 T_MAJOR_MIN_T = 4096
 
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
@@ -80,6 +82,24 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
         ar2 * br1 - ai2 * bi1 + br2,
         ar2 * bi1 + ai2 * br1 + bi2,
     )
+
+
+@triton.jit
+def _column_offsets(offs_n, stride_xn, stride_an, STRIDED: tl.constexpr):
+    """Element offsets of columns ``offs_n`` in x (h, dh, db, da) and in a.
+
+    STRIDED (T-major): a column starts T elements on, int64 as N x T reaches 2^31 (B=8, N=1536,
+    T=2^21). Otherwise columns are adjacent: int32 ``offs_n`` as before T-major existed; the
+    int64 form ran the default layout's long scans up to 21% slower or 20% faster depending on
+    the case (GPU batch 29, one H100), so the default path keeps its original code.
+    """
+    if STRIDED:
+        xcol = offs_n.to(tl.int64) * stride_xn
+        acol = offs_n.to(tl.int64) * stride_an
+    else:
+        xcol = offs_n
+        acol = offs_n
+    return xcol, acol
 
 
 @triton.jit
@@ -114,7 +134,7 @@ def _scan_fwd_kernel(
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    PREFETCH: tl.constexpr = False,
+    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
     # PREFETCH: see _scan_bwd_kernel.
@@ -131,12 +151,14 @@ def _scan_fwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    # x, h (dh, db, da) and a columns: stride 1, unless T is the contiguous axis (T-major), where
-    # a column starts T elements on: int64, as N x T reaches 2^31 (B=8, N=1536, T=2^21).
-    xcol = offs_n.to(tl.int64) * stride_xn
-    acol = offs_n.to(tl.int64) * stride_an
-    x_row = X + row * stride_xb * W
-    h_row = H + row * stride_xb * W
+    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
+    if STRIDED:
+        x_off = row * stride_xb * W
+    else:  # the default layout's expressions as before T-major existed (see _column_offsets)
+        x_off = row * T * N * W
+        stride_xt = N
+    x_row = X + x_off
+    h_row = H + x_off
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
@@ -319,7 +341,7 @@ def _scan_bwd_kernel(
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
-    UP: tl.constexpr = False,
+    UP: tl.constexpr = False, STRIDED: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -341,9 +363,12 @@ def _scan_bwd_kernel(
     row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_n = offs_n < N
-    xcol = offs_n.to(tl.int64) * stride_xn  # see _scan_fwd_kernel
-    acol = offs_n.to(tl.int64) * stride_an
-    base = row * stride_xb * W
+    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
+    if STRIDED:
+        base = row * stride_xb * W
+    else:  # as in _scan_fwd_kernel
+        base = row * T * N * W
+        stride_xt = N
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
@@ -564,7 +589,8 @@ class TritonLinearScan(torch.autograd.Function):
         _launch(_scan_fwd_kernel, c, bsz, length, n, b.device, b.is_complex(), args,
                 **_a_strides(ba, ta, n, t_major), **_strides(b, t_major),
                 HAS_H0=h0 is not None, HAS_RESET=reset is not None, REVERSE=reverse,
-                A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch)  # fmt: skip
+                A_CONST=ta == 1, COMPLEX=b.is_complex(), PREFETCH=c.prefetch,
+                STRIDED=t_major)  # fmt: skip
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse, ctx.t_major = reverse, t_major
         ctx.forced = forced_config()  # the backward may run on another thread (see there)
@@ -605,7 +631,7 @@ class TritonLinearScan(torch.autograd.Function):
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
                 COMPLEX=h.is_complex(), PREFETCH=prefetch,
-                UP=t_major and not ctx.reverse)  # fmt: skip
+                UP=t_major and not ctx.reverse, STRIDED=t_major)  # fmt: skip
         if a_const:
             da = da.sum(1, keepdim=True)
         if ba == 1 and bsz > 1:

@@ -98,10 +98,15 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
     ("c64", True): (64, 32, 2, False),
 }
 
-# T-major layout (triton_scan.T_MAJOR: T is the contiguous axis): kind -> tile. BLOCK_T runs along
-# the contiguous axis (16-byte loads of consecutive steps, the scan inside each thread first, then
-# across lanes), one column a program as in accelerated-scan's kernel. First guesses: untimed.
-T_MAJOR_TILES: dict[str, Tile] = {"f32": (512, 1, 4), "f16": (1024, 1, 4)}
+# T-major layout (triton_scan.T_MAJOR: T is the contiguous axis): kind -> (tile, prefetch).
+# BLOCK_T runs along the contiguous axis (16-byte loads of consecutive steps, the scan inside each
+# thread first, then across lanes), one column a program as in accelerated-scan's kernel.
+# bf16 from the sweep in results/scan-h100-run20-tmajor-sweep.json (B=8, C=1536, T=65536, one
+# H100): forward (1024, 1, 4) with prefetch 1.649 / 1.134 ms (a time-varying / invariant; the
+# best single tile per case was within 2%); backward (256, 1, 2) 6.43 / 5.11 ms fwd+bwd against
+# 6.79 / 5.71 for (1024, 1, 4), and larger tiles were slower still. fp32: first guesses.
+T_MAJOR_FWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (1024, 1, 4, True)}
+T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (256, 1, 2, False)}
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ def choose(
         variant = "chunked" if AUTO_CHUNKED and narrow_and_long else "single"
     tile = forced.get("bwd_tile" if backward else "tile")
     if t_major:  # either variant: a chunk is one tile along T
-        pick = (*T_MAJOR_TILES[kind], False)
+        pick = (T_MAJOR_BWD if backward else T_MAJOR_FWD)[kind]
     elif variant == "chunked":
         pick = (*(CHUNKED_BWD if backward else CHUNKED_FWD)[kind], False)
     elif columns < CHUNKED_BELOW_COLUMNS:
