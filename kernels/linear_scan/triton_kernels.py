@@ -1,0 +1,437 @@
+"""Device code of the Triton linear scan: the forward and backward kernels and their helpers.
+
+The host side (layouts, launch, autograd) is :mod:`.triton_scan`, whose docstring describes the
+two variants (single pass, chunked), the memory traffic and the layouts.
+
+The backward's index algebra: scan index i runs in the forward scan's order and the backward
+visits j = T-1-i = 0 ... T-1 (see ``_scan_bwd_kernel``). T-major tiles (``STRIDED``: T is the
+contiguous axis) load every tile in increasing time and reorder rows in registers (``UP``,
+:func:`_take_rows`), so that their loads vectorise.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from worldssm.kernels.linear_scan.triton_io import (
+    _cut_at,
+    _last_row,
+    _load,
+    _publish,
+    _store,
+    _ticket,
+    _wait,
+)
+
+
+@triton.jit
+def _combine_real(a1, b1, a2, b2):
+    return a1 * a2, b1 * a2 + b2
+
+
+@triton.jit
+def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
+    return (
+        ar2 * ar1 - ai2 * ai1,
+        ar2 * ai1 + ai2 * ar1,
+        ar2 * br1 - ai2 * bi1 + br2,
+        ar2 * bi1 + ai2 * br1 + bi2,
+    )
+
+
+@triton.jit
+def _column_offsets(offs_n, stride_xn, stride_an, STRIDED: tl.constexpr):
+    """Element offsets of columns ``offs_n`` in x (h, dh, db, da) and in a.
+
+    STRIDED (T-major): a column starts T elements on, int64 as N x T reaches 2^31 (B=8, N=1536,
+    T=2^21). Otherwise columns are adjacent: int32 ``offs_n`` as before T-major existed; the
+    int64 form ran the default layout's long scans up to 21% slower or 20% faster depending on
+    the case (GPU batch 29, one H100), so the default path keeps its original code.
+    """
+    if STRIDED:
+        xcol = offs_n.to(tl.int64) * stride_xn
+        acol = offs_n.to(tl.int64) * stride_an
+    else:
+        xcol = offs_n
+        acol = offs_n
+    return xcol, acol
+
+
+@triton.jit
+def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+    """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
+
+    Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
+    """
+    i = k * BLOCK_T + tl.arange(0, BLOCK_T)
+    valid = i < T
+    if REVERSE:
+        t = T - 1 - i
+    else:
+        t = i
+    t = t.to(tl.int64)
+    m2 = valid[:, None] & mask_n[None, :]
+    xr, xi = _load(x_row, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED)
+    if A_CONST:
+        ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
+        ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
+    else:
+        ar, ai = _load(a_row, t[:, None] * stride_at + acol[None, :], m2, COMPLEX, 1.0, PACKED)
+    return xr, xi, ar, ai
+
+
+@triton.jit
+def _scan_fwd_kernel(
+    A, X, H0, RESET, H, HT, COUNTER, STATE,
+    T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
+    HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
+    A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
+    CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False,
+):  # fmt: skip
+    # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
+    # PREFETCH: see _scan_bwd_kernel.
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    if CHUNKED:
+        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
+        k_hi = k_lo + 1
+    else:
+        k_lo = 0
+        col = tl.program_id(0)
+        k_hi = n_tiles
+    W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
+    n_blocks = tl.cdiv(N, BLOCK_N)
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets
+    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    mask_n = offs_n < N
+    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
+    if STRIDED:
+        x_off = row * stride_xb * W
+    else:  # the default layout's expressions as before T-major existed (see _column_offsets)
+        x_off = row * T * N * W
+        stride_xt = N
+    x_row = X + x_off
+    h_row = H + x_off
+    a_row = A + row * stride_ab * W
+    reset_row = RESET + row * T
+
+    cr = tl.zeros([BLOCK_N], dtype=tl.float32)
+    ci = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if HAS_H0:
+        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+    a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
+    a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if A_CONST:
+        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
+
+    PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
+    k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
+    nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, stride_xt, stride_at, xcol, acol, mask_n,
+                          a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+    for k in range(k_lo, k_hi):
+        i = k * BLOCK_T + tl.arange(0, BLOCK_T)
+        valid = i < T
+        if REVERSE:
+            t = T - 1 - i
+        else:
+            t = i
+        t = t.to(tl.int64)
+        m2 = valid[:, None] & mask_n[None, :]
+        off = t[:, None] * stride_xt + xcol[None, :]
+        if PIPE:
+            xr, xi, ar, ai = nxt
+            nxt = _fwd_tile_loads(
+                A, x_row, a_row, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+        else:
+            xr, xi, ar, ai = _fwd_tile_loads(
+                A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+        if HAS_RESET:
+            cut = _cut_at(reset_row, t, valid, T, REVERSE)
+            ar = tl.where(cut[:, None], 0.0, ar)
+            ai = tl.where(cut[:, None], 0.0, ai)
+        if COMPLEX:
+            pr, pi, sr, si = tl.associative_scan((ar, ai, xr, xi), 0, _combine_complex)
+        else:
+            pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
+        if CHUNKED:
+            if k > 0:  # the carry is the previous chunk's end state, not h0
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
+        if COMPLEX:
+            hr = pr * cr[None, :] - pi * ci[None, :] + sr
+            hi = pr * ci[None, :] + pi * cr[None, :] + si
+            ci = _last_row(hi, BLOCK_T)
+        else:
+            hr = pr * cr[None, :] + sr
+            hi = hr
+        cr = _last_row(hr, BLOCK_T)
+        if CHUNKED:
+            if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
+                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+        _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
+    _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
+
+
+@triton.jit
+def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
+    """Backward tile ``k`` (visited in j = T-1-i order): scan steps i, memory times t (int64),
+    valid rows, the (BLOCK_T, BLOCK_N) mask, the next scan step's times and where it exists."""
+    STEP: tl.constexpr = -1 if REVERSE else 1
+    j = k * BLOCK_T + tl.arange(0, BLOCK_T)
+    valid = j < T
+    i = T - 1 - j
+    if REVERSE:
+        t = j
+    else:
+        t = i
+    t = t.to(tl.int64)
+    m2 = valid[:, None] & mask_n[None, :]
+    return i, t, valid, m2, t + STEP, valid & (i + 1 < T)
+
+
+@triton.jit
+def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                    a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+                    UP: tl.constexpr = False):  # fmt: skip
+    """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
+
+    Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
+    UP (T-major, forward-order scans): load the tile's rows in increasing time, so that Triton
+    sees consecutive addresses and vectorises, then reorder them in registers (_take_rows).
+    """
+    if UP:
+        nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads_up(
+            A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+            A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
+    else:
+        STEP: tl.constexpr = -1 if REVERSE else 1
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
+        mn = has_next[:, None] & mask_n[None, :]
+        if A_CONST:
+            nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
+            ni = tl.where(has_next[:, None], a_ci[None, :], 0.0)
+        else:
+            a_off = t_next[:, None] * stride_at + acol[None, :]
+            nr, ni = _load(a_row, a_off, mn, COMPLEX, 1.0, PACKED)
+        gr_in, gi_in = _load(
+            GH + base, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED
+        )
+        has_prev = valid & (i >= 1)
+        mp = has_prev[:, None] & mask_n[None, :]
+        h_off = (t - STEP)[:, None] * stride_xt + xcol[None, :]
+        hpr, hpi = _load(H + base, h_off, mp, COMPLEX, 0.0, PACKED)
+    return nr, ni, gr_in, gi_in, hpr, hpi
+
+
+@triton.jit
+def _up_times(k, T, BLOCK_T: tl.constexpr):
+    """Times of backward tile ``k`` of a forward-order scan in increasing order (int64): the
+    tile's rows flipped (row r holds time T - (k + 1) BLOCK_T + r; below 0: before the start)."""
+    return (T - (k + 1) * BLOCK_T + tl.arange(0, BLOCK_T)).to(tl.int64)
+
+
+@triton.jit
+def _take_rows(x, rows, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr):
+    """``x[rows[j], :]`` for every row j: a flip or shift of the tile's rows in registers.
+
+    tl.gather goes through shared memory (ptxas sm_90a: one barrier, no shuffles for a 1-D
+    (1024,) bf16 tile, where tl.flip costs 15 barriers and 56 shuffles); a (BLOCK_T, 1) tile is
+    gathered as 1-D (its 2-D gather lowers to 1024 shuffles).
+    """
+    if BLOCK_N == 1:
+        out = tl.reshape(tl.gather(tl.reshape(x, [BLOCK_T]), rows, 0), [BLOCK_T, 1])
+    else:
+        out = tl.gather(x, rows[:, None] + tl.zeros([BLOCK_T, BLOCK_N], tl.int32), 0)
+    return out
+
+
+@triton.jit
+def _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n,
+                       a_cr, a_ci, A_CONST: tl.constexpr, BLOCK_T: tl.constexpr,
+                       BLOCK_N: tl.constexpr):  # fmt: skip
+    """_bwd_tile_loads for a real forward-order scan: every tile load is aligned and in
+    increasing time (vectorised when T is the contiguous axis); the rows are then flipped into
+    the tile's (decreasing) order and a_{t+1} / h_{t-1} shifted by one row with
+    :func:`_take_rows`. The two rows that fall outside the tile (a at the tile's end + 1, h at its
+    start - 1) are one small load each."""
+    t = _up_times(k, T, BLOCK_T)  # row r: time t0 + r
+    t0 = T - (k + 1) * BLOCK_T
+    j = tl.arange(0, BLOCK_T)  # tile row j (decreasing time): time t0 + BLOCK_T - 1 - j
+    cols = mask_n[None, :]
+    valid = (t >= 0)[:, None] & cols
+    if A_CONST:  # (the flag in the tile's own order)
+        has_next_rows = _bwd_tile_index(k, T, mask_n, False, BLOCK_T)[5]
+        nr = tl.where(has_next_rows[:, None], a_cr[None, :], 1.0)
+    else:
+        off = t[:, None] * stride_at + acol[None, :]
+        a_up = tl.load(a_row + off, mask=valid, other=1.0).to(tl.float32)
+        # a of the step after the tile (1 past the end; t_end < 0 only past the last tile)
+        t_end = (t0 + BLOCK_T).to(tl.int64)
+        has_end = (t_end >= 0) & (t_end < T)
+        edge = tl.load(a_row + t_end * stride_at + acol, mask=mask_n & has_end, other=1.0)
+        nr = _take_rows(a_up, tl.maximum(BLOCK_T - j, 0) % BLOCK_T, BLOCK_T, BLOCK_N)
+        nr = tl.where((j == 0)[:, None], edge.to(tl.float32)[None, :], nr)
+        nr = tl.where((t0 + BLOCK_T - 1 - j >= 0)[:, None], nr, 1.0)  # rows before the start
+    off = t[:, None] * stride_xt + xcol[None, :]
+    gr_in = tl.load(GH + base + off, mask=valid, other=0.0).to(tl.float32)
+    gr_in = _take_rows(gr_in, BLOCK_T - 1 - j, BLOCK_T, BLOCK_N)
+    h_up = tl.load(H + base + off, mask=valid, other=0.0).to(tl.float32)
+    t_before = (t0 - 1).to(tl.int64)  # h of the step before the tile
+    edge = tl.load(H + base + t_before * stride_xt + xcol, mask=mask_n & (t_before >= 0), other=0.0)
+    hpr = _take_rows(h_up, tl.maximum(BLOCK_T - 2 - j, 0), BLOCK_T, BLOCK_N)
+    hpr = tl.where((j == BLOCK_T - 1)[:, None], edge.to(tl.float32)[None, :], hpr)
+    zero = tl.zeros_like(gr_in)
+    return nr, zero, gr_in, zero, hpr, zero
+
+
+@triton.jit
+def _scan_bwd_kernel(
+    A, H, H0, RESET, GH, GHT, DX, DA, DH0, COUNTER, STATE,
+    T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
+    HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, HAS_GHT: tl.constexpr,
+    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+    PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
+    BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
+    UP: tl.constexpr = False, STRIDED: tl.constexpr = False,
+):  # fmt: skip
+    # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
+    #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
+    # Chunks (CHUNKED) are numbered in j order: chunk k waits for chunk k-1 (later times).
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    if CHUNKED:
+        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
+        k_hi = k_lo + 1
+        part = k_lo
+        n_parts = n_tiles
+    else:
+        k_lo = 0
+        col = tl.program_id(0)
+        k_hi = n_tiles
+        part = 0
+        n_parts = 1
+    W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
+    n_blocks = tl.cdiv(N, BLOCK_N)
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets
+    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    mask_n = offs_n < N
+    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
+    if STRIDED:
+        base = row * stride_xb * W
+    else:  # as in _scan_fwd_kernel
+        base = row * T * N * W
+        stride_xt = N
+    a_row = A + row * stride_ab * W
+    reset_row = RESET + row * T
+
+    cr = tl.zeros([BLOCK_N], dtype=tl.float32)
+    ci = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if HAS_GHT:
+        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+    h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
+    h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if HAS_H0:
+        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
+    a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
+    a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if A_CONST:
+        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
+    dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
+    dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
+
+    # PREFETCH: tile k + 1's loads go out before tile k's arithmetic (one tile of software
+    # pipelining by hand). Without it ptxas (sm_90a) issued half of a tile's loads only after the
+    # other half had landed and been used (load registers reused), two memory round trips a tile.
+    PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
+    k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
+    nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
+                          mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
+                          BLOCK_T, BLOCK_N, UP)  # fmt: skip
+    for k in range(k_lo, k_hi):
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
+        off = t[:, None] * stride_xt + xcol[None, :]
+        # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
+        if PIPE:
+            nr, ni, gr_in, gi_in, hpr, hpi = nxt
+            nxt = _bwd_tile_loads(
+                A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
+        else:
+            nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
+                A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
+        if HAS_RESET:
+            cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
+            nr = tl.where(cut_next[:, None], 0.0, nr)
+            ni = tl.where(cut_next[:, None], 0.0, ni)
+        # Previous state h_{i-1} (h0 at i = 0).
+        hpr = tl.where((i == 0)[:, None], h0r[None, :], hpr)
+        hpi = tl.where((i == 0)[:, None], h0i[None, :], hpi)
+        keep = m2
+        if HAS_RESET:
+            cut = _cut_at(reset_row, t, valid, T, REVERSE)
+            keep = keep & ~cut[:, None]
+        if COMPLEX:
+            pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex)
+        else:
+            pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real)
+        if CHUNKED:
+            if k > 0:
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
+        if COMPLEX:
+            gr = pr * cr[None, :] - pi * ci[None, :] + sr
+            gi = pr * ci[None, :] + pi * cr[None, :] + si
+            ci = _last_row(gi, BLOCK_T)
+            dar = tl.where(keep, gr * hpr + gi * hpi, 0.0)
+            dai = tl.where(keep, gi * hpr - gr * hpi, 0.0)
+        else:
+            gr = pr * cr[None, :] + sr
+            gi = gr
+            dar = tl.where(keep, gr * hpr, 0.0)
+            dai = dar
+        cr = _last_row(gr, BLOCK_T)
+        if CHUNKED:
+            if k < n_tiles - 1:
+                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+        if UP:  # store in increasing time too (see _bwd_tile_loads)
+            t_up = _up_times(k, T, BLOCK_T)
+            off_up = t_up[:, None] * stride_xt + xcol[None, :]
+            m_up = (t_up >= 0)[:, None] & mask_n[None, :]
+            flip = BLOCK_T - 1 - tl.arange(0, BLOCK_T)
+            dx_up = _take_rows(gr, flip, BLOCK_T, BLOCK_N)
+            tl.store(DX + base + off_up, dx_up.to(DX.dtype.element_ty), mask=m_up)
+        else:
+            _store(DX + base, off, gr, gi, m2, COMPLEX, PACKED)
+        if A_CONST:
+            dar_acc += tl.sum(dar, axis=0)
+            dai_acc += tl.sum(dai, axis=0)
+        else:
+            if UP:
+                da_up = _take_rows(dar, flip, BLOCK_T, BLOCK_N)
+                tl.store(DA + base + off_up, da_up.to(DA.dtype.element_ty), mask=m_up)
+            else:
+                _store(DA + base, off, dar, dai, m2, COMPLEX, PACKED)
+    if A_CONST:  # partial sums (B, n_parts, N): one part per chunk when CHUNKED
+        _store(DA, (row * n_parts + part) * N + offs_n, dar_acc, dai_acc, mask_n, COMPLEX, PACKED)
+    if HAS_H0:
+        # dh0 = conj(a_eff at scan index 0) * g_0; g_0 is the carry after the last chunk.
+        if A_CONST:
+            a0r = a_cr
+            a0i = a_ci
+        else:
+            a0_off = acol
+            if REVERSE:  # int64: (T - 1) x stride_at can pass 2^31
+                a0_off = acol + (T - 1).to(tl.int64) * stride_at
+            a0r, a0i = _load(a_row, a0_off, mask_n, COMPLEX, 0.0, PACKED)
+        if HAS_RESET:
+            if not REVERSE:
+                cut0 = tl.load(reset_row) != 0
+                a0r = tl.where(cut0, 0.0, a0r)
+                a0i = tl.where(cut0, 0.0, a0i)
+        d0r = a0r * cr + a0i * ci
+        d0i = a0r * ci - a0i * cr
+        _store(DH0, row * N + offs_n, d0r, d0i, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
