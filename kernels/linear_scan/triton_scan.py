@@ -66,7 +66,7 @@ _MAX_POLLS = 1 << 24
 
 def _t_major(x: torch.Tensor) -> bool:
     """Whether (B, T, N) ``x`` has T as its contiguous axis (a (B, N, T) tensor's transpose)."""
-    return x.transpose(1, 2).is_contiguous() and not x.is_contiguous()
+    return not x.is_contiguous() and x.transpose(1, 2).is_contiguous()
 
 
 def _layout(x: torch.Tensor, t_major: bool) -> torch.Tensor:
@@ -93,7 +93,8 @@ def _real(x: torch.Tensor | None, packed: bool = False) -> torch.Tensor | None:
     """
     if x is None:
         return None
-    if x.is_complex() or x.dim() != 3 or not _t_major(x):
+    # Contiguous first: the common case, without building a transposed view (host time).
+    if not x.is_contiguous() and (x.is_complex() or x.dim() != 3 or not _t_major(x)):
         x = x.contiguous()
     if not x.is_complex():
         return x
