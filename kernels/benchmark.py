@@ -183,6 +183,11 @@ def bench_linear(
                         other = "single" if note[ours].startswith("chunked") else "chunked"
                         forced[f"worldssm triton ({other})"] = (other, None)
                         impls[f"worldssm triton ({other})"] = (linear_scan, (a, b))
+                        if len(state) == 1 and not complex_:  # 1-D sequences: (B, C, T) data
+                            impls["worldssm triton, T-contiguous input"] = (
+                                linear_scan, _t_contiguous(a, b))  # fmt: skip
+                            note["worldssm triton, T-contiguous input"] = (
+                                "b stored (B, C, T): T-major in place when T >= 4096")  # fmt: skip
                     if peers:
                         impls.update(linear_peers(a, b, device, backward, compile_peer))
                     for name, spec in impls.items():
@@ -200,6 +205,15 @@ def bench_linear(
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
     return results
+
+
+def _t_contiguous(a, b):
+    """a and b (B, T, C) as views of (B, C, T) storage (a broadcast over T stays as it is)."""
+
+    def t_major(x):
+        return x.transpose(1, 2).contiguous().transpose(1, 2)
+
+    return (a if a.shape[1] == 1 else t_major(a)), t_major(b)
 
 
 def _run_case(op, impl, shape, dtype, variant, fn, device, nbytes, copy_bw, reps) -> Result:
