@@ -167,7 +167,7 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
 # --sweep: T-major tiles (BLOCK_T, 1, warps) and prefetch, bf16 B=8 C=1536 T=65536, each checked
 # against the default path (h, grads) before it is timed. BLOCK_N = 1 only: wider T-major tiles
 # gather in 2-D (many shuffles in ptxas).
-SWEEP_FWD = [((1024, 1, 4), True)]  # the default since run 20 (its sweep: results/...-run20-*)
+SWEEP_FWD = [((1024, 1, 4), True)]  # the default (results/scan-h100-run20-tmajor-sweep.json)
 # Run 20: (256, 1, 2) was the fastest backward and larger tiles were slower; go smaller.
 SWEEP_BWD = [((t, 1, w), pf) for t, w in ((64, 1), (128, 1), (128, 2), (256, 1), (256, 2),
                                           (512, 2)) for pf in (False, True)]  # fmt: skip
