@@ -41,21 +41,31 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 
 @triton.jit
-def _column_offsets(offs_n, stride_xn, stride_an, STRIDED: tl.constexpr):
-    """Element offsets of columns ``offs_n`` in x (h, dh, db, da) and in a.
+def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: tl.constexpr,
+                     BLOCK_N: tl.constexpr, STRIDED: tl.constexpr):  # fmt: skip
+    """Where program column ``col`` reads and writes: its batch row (int64), its state columns
+    ``offs_n`` and their mask, the columns' element offsets in x (h, dh, db, da) and in a, the
+    row's offset in x, and x's time stride.
 
     STRIDED (T-major): a column starts T elements on, int64 as N x T reaches 2^31 (B=8, N=1536,
-    T=2^21). Otherwise columns are adjacent: int32 ``offs_n`` as before T-major existed; the
-    int64 form ran the default layout's long scans up to 21% slower or 20% faster depending on
-    the case (GPU batch 29, one H100), so the default path keeps its original code.
+    T=2^21). Otherwise columns are adjacent and the expressions are those from before T-major
+    existed (int32 ``offs_n``, row offset T x N): the int64 form ran the default layout's long
+    scans up to 21% slower or 20% faster depending on the case (GPU batch 29, one H100).
     """
+    n_blocks = tl.cdiv(N, BLOCK_N)
+    row = (col // n_blocks).to(tl.int64)  # int64 offsets
+    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    mask_n = offs_n < N
     if STRIDED:
         xcol = offs_n.to(tl.int64) * stride_xn
         acol = offs_n.to(tl.int64) * stride_an
+        x_off = row * stride_xb * W
     else:
         xcol = offs_n
         acol = offs_n
-    return xcol, acol
+        x_off = row * T * N * W
+        stride_xt = N
+    return row, offs_n, mask_n, xcol, acol, x_off, stride_xt
 
 
 @triton.jit
@@ -103,16 +113,8 @@ def _scan_fwd_kernel(
         col = tl.program_id(0)
         k_hi = n_tiles
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
-    n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (col // n_blocks).to(tl.int64)  # int64 offsets
-    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
-    mask_n = offs_n < N
-    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
-    if STRIDED:
-        x_off = row * stride_xb * W
-    else:  # the default layout's expressions as before T-major existed (see _column_offsets)
-        x_off = row * T * N * W
-        stride_xt = N
+    row, offs_n, mask_n, xcol, acol, x_off, stride_xt = _program_offsets(
+        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED)  # fmt: skip
     x_row = X + x_off
     h_row = H + x_off
     a_row = A + row * stride_ab * W
@@ -315,16 +317,8 @@ def _scan_bwd_kernel(
         part = 0
         n_parts = 1
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
-    n_blocks = tl.cdiv(N, BLOCK_N)
-    row = (col // n_blocks).to(tl.int64)  # int64 offsets
-    offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
-    mask_n = offs_n < N
-    xcol, acol = _column_offsets(offs_n, stride_xn, stride_an, STRIDED)
-    if STRIDED:
-        base = row * stride_xb * W
-    else:  # as in _scan_fwd_kernel
-        base = row * T * N * W
-        stride_xt = N
+    row, offs_n, mask_n, xcol, acol, base, stride_xt = _program_offsets(
+        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED)  # fmt: skip
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
