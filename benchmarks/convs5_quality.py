@@ -8,8 +8,10 @@ are compared at equal cost (the ConvS5 paper's Moving-MNIST protocol, at a small
         --out results/quality-convs5.json
     python benchmarks/convs5_quality.py --quick --out /tmp/q.json          # CPU smoke run
 
-The JSON holds the training summary (steps reached, final loss), the per-bucket metrics and
-the exact command; ``--video`` also writes a real | predicted mp4.
+The JSON holds the training summary (steps reached, final loss), the per-bucket metrics, the
+same metrics for trivial predictions (a blank frame, the last context frame, the context's mean
+frame: what a model must beat) and the exact command; ``--video`` also writes a real |
+predicted mp4.
 """
 
 from __future__ import annotations
@@ -107,7 +109,15 @@ def main(argv=None) -> None:
             preds.append(generate(model, ctx, args.horizon).float().clamp(0, 1).cpu())
     gen_s = time.time() - t1
     pred = torch.cat(preds)
-    rows = bucket_metrics(pred, frames[:, args.context :], args.bucket)
+    real = frames[:, args.context :]
+    rows = bucket_metrics(pred, real, args.bucket)
+    # What a model must beat: predicting nothing, the last context frame, or the context's mean.
+    trivial = {
+        "blank frame": torch.zeros_like(real),
+        "last context frame": frames[:, args.context - 1 : args.context].expand_as(real),
+        "mean of the context": frames[:, : args.context].mean(1, keepdim=True).expand_as(real),
+    }
+    baselines = {k: bucket_metrics(v, real, args.bucket) for k, v in trivial.items()}
     if args.video:
         grid = side_by_side(frames[:4], torch.cat([frames[:4, : args.context], pred[:4]], 1))
         write_mp4(args.video, to_uint8(grid), fps=20)
@@ -133,6 +143,7 @@ def main(argv=None) -> None:
             "seconds": gen_s,
         },
         "buckets": rows,
+        "baselines": baselines,
     }
     text = json.dumps(result, indent=1)
     print(text)

@@ -18,3 +18,24 @@ def test_convs5_benchmark_quick(tmp_path):
     for name in ("convs5_tiny", "convlstm_tiny"):
         assert rows[name]["train_step_s"] > 0 and rows[name]["generate_s"] > 0
     assert result["ratios"]["train_convlstm_over_convs5"] > 0
+
+
+def test_convs5_quality_quick_reports_trivial_baselines(tmp_path):
+    """The quality run scores the model and, per bucket, what it must beat."""
+    path = SCRIPT.parent / "convs5_quality.py"
+    spec = importlib.util.spec_from_file_location("bench_quality", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "q.json"
+    mod.main(["--quick", "--run-dir", str(tmp_path / "run"), "--out", str(out)])
+    result = json.loads(out.read_text())
+    buckets = [b["frames"] for b in result["buckets"]]
+    assert set(result["baselines"]) == {"blank frame", "last context frame", "mean of the context"}
+    for rows in result["baselines"].values():
+        assert [r["frames"] for r in rows] == buckets
+        assert all(0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 for r in rows)
+    # Right after the context the digits have moved little: the last frame beats a blank one.
+    assert (
+        result["baselines"]["last context frame"][0]["psnr"]
+        > result["baselines"]["blank frame"][0]["psnr"]
+    )
