@@ -216,10 +216,10 @@ class TritonLinearScan(torch.autograd.Function):
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
                 COMPLEX=h.is_complex(), PREFETCH=prefetch,
                 UP=t_major and not ctx.reverse, STRIDED=t_major)  # fmt: skip
-        if a_const:
-            da = da.sum(1, keepdim=True)
-        if ba == 1 and bsz > 1:
-            da = da.sum(0, keepdim=True)
+        # One reduction over the dims a is broadcast along (partial sums over T, rows over B).
+        dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
+        if dims:
+            da = da.sum(dims, keepdim=True)
         return da.to(a.dtype), dx, dh0, None, None
 
 
