@@ -47,6 +47,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         PREFETCH=prefetch,
     )
     consts["STRIDED"] = t_major
+    consts["LANE_COLS"] = LANE
     if not fwd:
         consts["HAS_GHT"] = True
         consts["UP"] = t_major
@@ -107,5 +108,6 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
 for args in sys.argv[1:]:
     f, dt, ac, BT, BN, W, pf, *tm = args.split(",")
     kern = ts._scan_fwd_kernel if f == "fwd" else ts._scan_bwd_kernel
-    t_major = tm == ["t"]
+    t_major = "t" in tm
+    LANE = "l" in tm
     compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

@@ -42,7 +42,8 @@ def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
 
 @triton.jit
 def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: tl.constexpr,
-                     BLOCK_N: tl.constexpr, STRIDED: tl.constexpr):  # fmt: skip
+                     BLOCK_N: tl.constexpr, STRIDED: tl.constexpr,
+                     LANE_COLS: tl.constexpr):  # fmt: skip
     """Where program column ``col`` reads and writes: its batch row (int64), its state columns
     ``offs_n`` and their mask, the columns' element offsets in x (h, dh, db, da) and in a, the
     row's offset in x, and x's time stride.
@@ -51,10 +52,15 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
     T=2^21). Otherwise columns are adjacent and the expressions are those from before T-major
     existed (int32 ``offs_n``, row offset T x N): the int64 form ran the default layout's long
     scans up to 21% slower or 20% faster depending on the case (GPU batch 29, one H100).
+
+    LANE_COLS (see ``triton_tiles.LANE_COLS``): the columns are declared non-contiguous, so
+    Triton lays a tile out one column a lane and each thread scans its column's time steps.
     """
     n_blocks = tl.cdiv(N, BLOCK_N)
     row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
+    if LANE_COLS:
+        offs_n = tl.max_contiguous(offs_n, 1)
     mask_n = offs_n < N
     if STRIDED:
         xcol = offs_n.to(tl.int64) * stride_xn
@@ -100,7 +106,7 @@ def _scan_fwd_kernel(
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False,
+    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
     # PREFETCH: see _scan_bwd_kernel.
@@ -114,7 +120,8 @@ def _scan_fwd_kernel(
         k_hi = n_tiles
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     row, offs_n, mask_n, xcol, acol, x_off, stride_xt = _program_offsets(
-        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED)  # fmt: skip
+        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED,
+        LANE_COLS)  # fmt: skip
     x_row = X + x_off
     h_row = H + x_off
     a_row = A + row * stride_ab * W
@@ -299,7 +306,7 @@ def _scan_bwd_kernel(
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
-    UP: tl.constexpr = False, STRIDED: tl.constexpr = False,
+    UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -318,7 +325,8 @@ def _scan_bwd_kernel(
         n_parts = 1
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     row, offs_n, mask_n, xcol, acol, base, stride_xt = _program_offsets(
-        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED)  # fmt: skip
+        col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED,
+        LANE_COLS)  # fmt: skip
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 

@@ -123,6 +123,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
                                       "stride_xt", "stride_xn")]  # fmt: skip
     kernel[(n_cols * n_tiles,)](
         *args, sync[:1], sync[2:], length, n, *strides, **flags, PACKED=c.packed,
+        LANE_COLS=c.lane_cols,
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip

@@ -108,6 +108,15 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
 T_MAJOR_FWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (1024, 1, 4, True)}
 T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (256, 1, 2, False)}
 
+# (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
+# leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
+# lanes and its scan costs 664 shuffles a tile (fp32: 4 lanes, 520; ptxas sm_90a,
+# benchmarks/gpu/ptx_stats.py). LANE_COLS hides the columns' contiguity from Triton instead, so
+# that each lane owns one column and scans the tile's time steps in its registers: no shuffles,
+# one 2- or 4-byte load per element (a warp still reads 64 or 128 contiguous bytes a step).
+# (kind, variant, narrow, backward) -> on; missing: off.
+LANE_COLS: dict[tuple[str, str, bool, bool], bool] = {}
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -119,6 +128,7 @@ class Choice:
     num_warps: int
     packed: bool = False  # complex64 as int64 words (triton_io.py)
     prefetch: bool = False  # real dtypes: load tile k + 1 before computing tile k (fwd and bwd)
+    lane_cols: bool = False  # (B, T, N) layout: one column a lane, time in registers (LANE_COLS)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -133,6 +143,7 @@ def scan_config(
     prefetch: bool | None = None,
     bwd_prefetch: bool | None = None,
     t_major: bool | None = None,
+    lane_cols: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -148,6 +159,9 @@ def scan_config(
         bwd_prefetch: the same for the backward alone (default: ``prefetch``).
         t_major: scan a real b (fp32, bf16, fp16) whose T axis is contiguous in place (True)
             or copy it to (B, T, N) first (False); None keeps ``triton_scan.T_MAJOR``.
+        lane_cols: (B, T, N) layout: give each lane whole columns and scan time inside each
+            thread (True) or let Triton vectorise along the columns, which spreads a tile's
+            time steps over lanes (False); None keeps the default (see ``LANE_COLS``).
 
     Example::
 
@@ -167,6 +181,7 @@ def scan_config(
         "prefetch": prefetch,
         "bwd_prefetch": prefetch if bwd_prefetch is None else bwd_prefetch,
         "t_major": t_major,
+        "lane_cols": lane_cols,
     }
     token = _FORCED.set(forced)
     try:
@@ -223,4 +238,8 @@ def choose(
     prefetch = forced.get("bwd_prefetch" if backward else "prefetch")
     if prefetch is None:
         prefetch = pick[3] and kind != "c64"
-    return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch)
+    lane_cols = forced.get("lane_cols")
+    if lane_cols is None:
+        lane_cols = LANE_COLS.get((kind, variant, columns < CHUNKED_BELOW_COLUMNS, backward), False)
+    return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
+                  lane_cols=lane_cols and not t_major)  # fmt: skip

@@ -1,0 +1,145 @@
+"""Sweep the one-column-a-lane tiles (``scan_config(lane_cols=True)``) of the (B, T, C) layout.
+
+Why: at B=8, C=1536 the (B, T, C) bf16 scan ran at 40-55% of copy bandwidth, in the same time as
+fp32 (run 21: 3.29 against 3.41 ms forward at T=65536), so it is bound by instructions, not
+bytes. ptxas (benchmarks/gpu/ptx_stats.py) shows why: Triton vectorises the narrow (64, 32, 1)
+tile along the columns and spreads its time steps over 8 lanes, and the scan costs 664 shuffles
+a tile. With lane_cols each lane owns one column and scans time in its registers (no shuffles).
+
+For bf16 and fp32, time-varying and time-invariant a, (B, T, C) contiguous, each candidate is
+checked against the default path (h, final state, grads of a and b; relative error) and timed
+fwd or fwd+bwd (``bench_timing.time_call``: CUDA-graph replays), beside the default choice.
+
+Usage (H100): ``python3 -P benchmarks/gpu/lane_cols_sweep.py --budget 240 --out /tmp/r/lane.json``
+CPU smoke test: ``TRITON_INTERPRET=1 python3 -P benchmarks/gpu/lane_cols_sweep.py --smoke``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run with -P: tmajor_check
+
+from tmajor_check import make, ours, outputs, rel  # noqa: E402
+
+from worldssm.kernels.bench_timing import time_call  # noqa: E402
+from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  # noqa: E402
+
+# (mode, scan_config arguments). The forward+backward candidates keep the forward at the first
+# lane tile; "default" rows are today's choice (lane_cols off).
+FWD = [
+    ("single", (16, 32, 1), True),
+    ("single", (32, 32, 1), True),
+    ("single", (32, 32, 1), False),
+    ("single", (64, 32, 1), False),
+    ("single", (32, 64, 2), True),
+    ("single", (64, 64, 2), False),
+    ("chunked", (32, 32, 1), False),
+    ("chunked", (64, 32, 1), False),
+]
+BWD = [
+    ("single", (16, 32, 1), True),
+    ("single", (32, 32, 1), False),
+    ("single", (32, 32, 1), True),
+    ("single", (16, 64, 2), True),
+    ("single", (32, 64, 2), False),
+    ("chunked", (32, 32, 1), False),
+]
+FWD_OF_BWD = ((32, 32, 1), True)  # the forward tile under the backward candidates
+
+
+def candidates():
+    """(mode, label, scan_config kwargs); the default choice first in each mode."""
+    out = [("fwd", "default", {})]
+    for variant, tile, pf in FWD:
+        kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True}
+        out.append(("fwd", f"lane {variant} {tile} pf={pf}", kw))
+    out.append(("fwd+bwd", "default", {}))
+    for variant, tile, pf in BWD:
+        ftile, fpf = FWD_OF_BWD if variant == "single" else (tile, False)
+        kw = {"variant": variant, "tile": ftile, "bwd_tile": tile, "prefetch": fpf,
+              "bwd_prefetch": pf, "lane_cols": True}  # fmt: skip
+        out.append(("fwd+bwd", f"lane {variant} bwd {tile} pf={pf}", kw))
+    return out
+
+
+def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke):
+    name = "bf16" if dtype == torch.bfloat16 else "fp32"
+    label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
+    a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
+    a = a_s if a_const else a_s.transpose(1, 2).contiguous()
+    b, w = b_s.transpose(1, 2).contiguous(), w_s.transpose(1, 2).contiguous()
+    del a_s, b_s, w_s
+    ref = outputs(a, b, w, False)
+    tol = 2e-2 if dtype == torch.bfloat16 else 1e-4
+    for mode, name_, kw in candidates():
+        if smoke:  # the interpreter runs each tile element by element: tiny tiles
+            kw = {k: ((8, 4, 1) if k.endswith("tile") else v) for k, v in kw.items()}
+        row = {"case": label, "mode": mode, "impl": name_, **{k: str(v) for k, v in kw.items()}}
+        if time.time() > t_end:
+            rep["results"].append({**row, "skipped": "budget"})
+            continue
+        try:
+            got = outputs(a, b, w, False, **kw)
+            err = max(rel(x, r) for x, r in zip(got, ref, strict=True))
+            del got
+            ms, how = time_call(ours(a, b, False, mode == "fwd+bwd", w, **kw), dev, reps)
+        except Exception as e:  # noqa: BLE001 - a failing tile is a result
+            row["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+            rep["results"].append(row)
+            print(label, mode, name_, "ERROR", row["error"], flush=True)
+            continue
+        nbytes = _min_bytes(b.numel(), b.element_size(), a_const, mode == "fwd+bwd")
+        frac = nbytes / (ms * 1e-3) / 1e9 / rep["copy_bandwidth_GBps"]
+        row.update(ms=ms, frac_copy_bw=frac, max_rel_err=err, ok=err < tol, timed=how)
+        rep["results"].append(row)
+        print(f"{label:30} {mode:8} {name_:40} {ms:8.3f} ms {frac:6.1%} err {err:.1e}",
+              flush=True)  # fmt: skip
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=None, help="JSON results file")
+    p.add_argument("--smoke", action="store_true", help="CPU interpreter, tiny shapes")
+    p.add_argument("--reps", type=int, default=12)
+    p.add_argument("--lengths", default="65536", help="GPU sequence lengths")
+    p.add_argument("--dtypes", default="bf16,fp32")
+    p.add_argument("--budget", type=float, default=240.0, help="seconds; later rows skipped")
+    args = p.parse_args()
+    if args.smoke:
+        assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
+        dev, bsz, c, lengths = torch.device("cpu"), 2, 5, (24,)
+    else:
+        dev, bsz, c = torch.device("cuda"), 8, 1536
+        lengths = tuple(int(x) for x in args.lengths.split(","))
+    t0 = time.time()
+    rep = {**environment(dev), "command": " ".join([sys.executable, *sys.argv])}
+    rep["copy_bandwidth_GBps"] = copy_bandwidth(dev, 64 << 20 if args.smoke else 2 << 30)
+    rep["results"] = []
+    print(f"{rep.get('card', dev)}: copy bandwidth {rep['copy_bandwidth_GBps']:.0f} GB/s")
+    dtypes = {"bf16": torch.bfloat16, "fp32": torch.float32}
+    for dt in args.dtypes.split(","):
+        for length in lengths:
+            for a_const in (False, True):
+                sweep_case(rep, dtypes[dt], length, a_const, bsz, c, dev, args.reps,
+                           t0 + args.budget, args.smoke)  # fmt: skip
+                rep["elapsed_s"] = round(time.time() - t0, 1)
+                rep["failed"] = [r for r in rep["results"] if r.get("ok") is False]
+                if args.out:  # after every case: a time limit keeps what was measured
+                    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+                    with open(args.out + ".tmp", "w") as f:
+                        json.dump(rep, f, indent=1)
+                    os.replace(args.out + ".tmp", args.out)
+    print(f"failed: {len(rep['failed'])}; elapsed {rep['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()
