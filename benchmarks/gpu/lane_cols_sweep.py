@@ -4,7 +4,8 @@ Why: at B=8, C=1536 the (B, T, C) bf16 scan ran at 40-55% of copy bandwidth, in 
 fp32 (run 21: 3.29 against 3.41 ms forward at T=65536), so it is bound by instructions, not
 bytes. ptxas (benchmarks/gpu/ptx_stats.py) shows why: Triton vectorises the narrow (64, 32, 1)
 tile along the columns and spreads its time steps over 8 lanes, and the scan costs 664 shuffles
-a tile. With lane_cols each lane owns one column and scans time in its registers (no shuffles).
+a tile. With lane_cols each lane owns a run of columns (2 or more: with 1, Triton 3.6 puts the
+lanes along T) and scans time in its registers (no shuffles). Run 1 (batch 32) had runs of 1.
 
 For bf16 and fp32, time-varying and time-invariant a, (B, T, C) contiguous, each candidate is
 checked against the default path (h, final state, grads of a and b; relative error) and timed
@@ -34,24 +35,22 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # (mode, scan_config arguments). The forward+backward candidates keep the forward at the first
 # lane tile; "default" rows are today's choice (lane_cols off).
 FWD = [
-    ("single", (16, 32, 1), True),
-    ("single", (32, 32, 1), True),
-    ("single", (32, 32, 1), False),
-    ("single", (64, 32, 1), False),
-    ("single", (32, 64, 2), True),
-    ("single", (64, 64, 2), False),
-    ("chunked", (32, 32, 1), False),
-    ("chunked", (64, 32, 1), False),
+    ("single", (16, 64, 1), True),
+    ("single", (32, 64, 1), False),
+    ("single", (32, 64, 1), True),
+    ("single", (64, 64, 1), False),
+    ("single", (16, 128, 1), True),
+    ("single", (32, 128, 1), False),
+    ("chunked", (32, 64, 1), False),
+    ("chunked", (64, 64, 1), False),
 ]
 BWD = [
-    ("single", (16, 32, 1), True),
-    ("single", (32, 32, 1), False),
-    ("single", (32, 32, 1), True),
-    ("single", (16, 64, 2), True),
-    ("single", (32, 64, 2), False),
-    ("chunked", (32, 32, 1), False),
+    ("single", (16, 64, 1), True),
+    ("single", (32, 64, 1), False),
+    ("single", (16, 128, 1), True),
+    ("chunked", (32, 64, 1), False),
 ]
-FWD_OF_BWD = ((32, 32, 1), True)  # the forward tile under the backward candidates
+FWD_OF_BWD = ((32, 64, 1), False)  # the forward tile under the backward candidates
 
 
 def candidates():

@@ -47,7 +47,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         PREFETCH=prefetch,
     )
     consts["STRIDED"] = t_major
-    consts["LANE_COLS"] = LANE
+    consts["LANE_COLS"] = max(2, BN // (32 * W)) if LANE else 0
     if not fwd:
         consts["HAS_GHT"] = True
         consts["UP"] = t_major

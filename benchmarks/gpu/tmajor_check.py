@@ -168,9 +168,9 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
 # against the default path (h, grads) before it is timed. BLOCK_N = 1 only: wider T-major tiles
 # gather in 2-D (many shuffles in ptxas).
 SWEEP_FWD = [((1024, 1, 4), True)]  # the default (results/scan-h100-run20-tmajor-sweep.json)
-# Run 20: (256, 1, 2) was the fastest backward and larger tiles were slower; go smaller.
-SWEEP_BWD = [((t, 1, w), pf) for t, w in ((64, 1), (128, 1), (128, 2), (256, 1), (256, 2),
-                                          (512, 2)) for pf in (False, True)]  # fmt: skip
+# Run 20: (256, 1, 2) was the fastest of the larger tiles; run 22 (batch 32): (64, 1, 1) with
+# prefetch beat it (now the default). Smaller still, and 1-warp neighbours.
+SWEEP_BWD = [((t, 1, w), True) for t, w in ((16, 1), (32, 1), (64, 1), (64, 2), (128, 1))]
 
 
 def sweep(rep, bsz, c, length, dev, reps, budget):

@@ -53,14 +53,15 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
     existed (int32 ``offs_n``, row offset T x N): the int64 form ran the default layout's long
     scans up to 21% slower or 20% faster depending on the case (GPU batch 29, one H100).
 
-    LANE_COLS (see ``triton_tiles.LANE_COLS``): the columns are declared non-contiguous, so
-    Triton lays a tile out one column a lane and each thread scans its column's time steps.
+    LANE_COLS > 0 (see ``triton_tiles.LANE_COLS``): the columns are declared contiguous in runs
+    of LANE_COLS only, so that Triton gives each lane that many columns and, when the warps' lanes
+    cover BLOCK_N, all of a tile's time steps (each thread scans time in its registers).
     """
     n_blocks = tl.cdiv(N, BLOCK_N)
     row = (col // n_blocks).to(tl.int64)  # int64 offsets
     offs_n = (col % n_blocks) * BLOCK_N + tl.arange(0, BLOCK_N)
-    if LANE_COLS:
-        offs_n = tl.max_contiguous(offs_n, 1)
+    if LANE_COLS > 0:
+        offs_n = tl.max_contiguous(offs_n, LANE_COLS)
     mask_n = offs_n < N
     if STRIDED:
         xcol = offs_n.to(tl.int64) * stride_xn
@@ -106,7 +107,7 @@ def _scan_fwd_kernel(
     HAS_H0: tl.constexpr, HAS_RESET: tl.constexpr, REVERSE: tl.constexpr,
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = False,
+    PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
     # PREFETCH: see _scan_bwd_kernel.
@@ -306,7 +307,7 @@ def _scan_bwd_kernel(
     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
-    UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = False,
+    UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.

@@ -107,6 +107,12 @@ def _kind(x: torch.Tensor) -> str:
     return "f32" if x.dtype == torch.float32 else "f16"
 
 
+def lane_run(c: Choice) -> int:
+    """Contiguous columns a lane for ``Choice.lane_cols`` (0: off): enough for the warps' lanes
+    to span BLOCK_N, and at least 2 (with 1 on both axes, Triton 3.6 puts the lanes along T)."""
+    return max(2, c.block_n // (32 * c.num_warps)) if c.lane_cols else 0
+
+
 def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     """Launch ``kernel`` for (B, T, N) with choice ``c``; adds the chunk counter and state."""
     n_cols = bsz * triton.cdiv(n, c.block_n)
@@ -123,7 +129,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
                                       "stride_xt", "stride_xn")]  # fmt: skip
     kernel[(n_cols * n_tiles,)](
         *args, sync[:1], sync[2:], length, n, *strides, **flags, PACKED=c.packed,
-        LANE_COLS=c.lane_cols,
+        LANE_COLS=lane_run(c),
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip

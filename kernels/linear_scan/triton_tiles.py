@@ -104,16 +104,18 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
 # bf16 from the sweep in results/scan-h100-run20-tmajor-sweep.json (B=8, C=1536, T=65536, one
 # H100): forward (1024, 1, 4) with prefetch 1.649 / 1.134 ms (a time-varying / invariant; the
 # best single tile per case was within 2%); backward (256, 1, 2) 6.43 / 5.11 ms fwd+bwd against
-# 6.79 / 5.71 for (1024, 1, 4), and larger tiles were slower still. fp32: first guesses.
+# 6.79 / 5.71 for (1024, 1, 4), and larger tiles were slower still. Smaller tiles, run 22
+# (results/scan-h100-run22-tmajor-bwd-sweep.json): (64, 1, 1) with prefetch 5.98 / 4.34 ms
+# against 6.42 / 5.00 for (256, 1, 2) in the same call. fp32: first guesses.
 T_MAJOR_FWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (1024, 1, 4, True)}
-T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (256, 1, 2, False)}
+T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (64, 1, 1, True)}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
 # lanes and its scan costs 664 shuffles a tile (fp32: 4 lanes, 520; ptxas sm_90a,
-# benchmarks/gpu/ptx_stats.py). LANE_COLS hides the columns' contiguity from Triton instead, so
-# that each lane owns one column and scans the tile's time steps in its registers: no shuffles,
-# one 2- or 4-byte load per element (a warp still reads 64 or 128 contiguous bytes a step).
+# benchmarks/gpu/ptx_stats.py). lane_cols tells Triton the columns are contiguous in short runs
+# only (triton_scan.lane_run), so that the lanes span BLOCK_N and each thread scans the tile's
+# time steps in its registers: no shuffles, 4- or 8-byte loads.
 # (kind, variant, narrow, backward) -> on; missing: off.
 LANE_COLS: dict[tuple[str, str, bool, bool], bool] = {}
 
@@ -128,7 +130,7 @@ class Choice:
     num_warps: int
     packed: bool = False  # complex64 as int64 words (triton_io.py)
     prefetch: bool = False  # real dtypes: load tile k + 1 before computing tile k (fwd and bwd)
-    lane_cols: bool = False  # (B, T, N) layout: one column a lane, time in registers (LANE_COLS)
+    lane_cols: bool = False  # (B, T, N) layout: lanes across the columns, time in registers
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -159,9 +161,10 @@ def scan_config(
         bwd_prefetch: the same for the backward alone (default: ``prefetch``).
         t_major: scan a real b (fp32, bf16, fp16) whose T axis is contiguous in place (True)
             or copy it to (B, T, N) first (False); None keeps ``triton_scan.T_MAJOR``.
-        lane_cols: (B, T, N) layout: give each lane whole columns and scan time inside each
-            thread (True) or let Triton vectorise along the columns, which spreads a tile's
-            time steps over lanes (False); None keeps the default (see ``LANE_COLS``).
+        lane_cols: (B, T, N) layout: spread the lanes over the tile's columns and scan time
+            inside each thread (True; best with BLOCK_N = 64 x warps or more) or let Triton
+            vectorise along the columns, which may spread a tile's time steps over lanes
+            (False); None keeps the default (see ``LANE_COLS``).
 
     Example::
 
