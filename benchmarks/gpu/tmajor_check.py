@@ -164,27 +164,41 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
             torch.cuda.empty_cache()
 
 
-# --sweep: T-major tiles (BLOCK_T, 1, warps) and prefetch, bf16 B=8 C=1536 T=65536, each checked
+# --sweep: T-major tiles (BLOCK_T, 1, warps) and prefetch, B=8 C=1536 T=65536, each checked
 # against the default path (h, grads) before it is timed. BLOCK_N = 1 only: wider T-major tiles
-# gather in 2-D (many shuffles in ptxas).
-SWEEP_FWD = [((1024, 1, 4), True)]  # the default (results/scan-h100-run20-tmajor-sweep.json)
-# Run 20: (256, 1, 2) was the fastest of the larger tiles; run 22 (batch 32): (64, 1, 1) with
-# prefetch beat it (now the default). Smaller still, and 1-warp neighbours.
-SWEEP_BWD = [((t, 1, w), True) for t, w in ((16, 1), (32, 1), (64, 1), (64, 2), (128, 1))]
+# gather in 2-D (many shuffles in ptxas). dtype -> candidates; the first forward is the default.
+SWEEP_FWD = {
+    "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
+    "fp32": [((512, 1, 4), False), ((512, 1, 4), True), ((256, 1, 2), True), ((1024, 1, 4), True)],
+}
+# bf16: (256, 1, 2) was the fastest of the larger tiles in run 20; run 22 (batch 32): (64, 1, 1)
+# with prefetch beat it (now the default). fp32's default (512, 1, 4) was a first guess.
+SWEEP_BWD = {
+    "bf16": [((t, 1, w), True) for t, w in ((16, 1), (32, 1), (64, 1), (64, 2), (128, 1))],
+    "fp32": [
+        ((512, 1, 4), False),
+        ((256, 1, 2), False),
+        ((256, 1, 2), True),
+        ((128, 1, 1), True),
+        ((64, 1, 1), True),
+        ((32, 1, 1), True),
+    ],  # fmt: skip
+}
 
 
-def sweep(rep, bsz, c, length, dev, reps, budget):
+def sweep(rep, bsz, c, length, dev, reps, budget, dtype=torch.bfloat16):
     t_end = time.time() + budget
+    name = "bf16" if dtype == torch.bfloat16 else "fp32"
     for a_const in (False, True):
-        label = f"bf16 B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
-        a_s, b_s, w_s = make(bsz, c, length, torch.bfloat16, a_const, dev)
+        label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
+        a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
         a_tm = a_s if a_const else a_s.transpose(1, 2)
         b_tm, w_tm = b_s.transpose(1, 2), w_s.transpose(1, 2)
         ref = outputs(a_tm.contiguous(), b_tm.contiguous(), w_tm.contiguous(), False)
-        fwd_tile = T_MAJOR_FWD["f16"][:3]
-        cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD]
+        fwd_tile = T_MAJOR_FWD["f16" if dtype == torch.bfloat16 else "f32"][:3]
+        cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD[name]]
         cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf})
-                  for t, pf in SWEEP_BWD]  # fmt: skip
+                  for t, pf in SWEEP_BWD[name]]  # fmt: skip
         for mode, kw in cands:
             if time.time() > t_end:
                 rep["sweep"].append({"case": label, "mode": mode, **kw, "skipped": "budget"})
@@ -201,9 +215,10 @@ def sweep(rep, bsz, c, length, dev, reps, budget):
                 rep["sweep"].append(row)
                 print(label, mode, kw, "ERROR", row["error"], flush=True)
                 continue
-            nbytes = _min_bytes(b_s.numel(), 2, a_const, mode == "fwd+bwd")
+            nbytes = _min_bytes(b_s.numel(), b_s.element_size(), a_const, mode == "fwd+bwd")
             frac = nbytes / (ms * 1e-3) / 1e9 / rep["copy_bandwidth_GBps"]
-            row.update(ms=ms, frac_copy_bw=frac, max_rel_err=err, ok=err < 2e-2, timed=how)
+            tol = 2e-2 if dtype == torch.bfloat16 else 1e-4
+            row.update(ms=ms, frac_copy_bw=frac, max_rel_err=err, ok=err < tol, timed=how)
             rep["sweep"].append(row)
             print(f"{label:30} {mode:8} {str(kw):72} {ms:8.3f} ms {frac:6.1%} err {err:.1e}",
                   flush=True)  # fmt: skip
@@ -221,8 +236,9 @@ def main():
         "--sweep",
         type=float,
         default=0.0,
-        help="instead of the checks: sweep T-major bf16 tiles for this many seconds",
+        help="instead of the checks: sweep T-major tiles for this many seconds",
     )
+    p.add_argument("--sweep-dtype", choices=("bf16", "fp32"), default="bf16")
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -247,7 +263,8 @@ def main():
 
     if args.sweep:
         rep["sweep"] = []
-        sweep(rep, bsz, c, lengths[-1], dev, args.reps, args.sweep)
+        dtype = torch.bfloat16 if args.sweep_dtype == "bf16" else torch.float32
+        sweep(rep, bsz, c, lengths[-1], dev, args.reps, args.sweep, dtype)
         save()
         return
     for dtype in (torch.bfloat16, torch.float32):

@@ -116,8 +116,20 @@ T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (64, 1, 1, Tru
 # benchmarks/gpu/ptx_stats.py). lane_cols tells Triton the columns are contiguous in short runs
 # only (triton_scan.lane_run), so that the lanes span BLOCK_N and each thread scans the tile's
 # time steps in its registers: no shuffles, 4- or 8-byte loads.
-# (kind, variant, narrow, backward) -> on; missing: off.
-LANE_COLS: dict[tuple[str, str, bool, bool], bool] = {}
+# bf16 and fp16 scans of few columns (B x N < CHUNKED_BELOW_COLUMNS) with T >= NARROW_LANE_MIN_T
+# run lane_cols tiles: (a time-invariant, backward) -> (variant, BLOCK_T, BLOCK_N, warps,
+# prefetch). One H100, B=8, C=1536, T=65536 (results/linear-scan-lane-cols-h100-run2.json),
+# against the NARROW tiles in the same call: forward 2.71 / 2.05 ms against 3.29 / 2.63 (a
+# time-varying / invariant); fwd+bwd, both passes chunked, 6.64 / 5.20 against 8.21 / 6.59.
+# fp32 ran slower with lane_cols in every case. The chunked variant wins where the single pass
+# leaves the SMs short of columns; with a time-invariant a the single pass did best forward.
+NARROW_LANE_MIN_T = 16384
+NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool]] = {
+    (False, False): ("chunked", 32, 64, 1, False),  # single (64, 64, 1): 2.85 ms
+    (True, False): ("single", 32, 64, 1, True),  # chunked (32, 64, 1): 2.28 ms
+    (False, True): ("chunked", 32, 64, 1, False),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
+    (True, True): ("chunked", 32, 64, 1, False),  # single (32, 64, 1): 6.64 ms fwd+bwd
+}
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,7 @@ def scan_config(
         lane_cols: (B, T, N) layout: spread the lanes over the tile's columns and scan time
             inside each thread (True; best with BLOCK_N = 64 x warps or more) or let Triton
             vectorise along the columns, which may spread a tile's time steps over lanes
-            (False); None keeps the default (see ``LANE_COLS``).
+            (False); None keeps the default (see ``NARROW_LANE``).
 
     Example::
 
@@ -220,29 +232,34 @@ def choose(
     """
     forced = (forced if forced is not None else _FORCED.get()) or {}
     columns = bsz * n * (2 if kind == "c64" else 1)
+    narrow = columns < CHUNKED_BELOW_COLUMNS
     variant = forced.get("variant")
+    tile = forced.get("bwd_tile" if backward else "tile")
+    lane_cols = forced.get("lane_cols")
+    pick = None
+    lane_tiles = kind == "f16" and narrow and not t_major and length >= NARROW_LANE_MIN_T
+    if lane_tiles and variant is None and tile is None and lane_cols is not False:
+        variant, *pick = NARROW_LANE[(a_const, backward)]
+        lane_cols = True
     if variant is None:
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
-        narrow_and_long = columns < CHUNKED_BELOW_COLUMNS and length > 2 * chunk
-        variant = "chunked" if AUTO_CHUNKED and narrow_and_long else "single"
-    tile = forced.get("bwd_tile" if backward else "tile")
-    if t_major:  # either variant: a chunk is one tile along T
+        variant = "chunked" if AUTO_CHUNKED and narrow and length > 2 * chunk else "single"
+    if pick is not None:
+        pass
+    elif t_major:  # either variant: a chunk is one tile along T
         pick = (T_MAJOR_BWD if backward else T_MAJOR_FWD)[kind]
     elif variant == "chunked":
         pick = (*(CHUNKED_BWD if backward else CHUNKED_FWD)[kind], False)
-    elif columns < CHUNKED_BELOW_COLUMNS:
+    elif narrow:
         pick = (NARROW_BWD if backward else NARROW_FWD)[(kind, a_const)]
     else:
         pick = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
     if tile is None:  # the CPU interpreter runs each tile element by element: small tiles
-        tile = (8, 16, 1) if interpreted else pick[:3]
+        tile = (8, 16, 1) if interpreted else tuple(pick[:3])
     packed = forced.get("packed")
     packed = COMPLEX_PACKED if packed is None else packed
     prefetch = forced.get("bwd_prefetch" if backward else "prefetch")
     if prefetch is None:
         prefetch = pick[3] and kind != "c64"
-    lane_cols = forced.get("lane_cols")
-    if lane_cols is None:
-        lane_cols = LANE_COLS.get((kind, variant, columns < CHUNKED_BELOW_COLUMNS, backward), False)
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=lane_cols and not t_major)  # fmt: skip
+                  lane_cols=bool(lane_cols) and not t_major)  # fmt: skip

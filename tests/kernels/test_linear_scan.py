@@ -464,6 +464,17 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     video = choose(8, 300, 65536, "f32", False, True, interpreted=False)
     assert (video.variant, video.block_t, video.block_n, video.num_warps) == ("single", 16, 256, 2)
     assert choose(8, 100, 1536, "f16", False, False, interpreted=False).variant == "single"
+    # bf16 / fp16, few columns, long: the lane_cols tiles of NARROW_LANE (fp32 keeps NARROW)
+    lane = choose(8, 65536, 1536, "f16", False, True, interpreted=False)
+    assert (lane.variant, lane.block_n, lane.lane_cols) == ("chunked", 64, True)
+    assert choose(8, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
+    assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
+    assert not choose(8, 4096, 1536, "f16", False, False, interpreted=False).lane_cols
+    with scan_config(lane_cols=False):
+        off = choose(8, 65536, 1536, "f16", False, False, interpreted=False)
+    assert (off.variant, off.block_n, off.lane_cols) == ("single", 32, False)
+    with scan_config(tile=(64, 32, 1)):  # a forced tile keeps the layout unless asked
+        assert not choose(8, 65536, 1536, "f16", False, False, interpreted=False).lane_cols
     with scan_config("chunked", tile=(16, 8, 2), bwd_tile=(32, 8, 1)):
         fwd = choose(8, 300, 65536, "c64", True, False, interpreted=False)
         bwd = choose(8, 300, 65536, "c64", True, True, interpreted=False)
