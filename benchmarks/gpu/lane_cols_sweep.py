@@ -54,12 +54,13 @@ FWD_OF_BWD = ((32, 64, 1), False)  # the forward tile under the backward candida
 
 
 def candidates():
-    """(mode, label, scan_config kwargs); the default choice first in each mode."""
-    out = [("fwd", "default", {})]
+    """(mode, label, scan_config kwargs); the default choice and the NARROW tiles first."""
+    off = {"lane_cols": False}  # the NARROW tiles (the default before NARROW_LANE)
+    out = [("fwd", "default", {}), ("fwd", "lane_cols off", off)]
     for variant, tile, pf in FWD:
         kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True}
         out.append(("fwd", f"lane {variant} {tile} pf={pf}", kw))
-    out.append(("fwd+bwd", "default", {}))
+    out += [("fwd+bwd", "default", {}), ("fwd+bwd", "lane_cols off", off)]
     for variant, tile, pf in BWD:
         ftile, fpf = FWD_OF_BWD if variant == "single" else (tile, False)
         kw = {"variant": variant, "tile": ftile, "bwd_tile": tile, "prefetch": fpf,
