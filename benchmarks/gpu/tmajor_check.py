@@ -166,13 +166,14 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
 
 # --sweep: T-major tiles (BLOCK_T, 1, warps) and prefetch, B=8 C=1536 T=65536, each checked
 # against the default path (h, grads) before it is timed. BLOCK_N = 1 only: wider T-major tiles
-# gather in 2-D (many shuffles in ptxas). dtype -> candidates; the first forward is the default.
+# gather in 2-D (many shuffles in ptxas). dtype -> candidates.
 SWEEP_FWD = {
     "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
     "fp32": [((512, 1, 4), False), ((512, 1, 4), True), ((256, 1, 2), True), ((1024, 1, 4), True)],
 }
 # bf16: (256, 1, 2) was the fastest of the larger tiles in run 20; run 22 (batch 32): (64, 1, 1)
-# with prefetch beat it (now the default). fp32's default (512, 1, 4) was a first guess.
+# with prefetch beat it (now the default). fp32: (512, 1, 4) was a first guess; run 24 picked
+# (1024, 1, 4) forward and (128, 1, 1) backward, both with prefetch.
 SWEEP_BWD = {
     "bf16": [((t, 1, w), True) for t, w in ((16, 1), (32, 1), (64, 1), (64, 2), (128, 1))],
     "fp32": [

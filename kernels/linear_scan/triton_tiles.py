@@ -106,9 +106,12 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
 # best single tile per case was within 2%); backward (256, 1, 2) 6.43 / 5.11 ms fwd+bwd against
 # 6.79 / 5.71 for (1024, 1, 4), and larger tiles were slower still. Smaller tiles, run 22
 # (results/scan-h100-run22-tmajor-bwd-sweep.json): (64, 1, 1) with prefetch 5.98 / 4.34 ms
-# against 6.42 / 5.00 for (256, 1, 2) in the same call. fp32: first guesses.
-T_MAJOR_FWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (1024, 1, 4, True)}
-T_MAJOR_BWD: dict[str, Pick] = {"f32": (512, 1, 4, False), "f16": (64, 1, 1, True)}
+# against 6.42 / 5.00 for (256, 1, 2) in the same call. fp32, run 24
+# (results/scan-h100-run24-tmajor-fp32-sweep.json): forward (1024, 1, 4) with prefetch 3.29 /
+# 2.25 ms against 3.32 / 2.37 for the first guess (512, 1, 4); backward (128, 1, 1) with
+# prefetch 9.53 / 5.98 ms fwd+bwd against 10.32 / 6.90.
+T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, True)}
+T_MAJOR_BWD: dict[str, Pick] = {"f32": (128, 1, 1, True), "f16": (64, 1, 1, True)}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
