@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib.util
 import os
 
@@ -19,6 +20,7 @@ BACKENDS = ("auto", "naive", "torch", "triton")
 _override: contextvars.ContextVar[str | None] = contextvars.ContextVar("scan_backend", default=None)
 
 
+@functools.cache  # a module search on every scan call cost microseconds of host time
 def triton_available() -> bool:
     """True when Triton is importable."""
     return importlib.util.find_spec("triton") is not None
