@@ -169,22 +169,21 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
 # gather in 2-D (many shuffles in ptxas). dtype -> candidates.
 SWEEP_FWD = {
     "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
-    "fp32": [((512, 1, 4), False), ((512, 1, 4), True), ((256, 1, 2), True), ((1024, 1, 4), True)],
+    "fp32": [((1024, 1, 4), True)],  # results/scan-h100-run24-tmajor-fp32-sweep.json
 }
-# bf16: (256, 1, 2) was the fastest of the larger tiles in run 20; run 22 (batch 32): (64, 1, 1)
-# with prefetch beat it (now the default). fp32: (512, 1, 4) was a first guess; run 24 picked
-# (1024, 1, 4) forward and (128, 1, 1) backward, both with prefetch.
+# Backward candidates (tile, prefetch, rev_scan). Runs 20-24 swept UP tiles (rows reordered
+# through shared memory): bf16 (64, 1, 1) and fp32 (128, 1, 1), both with prefetch, won (the
+# defaults, first below). The rest hold each tile in increasing time and scan it with
+# reverse=True (rev_scan), as accelerated-scan's backward does.
 SWEEP_BWD = {
-    "bf16": [((t, 1, w), True) for t, w in ((16, 1), (32, 1), (64, 1), (64, 2), (128, 1))],
-    "fp32": [
-        ((512, 1, 4), False),
-        ((256, 1, 2), False),
-        ((256, 1, 2), True),
-        ((128, 1, 1), True),
-        ((64, 1, 1), True),
-        ((32, 1, 1), True),
-    ],  # fmt: skip
-}
+    "bf16": [((64, 1, 1), True, False)]
+    + [(t, pf, True) for t, pf in (((64, 1, 1), True), ((128, 1, 1), True), ((128, 1, 1), False),
+                                   ((256, 1, 2), True), ((512, 1, 4), True), ((1024, 1, 4), True),
+                                   ((2048, 1, 4), False))],
+    "fp32": [((128, 1, 1), True, False)]
+    + [(t, pf, True) for t, pf in (((64, 1, 1), True), ((128, 1, 1), True), ((256, 1, 2), True),
+                                   ((512, 1, 4), True), ((1024, 1, 4), False))],
+}  # fmt: skip
 
 
 def sweep(rep, bsz, c, length, dev, reps, budget, dtype=torch.bfloat16):
@@ -198,8 +197,8 @@ def sweep(rep, bsz, c, length, dev, reps, budget, dtype=torch.bfloat16):
         ref = outputs(a_tm.contiguous(), b_tm.contiguous(), w_tm.contiguous(), False)
         fwd_tile = T_MAJOR_FWD["f16" if dtype == torch.bfloat16 else "f32"][:3]
         cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD[name]]
-        cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf})
-                  for t, pf in SWEEP_BWD[name]]  # fmt: skip
+        cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf,
+                               "rev_scan": rev}) for t, pf, rev in SWEEP_BWD[name]]  # fmt: skip
         for mode, kw in cands:
             if time.time() > t_end:
                 rep["sweep"].append({"case": label, "mode": mode, **kw, "skipped": "budget"})

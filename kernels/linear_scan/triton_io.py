@@ -73,9 +73,11 @@ def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr, PACKED: tl.constexpr =
 
 
 @triton.jit
-def _last_row(x, BLOCK_T: tl.constexpr):
+def _last_row(x, BLOCK_T: tl.constexpr, FIRST: tl.constexpr = False):
+    """Row BLOCK_T - 1 of a (BLOCK_T, BLOCK_N) tile (row 0 if FIRST)."""
     rows = tl.arange(0, BLOCK_T)
-    return tl.sum(tl.where((rows == BLOCK_T - 1)[:, None], x, 0.0), axis=0)
+    pick = 0 if FIRST else BLOCK_T - 1
+    return tl.sum(tl.where((rows == pick)[:, None], x, 0.0), axis=0)
 
 
 @triton.jit

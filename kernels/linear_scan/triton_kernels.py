@@ -188,15 +188,22 @@ def _scan_fwd_kernel(
 
 
 @triton.jit
-def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
+def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr,
+                    REV: tl.constexpr = False):  # fmt: skip
     """Backward tile ``k`` (visited in j = T-1-i order): scan steps i, memory times t (int64),
-    valid rows, the (BLOCK_T, BLOCK_N) mask, the next scan step's times and where it exists."""
+    valid rows, the (BLOCK_T, BLOCK_N) mask, the next scan step's times and where it exists.
+
+    REV: the tile's rows in the opposite order (increasing i), for a scan with reverse=True."""
     STEP: tl.constexpr = -1 if REVERSE else 1
-    j = k * BLOCK_T + tl.arange(0, BLOCK_T)
-    valid = j < T
-    i = T - 1 - j
+    if REV:  # i and its mask from an increasing arange: Triton sees aligned runs of times
+        i = T - (k + 1) * BLOCK_T + tl.arange(0, BLOCK_T)
+        valid = i >= 0
+    else:
+        j = k * BLOCK_T + tl.arange(0, BLOCK_T)
+        i = T - 1 - j
+        valid = j < T
     if REVERSE:
-        t = j
+        t = T - 1 - i
     else:
         t = i
     t = t.to(tl.int64)
@@ -208,7 +215,7 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr):
 def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                     a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-                    UP: tl.constexpr = False):  # fmt: skip
+                    UP: tl.constexpr = False, REV: tl.constexpr = False):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
     Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
@@ -221,7 +228,7 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
             A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
     else:
         STEP: tl.constexpr = -1 if REVERSE else 1
-        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
         mn = has_next[:, None] & mask_n[None, :]
         if A_CONST:
             nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
@@ -309,10 +316,13 @@ def _scan_bwd_kernel(
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
+    REV: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
     # Chunks (CHUNKED) are numbered in j order: chunk k waits for chunk k-1 (later times).
+    # REV: a tile's rows run in increasing i and are scanned with reverse=True (the same j-order
+    # scan), so that a T-major tile loads and stores in increasing time without UP's reordering.
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -354,20 +364,20 @@ def _scan_bwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
-                          BLOCK_T, BLOCK_N, UP)  # fmt: skip
+                          BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
     for k in range(k_lo, k_hi):
-        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T)
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
         off = t[:, None] * stride_xt + xcol[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
                 A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
                 A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)
@@ -380,16 +390,17 @@ def _scan_bwd_kernel(
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             keep = keep & ~cut[:, None]
         if COMPLEX:
-            pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex)
+            pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex,
+                                                 reverse=REV)  # fmt: skip
         else:
-            pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real)
+            pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real, reverse=REV)
         if CHUNKED:
             if k > 0:
                 cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
         if COMPLEX:
             gr = pr * cr[None, :] - pi * ci[None, :] + sr
             gi = pr * ci[None, :] + pi * cr[None, :] + si
-            ci = _last_row(gi, BLOCK_T)
+            ci = _last_row(gi, BLOCK_T, REV)
             dar = tl.where(keep, gr * hpr + gi * hpi, 0.0)
             dai = tl.where(keep, gi * hpr - gr * hpi, 0.0)
         else:
@@ -397,7 +408,7 @@ def _scan_bwd_kernel(
             gi = gr
             dar = tl.where(keep, gr * hpr, 0.0)
             dai = dar
-        cr = _last_row(gr, BLOCK_T)
+        cr = _last_row(gr, BLOCK_T, REV)
         if CHUNKED:
             if k < n_tiles - 1:
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)

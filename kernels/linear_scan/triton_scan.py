@@ -222,7 +222,8 @@ class TritonLinearScan(torch.autograd.Function):
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
                 COMPLEX=h.is_complex(), PREFETCH=prefetch,
-                UP=t_major and not ctx.reverse, STRIDED=t_major)  # fmt: skip
+                UP=t_major and not ctx.reverse and not c.rev, REV=c.rev,
+                STRIDED=t_major)  # fmt: skip
         # One reduction over the dims a is broadcast along (partial sums over T, rows over B).
         dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
         if dims:

@@ -112,6 +112,10 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
 # prefetch 9.53 / 5.98 ms fwd+bwd against 10.32 / 6.90.
 T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, True)}
 T_MAJOR_BWD: dict[str, Pick] = {"f32": (128, 1, 1, True), "f16": (64, 1, 1, True)}
+# T-major backward: True scans each tile's rows in increasing time with
+# tl.associative_scan(reverse=True) (``scan_config(rev_scan=True)``), False reorders them into
+# decreasing time through shared memory (tl.gather; the kernels' UP). Untimed: off.
+T_MAJOR_BWD_REV: dict[str, bool] = {"f32": False, "f16": False}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
@@ -146,6 +150,7 @@ class Choice:
     packed: bool = False  # complex64 as int64 words (triton_io.py)
     prefetch: bool = False  # real dtypes: load tile k + 1 before computing tile k (fwd and bwd)
     lane_cols: bool = False  # (B, T, N) layout: lanes across the columns, time in registers
+    rev: bool = False  # backward: rows in increasing time, scanned with reverse=True
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -161,6 +166,7 @@ def scan_config(
     bwd_prefetch: bool | None = None,
     t_major: bool | None = None,
     lane_cols: bool | None = None,
+    rev_scan: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -180,6 +186,9 @@ def scan_config(
             inside each thread (True; best with BLOCK_N = 64 x warps or more) or let Triton
             vectorise along the columns, which may spread a tile's time steps over lanes
             (False); None keeps the default (see ``NARROW_LANE``).
+        rev_scan: backward: hold each tile's rows in increasing time and scan them with
+            ``tl.associative_scan(reverse=True)`` (True) or in decreasing time (False); None
+            keeps the default (``T_MAJOR_BWD_REV`` for the T-major layout, else off).
 
     Example::
 
@@ -200,6 +209,7 @@ def scan_config(
         "bwd_prefetch": prefetch if bwd_prefetch is None else bwd_prefetch,
         "t_major": t_major,
         "lane_cols": lane_cols,
+        "rev_scan": rev_scan,
     }
     token = _FORCED.set(forced)
     try:
@@ -264,5 +274,9 @@ def choose(
     prefetch = forced.get("bwd_prefetch" if backward else "prefetch")
     if prefetch is None:
         prefetch = pick[3] and kind != "c64"
+    rev = forced.get("rev_scan")
+    if rev is None:
+        rev = t_major and T_MAJOR_BWD_REV.get(kind, False)
+    lane_cols = bool(lane_cols) and not t_major
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=bool(lane_cols) and not t_major)  # fmt: skip
+                  lane_cols=lane_cols, rev=bool(rev) and backward)  # fmt: skip

@@ -314,6 +314,24 @@ def test_triton_lane_cols_matches_naive(variant, tile, case, nan_outputs):
         assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
 
 
+@pytest.mark.parametrize("variant,tile", [("single", (8, 4, 1)), ("chunked", (4, 8, 1))])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")
+def test_triton_rev_scan_matches_naive(variant, tile, case, nan_outputs):
+    """Backward tiles held in increasing time and scanned with reverse=True (rev_scan)."""
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    shape, a_shape, complex_, reverse, with_reset = case
+    (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=15)
+    reset = reset if with_reset else None
+    dtype = torch.complex64 if complex_ else torch.float32
+    with scan_config(variant, tile, rev_scan=True, prefetch=not complex_):
+        got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
+    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
+                         reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
+
+
 # T-major input (b with T contiguous: a (B, N, T) tensor's transpose) scanned in place (opt-in).
 T_MAJOR_CASES = [
     # (a layout: "tv" per element, "shared" (1, T, N), "ti" (1, 1, N), "ti_b" (B, 1, N)), reverse
@@ -325,9 +343,10 @@ T_MAJOR_CASES = [
 ]
 
 
+@pytest.mark.parametrize("rev", [False, True], ids=["up", "rev"])
 @pytest.mark.parametrize("variant,tile", [("single", (16, 2, 1)), ("chunked", (8, 4, 1))])
 @pytest.mark.parametrize("case", T_MAJOR_CASES, ids=str)
-def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
+def test_triton_t_major_input_matches_naive(variant, tile, case, rev, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     kind, reverse = case
@@ -351,7 +370,7 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
         xs = [x.to(dev, dtype).detach().requires_grad_() for x in (a, b, h0)]
         if backend == "triton":
             assert xs[1].stride()[1] == 1  # still T-major on the device
-        with scan_config(variant, tile, t_major=True):
+        with scan_config(variant, tile, t_major=True, rev_scan=rev):
             h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(dev), reverse=reverse,
                                   return_final=True, backend=backend)  # fmt: skip
             grads = torch.autograd.grad((h * w.to(dev, dtype)).sum() + last.square().sum(), xs)
@@ -362,7 +381,7 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
         assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
     if case == ("tv", False):  # bf16 in and out (fp32 inside)
         xs = [x.to(TRITON_DEV, torch.bfloat16).detach().requires_grad_() for x in (a, b, h0)]
-        with scan_config(variant, tile, t_major=True):
+        with scan_config(variant, tile, t_major=True, rev_scan=rev):
             h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(TRITON_DEV),
                                   return_final=True, backend="triton")  # fmt: skip
             loss = (
@@ -379,8 +398,8 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, nan_outputs):
 # partial first tiles, prefetch on and off, fp32 and bf16.
 @pytest.mark.parametrize("length", [1, 7, 1000])
 @pytest.mark.parametrize("kind", ["tv", "ti"])
-@pytest.mark.parametrize("prefetch", [False, True])
-def test_triton_t_major_lengths(length, kind, prefetch, nan_outputs):
+@pytest.mark.parametrize("prefetch,rev", [(False, False), (True, False), (True, True)])
+def test_triton_t_major_lengths(length, kind, prefetch, rev, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     bsz, n = 2, 3
@@ -394,7 +413,7 @@ def test_triton_t_major_lengths(length, kind, prefetch, nan_outputs):
     for dtype, tol in ((torch.float32, 2e-5), (torch.bfloat16, 3e-2), (torch.float16, 3e-2)):
         rounded = [x.to(dtype).double() for x in (a, b, h0)]
         ref = run_with_grads("naive", *rounded, reset, False, torch.float64)
-        with scan_config("single", tile, t_major=True, prefetch=prefetch):
+        with scan_config("single", tile, t_major=True, prefetch=prefetch, rev_scan=rev):
             xs = [x.to(TRITON_DEV) for x in (a, b, h0)]
             got = run_with_grads("triton", *xs, reset.to(TRITON_DEV), False, dtype)
         assert got[0].stride()[1] == 1 or length == 1  # scanned (and written) T-major
