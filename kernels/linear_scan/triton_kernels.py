@@ -4,9 +4,10 @@ The host side (layouts, launch, autograd) is :mod:`.triton_scan`, whose docstrin
 two variants (single pass, chunked), the memory traffic and the layouts.
 
 The backward's index algebra: scan index i runs in the forward scan's order and the backward
-visits j = T-1-i = 0 ... T-1 (see ``_scan_bwd_kernel``). T-major tiles (``STRIDED``: T is the
-contiguous axis) load every tile in increasing time and reorder rows in registers (``UP``,
-:func:`_take_rows`), so that their loads vectorise.
+visits j = T-1-i = 0 ... T-1 (see ``_scan_bwd_kernel``). T-major backward tiles (``STRIDED``: T
+is the contiguous axis) load in increasing time so that their loads vectorise, and either scan
+their rows with ``reverse=True`` (``REV``, the default) or reorder them in registers (``UP``,
+:func:`_take_rows`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ memory fence is needed between a value and its flag.
 Traffic: forward reads a, b and writes h (a once per program when time-invariant); backward reads
 a, h, dh and writes db and da (da in a's dtype, or reduced in registers when a is time-invariant).
 Reverse scans map the tile index onto time backwards instead of using ``reverse=True`` (which has
-had wrong results for non-commutative combines on GPU).
+had wrong results for non-commutative combines on GPU in older Triton versions). The T-major
+backward does use it (``rev_scan``): its tests pass on an H100 under Triton 3.6 (GPU batch 36).
 
 Complex tensors travel as float32 pairs or as packed int64 words (``COMPLEX_PACKED`` in
 :mod:`.triton_tiles`; see :mod:`.triton_io`) and are split into real and imaginary parts in

@@ -98,24 +98,31 @@ NARROW_BWD: dict[tuple[str, bool], Pick] = {
     ("c64", True): (64, 32, 2, False),
 }
 
-# T-major layout (triton_scan.T_MAJOR: T is the contiguous axis): kind -> (tile, prefetch).
-# BLOCK_T runs along the contiguous axis (16-byte loads of consecutive steps, the scan inside each
-# thread first, then across lanes), one column a program as in accelerated-scan's kernel.
-# bf16 from the sweep in results/scan-h100-run20-tmajor-sweep.json (B=8, C=1536, T=65536, one
-# H100): forward (1024, 1, 4) with prefetch 1.649 / 1.134 ms (a time-varying / invariant; the
-# best single tile per case was within 2%); backward (256, 1, 2) 6.43 / 5.11 ms fwd+bwd against
-# 6.79 / 5.71 for (1024, 1, 4), and larger tiles were slower still. Smaller tiles, run 22
-# (results/scan-h100-run22-tmajor-bwd-sweep.json): (64, 1, 1) with prefetch 5.98 / 4.34 ms
-# against 6.42 / 5.00 for (256, 1, 2) in the same call. fp32, run 24
-# (results/scan-h100-run24-tmajor-fp32-sweep.json): forward (1024, 1, 4) with prefetch 3.29 /
-# 2.25 ms against 3.32 / 2.37 for the first guess (512, 1, 4); backward (128, 1, 1) with
-# prefetch 9.53 / 5.98 ms fwd+bwd against 10.32 / 6.90.
+# T-major layout (triton_scan.T_MAJOR: T is the contiguous axis). BLOCK_T runs along the
+# contiguous axis (16-byte loads of consecutive steps, the scan inside each thread first, then
+# across lanes), one column a program as in accelerated-scan's kernel. One H100, B=8, C=1536,
+# T=65536, figures for a time-varying / time-invariant a.
+# Forward: kind -> (tile, prefetch). bf16 (results/scan-h100-run20-tmajor-sweep.json):
+# (1024, 1, 4) with prefetch 1.649 / 1.134 ms, every tile within 2% of the best. fp32
+# (results/scan-h100-run24-tmajor-fp32-sweep.json): the same tile, 3.29 / 2.25 ms against 3.32 /
+# 2.37 for the first guess (512, 1, 4).
 T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, True)}
-T_MAJOR_BWD: dict[str, Pick] = {"f32": (128, 1, 1, True), "f16": (64, 1, 1, True)}
+# Backward: (kind, a time-invariant) -> (tile, prefetch), with rev_scan (T_MAJOR_BWD_REV). Run 26
+# (results/scan-h100-run26-tmajor-rev-sweep-*.json), fwd+bwd against the best tiles that reorder
+# rows through shared memory (runs 20-24) in the same call: bf16 4.92 / 4.14 ms against 5.90 /
+# 4.34 ((64, 1, 1), prefetch); fp32 8.93 / 5.74 ms against 9.51 / 5.88 ((128, 1, 1), prefetch).
+# accelerated-scan took 5.23 (bf16) and 8.88 ms (fp32) in run 25.
+T_MAJOR_BWD: dict[tuple[str, bool], Pick] = {
+    ("f16", False): (128, 1, 1, True),  # (512, 1, 4) prefetching 5.24 ms
+    ("f16", True): (128, 1, 1, True),  # without prefetch 4.22 ms; (2048, 1, 4) 4.33
+    ("f32", False): (1024, 1, 4, False),  # (512, 1, 4) prefetching 8.94 ms; (128, 1, 1) 9.12
+    ("f32", True): (128, 1, 1, True),  # (1024, 1, 4) 5.92 ms
+}
 # T-major backward: True scans each tile's rows in increasing time with
-# tl.associative_scan(reverse=True) (``scan_config(rev_scan=True)``), False reorders them into
-# decreasing time through shared memory (tl.gather; the kernels' UP). Untimed: off.
-T_MAJOR_BWD_REV: dict[str, bool] = {"f32": False, "f16": False}
+# tl.associative_scan(reverse=True) (``scan_config(rev_scan=True)``: dh loads and dx/da stores
+# vectorise, a_{t+1} and h_{t-1} are loads shifted by one step), False reorders them into
+# decreasing time through shared memory (tl.gather; the kernels' UP). The GPU tests check both.
+T_MAJOR_BWD_REV: dict[str, bool] = {"f32": True, "f16": True}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
@@ -260,7 +267,7 @@ def choose(
     if pick is not None:
         pass
     elif t_major:  # either variant: a chunk is one tile along T
-        pick = (T_MAJOR_BWD if backward else T_MAJOR_FWD)[kind]
+        pick = T_MAJOR_BWD[(kind, a_const)] if backward else T_MAJOR_FWD[kind]
     elif variant == "chunked":
         pick = (*(CHUNKED_BWD if backward else CHUNKED_FWD)[kind], False)
     elif narrow:

@@ -494,6 +494,12 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert (off.variant, off.block_n, off.lane_cols) == ("single", 32, False)
     with scan_config(tile=(64, 32, 1)):  # a forced tile keeps the layout unless asked
         assert not choose(8, 65536, 1536, "f16", False, False, interpreted=False).lane_cols
+    # T-major backward: rows in increasing time, scanned with reverse=True (rev_scan) by default
+    tm = choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True)
+    assert tm.rev and (tm.block_t, tm.block_n) == (128, 1)
+    assert not choose(8, 65536, 1536, "f32", True, False, interpreted=False, t_major=True).rev
+    with scan_config(rev_scan=False):
+        assert not choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True).rev
     with scan_config("chunked", tile=(16, 8, 2), bwd_tile=(32, 8, 1)):
         fwd = choose(8, 300, 65536, "c64", True, False, interpreted=False)
         bwd = choose(8, 300, 65536, "c64", True, True, interpreted=False)
