@@ -171,18 +171,17 @@ SWEEP_FWD = {
     "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
     "fp32": [((1024, 1, 4), True)],  # results/scan-h100-run24-tmajor-fp32-sweep.json
 }
-# Backward candidates (tile, prefetch, rev_scan). Runs 20-24 swept UP tiles (rows reordered
-# through shared memory): bf16 (64, 1, 1) and fp32 (128, 1, 1), both with prefetch, won (the
-# defaults, first below). The rest hold each tile in increasing time and scan it with
-# reverse=True (rev_scan), as accelerated-scan's backward does.
+# Backward candidates (tile, prefetch, rev_scan). Runs 20-24 swept tiles that reorder rows
+# through shared memory (rev_scan off); run 26 swept rev_scan tiles of 64-2048 steps, and
+# (128, 1, 1) with prefetch won for bf16 (the default, first). Now: one-warp and two-warp tiles
+# of 256-512 steps, which hold more bytes in flight (the time-invariant backward, reading two
+# tensors, ran at ~53% of copy bandwidth in run 27).
 SWEEP_BWD = {
-    "bf16": [((64, 1, 1), True, False)]
-    + [(t, pf, True) for t, pf in (((64, 1, 1), True), ((128, 1, 1), True), ((128, 1, 1), False),
-                                   ((256, 1, 2), True), ((512, 1, 4), True), ((1024, 1, 4), True),
-                                   ((2048, 1, 4), False))],
-    "fp32": [((128, 1, 1), True, False)]
-    + [(t, pf, True) for t, pf in (((64, 1, 1), True), ((128, 1, 1), True), ((256, 1, 2), True),
-                                   ((512, 1, 4), True), ((1024, 1, 4), False))],
+    "bf16": [(t, pf, True) for t, pf in (((128, 1, 1), True), ((256, 1, 1), True),
+                                         ((256, 1, 1), False), ((512, 1, 1), True),
+                                         ((512, 1, 2), True), ((128, 1, 2), True))],
+    "fp32": [(t, pf, True) for t, pf in (((128, 1, 1), True), ((1024, 1, 4), False),
+                                         ((256, 1, 1), True), ((512, 1, 2), True))],
 }  # fmt: skip
 
 
