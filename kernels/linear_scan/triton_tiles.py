@@ -114,7 +114,9 @@ T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, T
 # accelerated-scan took 5.23 (bf16) and 8.88 ms (fp32) in run 25.
 T_MAJOR_BWD: dict[tuple[str, bool], Pick] = {
     ("f16", False): (128, 1, 1, True),  # (512, 1, 4) prefetching 5.24 ms
-    ("f16", True): (128, 1, 1, True),  # without prefetch 4.22 ms; (2048, 1, 4) 4.33
+    # run 28 (scan-h100-run28-tmajor-rev-sweep-bf16.json): 3.995 ms against 4.138 for
+    # (128, 1, 1) in the same call; (256, 1, 1) 4.02. The time-varying a: (128, 1, 1) stays.
+    ("f16", True): (512, 1, 1, True),
     ("f32", False): (1024, 1, 4, False),  # (512, 1, 4) prefetching 8.94 ms; (128, 1, 1) 9.12
     ("f32", True): (128, 1, 1, True),  # (1024, 1, 4) 5.92 ms
 }
