@@ -229,7 +229,7 @@ class TritonLinearScan(torch.autograd.Function):
         dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
         if dims:
             da = da.sum(dims, keepdim=True)
-        return da.to(a.dtype), dx, dh0, None, None
+        return da if da.dtype == a.dtype else da.to(a.dtype), dx, dh0, None, None
 
 
 def linear_scan_triton(a, b, h0, reset, reverse):
