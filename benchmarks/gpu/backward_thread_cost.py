@@ -21,14 +21,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
+import sys
 
 import torch
 import triton
 import triton.language as tl
 
-from worldssm.kernels.benchmark import environment
-from worldssm.kernels.linear_scan import linear_scan
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run with -P
+
+from scan_host_overhead import per_call_us  # noqa: E402
+
+from worldssm.kernels.benchmark import environment  # noqa: E402
+from worldssm.kernels.linear_scan import linear_scan  # noqa: E402
 
 
 @triton.jit
@@ -61,21 +65,6 @@ class TorchFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         return g.clone()
-
-
-def per_call_us(fn, calls: int = 200) -> float:
-    """Median over 5 rounds of wall time per call, synchronising once per round."""
-    for _ in range(10):
-        fn()
-    torch.cuda.synchronize()
-    rounds = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        torch.cuda.synchronize()
-        rounds.append((time.perf_counter() - t0) / calls * 1e6)
-    return sorted(rounds)[2]
 
 
 def closures():
@@ -126,7 +115,7 @@ def main():
         row = {"impl": name}
         for threaded in (True, False):
             with torch.autograd.set_multithreading_enabled(threaded):
-                row["device thread" if threaded else "calling thread"] = per_call_us(fn)
+                row["device thread" if threaded else "calling thread"] = per_call_us(fn, 200)
         rep["results"].append(row)
         print(f"{name:10} fwd+bwd µs per call: backward on autograd's device thread "
               f"{row['device thread']:7.1f}, on the calling thread {row['calling thread']:7.1f}",

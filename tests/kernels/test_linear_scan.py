@@ -295,41 +295,39 @@ def test_triton_prefetch_matches_naive(variant, tile, case, nan_outputs):
         assert y.dtype == torch.bfloat16 and rel_err(y, r) < 3e-2, f"bf16 {name}: {rel_err(y, r)}"
 
 
-@pytest.mark.parametrize("variant,tile", [("single", (8, 32, 1)), ("chunked", (4, 16, 1))])
-@pytest.mark.parametrize("case", PREFETCH_CASES + [CASES[-2]], ids=lambda c: f"{c[0]}-{c[1]}")
-def test_triton_lane_cols_matches_naive(variant, tile, case, nan_outputs):
-    """One column a lane (scan_config(lane_cols=True)): the same results as the naive loop."""
+# Options of the kernels against the naive loop: lane_cols (lanes across a tile's columns, time
+# in each thread's registers) and rev_scan (backward rows in increasing time, reverse=True scan).
+OPTION_CASES = [
+    (option, variant, tile, case)
+    for option, tiles, cases in (
+        ("lane_cols", (("single", (8, 32, 1)), ("chunked", (4, 16, 1))),
+         PREFETCH_CASES + [CASES[-2]]),
+        ("rev_scan", (("single", (8, 4, 1)), ("chunked", (4, 8, 1))), CASES),
+    )
+    for variant, tile in tiles
+    for case in cases
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "option,variant,tile,case",
+    OPTION_CASES,
+    ids=[f"{o}-{v}-{c[0]}-{c[1]}-c{c[2]}-r{c[3]}" for o, v, _, c in OPTION_CASES],
+)
+def test_triton_options_match_naive(option, variant, tile, case, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     shape, a_shape, complex_, reverse, with_reset = case
     (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=13)
     reset = reset if with_reset else None
     dtype = torch.complex64 if complex_ else torch.float32
-    with scan_config(variant, tile, lane_cols=True, prefetch=not complex_):
+    with scan_config(variant, tile, prefetch=not complex_, **{option: True}):
         got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
     ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
                          reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
     for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
         assert x.shape == r.shape, name
-        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
-
-
-@pytest.mark.parametrize("variant,tile", [("single", (8, 4, 1)), ("chunked", (4, 8, 1))])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")
-def test_triton_rev_scan_matches_naive(variant, tile, case, nan_outputs):
-    """Backward tiles held in increasing time and scanned with reverse=True (rev_scan)."""
-    from worldssm.kernels.linear_scan.triton_tiles import scan_config
-
-    shape, a_shape, complex_, reverse, with_reset = case
-    (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=15)
-    reset = reset if with_reset else None
-    dtype = torch.complex64 if complex_ else torch.float32
-    with scan_config(variant, tile, rev_scan=True, prefetch=not complex_):
-        got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
-    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
-                         reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
-    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
-        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
+        assert rel_err(x, r) < 2e-5, f"{option} {name}: {rel_err(x, r)}"
 
 
 # T-major input (b with T contiguous: a (B, N, T) tensor's transpose) scanned in place (opt-in).
