@@ -198,13 +198,14 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr,
     STEP: tl.constexpr = -1 if REVERSE else 1
     if REV:  # i and its mask from an increasing arange: Triton sees aligned runs of times
         i = T - (k + 1) * BLOCK_T + tl.arange(0, BLOCK_T)
+        j = T - 1 - i
         valid = i >= 0
     else:
         j = k * BLOCK_T + tl.arange(0, BLOCK_T)
         i = T - 1 - j
         valid = j < T
     if REVERSE:
-        t = T - 1 - i
+        t = j
     else:
         t = i
     t = t.to(tl.int64)
