@@ -69,6 +69,23 @@ def _check(a, b, h0, reset):
         raise ValueError(f"linear_scan: all inputs must be on one device; got {where}")
 
 
+def flatten_inputs(a, b, h0):
+    """a (Ba, Ta, N), b (B, T, N) and h0 (B, N) for a broadcastable to b (B, T, *S), h0 (B, *S).
+
+    a is expanded over the state dims only (cheap: no B or T). Also returns a's shape padded to
+    b's rank, for reducing da back. (B, T, N) inputs skip the views (host time per call).
+    """
+    if b.dim() == 3 and a.dim() == 3 and a.shape[2] == b.shape[2]:
+        return a, b, h0, a.shape
+    bsz, length, *state = b.shape
+    n = math.prod(state)
+    a_full = a.reshape((1,) * (b.dim() - a.dim()) + a.shape)
+    ba, ta = a_full.shape[:2]
+    a_n = a_full.expand(ba, ta, *state).reshape(ba, ta, n)
+    h0_n = None if h0 is None else h0.reshape(bsz, n)
+    return a_n, b.reshape(bsz, length, n), h0_n, a_full.shape
+
+
 def linear_scan(
     a: torch.Tensor,
     b: torch.Tensor,
@@ -120,27 +137,13 @@ def linear_scan(
     if name == "naive":
         h, final = linear_scan_naive(a, b, h0, reset, reverse)
         return (h, final) if return_final else h
-
-    bsz, length = b.shape[:2]
-    state_shape = b.shape[2:]
-    n = math.prod(state_shape)
-    # Normalise: a -> (Ba, Ta, N), expanded over the state dims only (cheap: no B or T).
-    # (B, T, N) inputs skip the views: each costs microseconds of host time per call.
-    flat = b.dim() == 3
-    if flat and a.dim() == 3 and a.shape[2] == n:
-        a_n = a
-    else:
-        a_full = a.reshape((1,) * (b.dim() - a.dim()) + a.shape)
-        ba, ta = a_full.shape[:2]
-        a_n = a_full.expand(ba, ta, *state_shape).reshape(ba, ta, n)
-    b_n = b if flat else b.reshape(bsz, length, n)
-    h0_n = h0 if h0 is None or flat else h0.reshape(bsz, n)
-    if name == "triton":
+    if name == "triton":  # flattens inside its autograd Function
         from worldssm.kernels.linear_scan.triton_scan import linear_scan_triton
 
-        h, final = linear_scan_triton(a_n, b_n, h0_n, reset, reverse)
-    else:
-        h, final = linear_scan_torch(a_n, b_n, h0_n, reset, reverse)
-    if not flat:
-        h, final = h.reshape(b.shape), final.reshape(bsz, *state_shape)
+        h, final = linear_scan_triton(a, b, h0, reset, reverse)
+        return (h, final) if return_final else h
+    a_n, b_n, h0_n, _ = flatten_inputs(a, b, h0)
+    h, final = linear_scan_torch(a_n, b_n, h0_n, reset, reverse)
+    if b.dim() != 3:
+        h, final = h.reshape(b.shape), final.reshape(b.shape[:1] + b.shape[2:])
     return (h, final) if return_final else h

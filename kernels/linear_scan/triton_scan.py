@@ -36,6 +36,7 @@ import torch
 import triton
 
 from worldssm.kernels.backend import triton_interpreted
+from worldssm.kernels.linear_scan import flatten_inputs
 from worldssm.kernels.linear_scan.triton_kernels import _scan_bwd_kernel, _scan_fwd_kernel
 from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, forced_config, scan_config
 
@@ -159,10 +160,18 @@ def use_t_major(b: torch.Tensor, reverse: bool = False) -> bool:
 
 
 class TritonLinearScan(torch.autograd.Function):
-    """Autograd Function around the forward and backward kernels (either variant)."""
+    """Autograd Function around the forward and backward kernels (either variant).
+
+    Takes a broadcastable to b (B, T, *S) and h0 (B, *S). They are flattened to (., ., N) here
+    rather than by the caller, so that those views are not autograd nodes: each would run on
+    autograd's device thread in the backward (host time per call, GPU batch 40). The backward
+    reduces da back to a's shape.
+    """
 
     @staticmethod
     def forward(ctx, a, b, h0, reset, reverse):
+        ctx.shapes = (a.shape, b.shape)
+        a, b, h0, ctx.a_full_shape = flatten_inputs(a, b, h0)
         bsz, length, n = b.shape
         ba, ta = a.shape[:2]
         # T-major (b given with T contiguous, e.g. a (B, N, T) tensor's transpose): see T_MAJOR.
@@ -186,7 +195,10 @@ class TritonLinearScan(torch.autograd.Function):
         ctx.save_for_backward(a, h, h0, reset_u8)
         ctx.reverse, ctx.t_major = reverse, t_major
         ctx.forced = forced_config()  # the backward may run on another thread (see there)
-        return h, h_final
+        b_shape = ctx.shapes[1]
+        if len(b_shape) == 3:
+            return h, h_final
+        return h.reshape(b_shape), h_final.reshape(b_shape[:1] + b_shape[2:])
 
     @staticmethod
     def backward(ctx, grad_h, grad_final):
@@ -194,7 +206,12 @@ class TritonLinearScan(torch.autograd.Function):
         bsz, length, n = h.shape
         ba, ta = a.shape[:2]
         t_major = ctx.t_major
-        grad_h = torch.zeros_like(h) if grad_h is None else _layout(grad_h, t_major)
+        if grad_h is None:
+            grad_h = torch.zeros_like(h)
+        else:
+            grad_h = _layout(grad_h.reshape(bsz, length, n), t_major)
+        if grad_final is not None:
+            grad_final = grad_final.reshape(bsz, n)
         a_const = ta == 1
         # Autograd runs CUDA backwards on its own thread, which does not see the caller's
         # scan_config: use the one captured by the forward (without this, forced backward
@@ -229,11 +246,19 @@ class TritonLinearScan(torch.autograd.Function):
         dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
         if dims:
             da = da.sum(dims, keepdim=True)
+        a_shape, b_shape = ctx.shapes
+        if len(b_shape) != 3 or da.shape != a_shape:  # back to the caller's shapes
+            # a was expanded over the state dims it is broadcast along: sum those too.
+            da = da.reshape(da.shape[:2] + b_shape[2:]).sum_to_size(ctx.a_full_shape)
+            da = da.reshape(a_shape)
+            dh0 = None if dh0 is None else dh0.reshape(b_shape[:1] + b_shape[2:])
+            dx = dx.reshape(b_shape)
         return da if da.dtype == a.dtype else da.to(a.dtype), dx, dh0, None, None
 
 
 def linear_scan_triton(a, b, h0, reset, reverse):
-    """Normalised-layout entry point: returns h (B, T, N) and the final state (B, N).
+    """Entry point: a broadcastable to b (B, T, *S), h0 (B, *S) or None, reset (B, T) or None;
+    returns h (B, T, *S) and the final state (B, *S).
 
     The variant (single pass or chunked) and tile follow the shape; see
     :mod:`worldssm.kernels.linear_scan.triton_tiles` and force them with :func:`scan_config`.

@@ -469,6 +469,27 @@ def test_triton_backward_keeps_forced_config_on_another_thread(monkeypatch):
     assert (bwd.variant, bwd.block_t, bwd.block_n, bwd.prefetch) == ("chunked", 2, 16, True)
 
 
+def test_triton_graph_has_one_node_for_any_state_shape(nan_outputs):
+    """(B, T, *S) inputs and a broadcast a are flattened inside the autograd Function: no view or
+    expand nodes (each runs on autograd's device thread in the backward), and grads still come
+    back in the callers' shapes."""
+    g = torch.Generator().manual_seed(16)
+    b = torch.randn(2, 9, 3, 2, 2, generator=g).to(TRITON_DEV).requires_grad_()
+    a = (torch.rand(3, 1, 1, generator=g) * 0.5 + 0.5).to(TRITON_DEV).requires_grad_()
+    h0 = torch.randn(2, 3, 2, 2, generator=g).to(TRITON_DEV).requires_grad_()
+    h, last = linear_scan(a, b, h0=h0, return_final=True, backend="triton")
+    assert h.shape == b.shape and last.shape == h0.shape
+    node = h.grad_fn
+    assert type(node).__name__ == "TritonLinearScanBackward", node
+    assert all(type(f).__name__ == "AccumulateGrad" for f, _ in node.next_functions if f)
+    (h.square().sum() + last.sum()).backward()
+    ref = [x.detach().double().requires_grad_() for x in (a, b, h0)]
+    hr, lr = linear_scan(*ref[:2], h0=ref[2], return_final=True, backend="naive")
+    (hr.square().sum() + lr.sum()).backward()
+    for x, r in zip((a, b, h0), ref, strict=True):
+        assert x.grad.shape == x.shape and rel_err(x.grad, r.grad) < 2e-5
+
+
 def test_triton_variant_choice_by_shape(monkeypatch):
     from worldssm.kernels.linear_scan import triton_tiles
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
