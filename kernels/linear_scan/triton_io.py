@@ -61,6 +61,19 @@ def _load(ptr, off, mask, COMPLEX: tl.constexpr, OTHER: tl.constexpr = 0.0,
 
 
 @triton.jit
+def _load_or_zeros(ptr, off, mask, PRESENT: tl.constexpr, COMPLEX: tl.constexpr,
+                   PACKED: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    """(re, im) float32 (BLOCK_N,) at ``off`` as :func:`_load`, or zeros if not PRESENT (an
+    optional input: h0, the final state's gradient, a time-invariant a)."""
+    if PRESENT:
+        re, im = _load(ptr, off, mask, COMPLEX, 0.0, PACKED)
+    else:
+        re = tl.zeros([BLOCK_N], dtype=tl.float32)
+        im = tl.zeros([BLOCK_N], dtype=tl.float32)
+    return re, im
+
+
+@triton.jit
 def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr, PACKED: tl.constexpr = False):
     if COMPLEX:
         if PACKED:

@@ -19,6 +19,7 @@ from worldssm.kernels.linear_scan.triton_io import (
     _cut_at,
     _last_row,
     _load,
+    _load_or_zeros,
     _publish,
     _store,
     _ticket,
@@ -130,14 +131,8 @@ def _scan_fwd_kernel(
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
-    cr = tl.zeros([BLOCK_N], dtype=tl.float32)
-    ci = tl.zeros([BLOCK_N], dtype=tl.float32)
-    if HAS_H0:
-        cr, ci = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
-    a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
-    a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
-    if A_CONST:
-        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
+    cr, ci = _load_or_zeros(H0, row * N + offs_n, mask_n, HAS_H0, COMPLEX, PACKED, BLOCK_N)
+    a_cr, a_ci = _load_or_zeros(a_row, acol, mask_n, A_CONST, COMPLEX, PACKED, BLOCK_N)
 
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
@@ -344,18 +339,9 @@ def _scan_bwd_kernel(
     a_row = A + row * stride_ab * W
     reset_row = RESET + row * T
 
-    cr = tl.zeros([BLOCK_N], dtype=tl.float32)
-    ci = tl.zeros([BLOCK_N], dtype=tl.float32)
-    if HAS_GHT:
-        cr, ci = _load(GHT, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
-    h0r = tl.zeros([BLOCK_N], dtype=tl.float32)
-    h0i = tl.zeros([BLOCK_N], dtype=tl.float32)
-    if HAS_H0:
-        h0r, h0i = _load(H0, row * N + offs_n, mask_n, COMPLEX, 0.0, PACKED)
-    a_cr = tl.zeros([BLOCK_N], dtype=tl.float32)
-    a_ci = tl.zeros([BLOCK_N], dtype=tl.float32)
-    if A_CONST:
-        a_cr, a_ci = _load(a_row, acol, mask_n, COMPLEX, 0.0, PACKED)
+    cr, ci = _load_or_zeros(GHT, row * N + offs_n, mask_n, HAS_GHT, COMPLEX, PACKED, BLOCK_N)
+    h0r, h0i = _load_or_zeros(H0, row * N + offs_n, mask_n, HAS_H0, COMPLEX, PACKED, BLOCK_N)
+    a_cr, a_ci = _load_or_zeros(a_row, acol, mask_n, A_CONST, COMPLEX, PACKED, BLOCK_N)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
 
