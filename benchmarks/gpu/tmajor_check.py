@@ -99,7 +99,7 @@ def outputs(a, b, w_btc, t_major, **kw):
     return [h.detach(), last.detach(), *grads]
 
 
-def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
+def run_case(rep, dtype, length, a_const, bsz, c, dev, reps, with_peer=True):
     name = "bf16" if dtype == torch.bfloat16 else "fp32"
     label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
     a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
@@ -125,7 +125,7 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps):
         print(f"check {label:36} da vs float64 {e64} {'ok' if ok64 else 'FAIL'}", flush=True)
         del ref64
     del got
-    scan = peer_scan()
+    scan = peer_scan() if with_peer else "not run (--no-peer)"
     gates = a_s.reshape(1, c, 1).expand(bsz, c, length).contiguous() if a_const else a_s
     if not isinstance(scan, str):
         try:
@@ -238,6 +238,7 @@ def main():
         help="instead of the checks: sweep T-major tiles for this many seconds",
     )
     p.add_argument("--sweep-dtype", choices=("bf16", "fp32"), default="bf16")
+    p.add_argument("--no-peer", action="store_true", help="leave accelerated-scan out")
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -269,7 +270,7 @@ def main():
     for dtype in (torch.bfloat16, torch.float32):
         for length in lengths:
             for a_const in (False, True):
-                run_case(rep, dtype, length, a_const, bsz, c, dev, args.reps)
+                run_case(rep, dtype, length, a_const, bsz, c, dev, args.reps, not args.no_peer)
                 save()
     print(f"failed checks: {len(rep['failed_checks'])}; elapsed {rep['elapsed_s']} s")
 

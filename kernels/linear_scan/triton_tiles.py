@@ -139,13 +139,26 @@ T_MAJOR_BWD_REV: dict[str, bool] = {"f32": True, "f16": True}
 # time-varying / invariant); fwd+bwd, both passes chunked, 6.64 / 5.20 against 8.21 / 6.59.
 # fp32 ran slower with lane_cols in every case. The chunked variant wins where the single pass
 # leaves the SMs short of columns; with a time-invariant a the single pass did best forward.
-NARROW_LANE_MIN_T = 16384
+# The same four picks were also the best lane tiles at T = 1024 and 4096 (GPU batch 42,
+# results/linear-scan-lane-cols-h100-run4-short.json), against the NARROW tiles: T=1024 fwd
+# 0.050 / 0.039 ms against 0.061 / 0.048, fwd+bwd 0.114 / 0.102 against 0.139 / 0.124; T=4096
+# fwd 0.176 / 0.134 against 0.213 / 0.170, fwd+bwd 0.425 / 0.346 against 0.496 / 0.431. Below
+# T=1024: unmeasured, the NARROW tiles stay.
+NARROW_LANE_MIN_T = 1024
 NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool]] = {
     (False, False): ("chunked", 32, 64, 1, False),  # single (64, 64, 1): 2.85 ms
     (True, False): ("single", 32, 64, 1, True),  # chunked (32, 64, 1): 2.28 ms
     (False, True): ("chunked", 32, 64, 1, False),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
     (True, True): ("chunked", 32, 64, 1, False),  # single (32, 64, 1): 6.64 ms fwd+bwd
 }
+
+
+def _t_major_short(tile: Tile, length: int) -> Tile:
+    """A T-major tile for a sequence shorter than its BLOCK_T: the power of two that covers T
+    (at least 32 steps, one a lane), with warps cut so that each thread still holds 8 or more
+    steps (16-byte bf16 loads)."""
+    block_t = max(32, 1 << (length - 1).bit_length())
+    return block_t, tile[1], max(1, min(tile[2], block_t // 256))
 
 
 @dataclass(frozen=True)
@@ -278,6 +291,8 @@ def choose(
         pick = (SINGLE_BWD if backward else SINGLE_FWD)[(kind, a_const)]
     if tile is None:  # the CPU interpreter runs each tile element by element: small tiles
         tile = (8, 16, 1) if interpreted else tuple(pick[:3])
+        if t_major and not interpreted and length < tile[0]:
+            tile = _t_major_short(tile, length)
     packed = forced.get("packed")
     packed = COMPLEX_PACKED if packed is None else packed
     prefetch = forced.get("bwd_prefetch" if backward else "prefetch")

@@ -507,12 +507,18 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert (lane.variant, lane.block_n, lane.lane_cols) == ("chunked", 64, True)
     assert choose(8, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
     assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
-    assert not choose(8, 4096, 1536, "f16", False, False, interpreted=False).lane_cols
+    assert choose(8, 1024, 1536, "f16", False, False, interpreted=False).lane_cols
+    assert not choose(8, 512, 1536, "f16", False, False, interpreted=False).lane_cols
     with scan_config(lane_cols=False):
         off = choose(8, 65536, 1536, "f16", False, False, interpreted=False)
     assert (off.variant, off.block_n, off.lane_cols) == ("single", 32, False)
     with scan_config(tile=(64, 32, 1)):  # a forced tile keeps the layout unless asked
         assert not choose(8, 65536, 1536, "f16", False, False, interpreted=False).lane_cols
+    # T-major, T shorter than the tile: BLOCK_T covers T, 8+ steps a thread
+    short = choose(8, 300, 1536, "f16", False, False, interpreted=False, t_major=True)
+    assert (short.block_t, short.block_n, short.num_warps) == (512, 1, 2)
+    short = choose(8, 5, 1536, "f32", True, True, interpreted=False, t_major=True)
+    assert (short.block_t, short.num_warps) == (32, 1)
     # T-major backward: rows in increasing time, scanned with reverse=True (rev_scan) by default
     tm = choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True)
     assert tm.rev and (tm.block_t, tm.block_n) == (128, 1)
