@@ -48,6 +48,10 @@ CASES = [
      96, False, True, {}),
     ("T-major fp32 reset", {"t_major": True}, torch.float32, 2, 1000, 96, False, True,
      {"reset": True}),
+    ("T-major bf16 shift_rows", {"t_major": True, "shift_rows": True}, torch.bfloat16, 2, 1000,
+     96, False, True, {}),
+    ("T-major fp32 shift_rows a ti, h0, reset", {"t_major": True, "shift_rows": True},
+     torch.float32, 2, 1000, 96, True, True, {"h0": True, "reset": True}),
     ("complex64 packed", {}, torch.complex64, 2, 300, 96, False, False, {"h0": True}),
     ("complex64 pairs", {"packed": False}, torch.complex64, 2, 300, 96, True, False, {}),
 ]  # fmt: skip

@@ -1,8 +1,8 @@
 """Compile the Triton linear-scan kernels for sm_90a (no GPU needed) and print what ptxas says.
 
 For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
-(``t``: the T-major layout, ``l``: lane_cols,
-``r``: rev_scan; e.g. ``,tr``): the shuffles, barriers, global loads and stores (and the vectorised
+(``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows; e.g.
+``,tr``): the shuffles, barriers, global loads and stores (and the vectorised
 ones) in the PTX, the registers and spill bytes from ``ptxas -v`` (the ptxas that ships with
 triton), and the blocked layouts of the TTGIR. Run it where the kernels will run: the GPU box
 has another Triton version.
@@ -53,6 +53,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         consts["HAS_GHT"] = True
         consts["UP"] = t_major and not REV
         consts["REV"] = REV
+        consts["SHIFT"] = SHIFT
     # Strides as the launch passes them: 1 is specialised to a constant by Triton, so the
     # contiguous axis (columns, or T when t_major) is a constexpr here too.
     strides = ["stride_ab", "stride_at", "stride_an", "stride_xb", "stride_xt", "stride_xn"]
@@ -114,4 +115,5 @@ for args in sys.argv[1:]:
     t_major = "t" in tm
     LANE = "l" in tm
     REV = "r" in tm
+    SHIFT = "s" in tm
     compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

@@ -171,17 +171,22 @@ SWEEP_FWD = {
     "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
     "fp32": [((1024, 1, 4), True)],  # results/scan-h100-run24-tmajor-fp32-sweep.json
 }
-# Backward candidates (tile, prefetch, rev_scan). Runs 20-24 swept tiles that reorder rows
-# through shared memory (rev_scan off); run 26 swept rev_scan tiles of 64-2048 steps, and
-# (128, 1, 1) with prefetch won for bf16 (the default, first). Now: one-warp and two-warp tiles
-# of 256-512 steps, which hold more bytes in flight (the time-invariant backward, reading two
-# tensors, ran at ~53% of copy bandwidth in run 27).
+# Backward candidates (tile, prefetch, rev_scan, shift_rows). Runs 20-24 swept tiles that reorder
+# rows through shared memory (rev_scan off); runs 26 and 28 swept rev_scan tiles (the defaults,
+# first: bf16 (128, 1, 1) / (512, 1, 1) for a time-varying / invariant a, fp32 (1024, 1, 4) /
+# (128, 1, 1)). Now (batch 44): shift_rows, which takes a_{t+1} and h_{t-1} from aligned loads
+# shifted in registers (ptxas: 9-12 global loads, 4-6 of them vectorised, against 21-39 with 2;
+# one-warp tiles gather through shuffles (870 for bf16 (512, 1, 1)), wider ones through shared
+# memory).
 SWEEP_BWD = {
-    "bf16": [(t, pf, True) for t, pf in (((128, 1, 1), True), ((256, 1, 1), True),
-                                         ((256, 1, 1), False), ((512, 1, 1), True),
-                                         ((512, 1, 2), True), ((128, 1, 2), True))],
-    "fp32": [(t, pf, True) for t, pf in (((128, 1, 1), True), ((1024, 1, 4), False),
-                                         ((256, 1, 1), True), ((512, 1, 2), True))],
+    "bf16": [((128, 1, 1), True, True, False), ((512, 1, 1), True, True, False),
+             ((128, 1, 1), True, True, True), ((256, 1, 1), True, True, True),
+             ((512, 1, 2), True, True, True), ((1024, 1, 4), True, True, True),
+             ((1024, 1, 4), False, True, True), ((512, 1, 1), True, True, True)],
+    "fp32": [((1024, 1, 4), False, True, False), ((128, 1, 1), True, True, False),
+             ((1024, 1, 4), False, True, True), ((128, 1, 1), True, True, True),
+             ((512, 1, 2), True, True, True), ((1024, 1, 4), True, True, True),
+             ((256, 1, 1), True, True, True)],
 }  # fmt: skip
 
 
@@ -197,7 +202,8 @@ def sweep(rep, bsz, c, length, dev, reps, budget, dtype=torch.bfloat16):
         fwd_tile = T_MAJOR_FWD["f16" if dtype == torch.bfloat16 else "f32"][:3]
         cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD[name]]
         cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf,
-                               "rev_scan": rev}) for t, pf, rev in SWEEP_BWD[name]]  # fmt: skip
+                               "rev_scan": rev, "shift_rows": sh})
+                  for t, pf, rev, sh in SWEEP_BWD[name]]  # fmt: skip
         for mode, kw in cands:
             if time.time() > t_end:
                 rep["sweep"].append({"case": label, "mode": mode, **kw, "skipped": "budget"})

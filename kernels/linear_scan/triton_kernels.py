@@ -212,14 +212,22 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr,
 def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                     a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
-                    UP: tl.constexpr = False, REV: tl.constexpr = False):  # fmt: skip
+                    UP: tl.constexpr = False, REV: tl.constexpr = False,
+                    SHIFT: tl.constexpr = False):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
     Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
     UP (T-major, forward-order scans): load the tile's rows in increasing time, so that Triton
     sees consecutive addresses and vectorises, then reorder them in registers (_take_rows).
+    SHIFT (REV, T-major, real, forward order): a_{i+1} and h_{i-1} are the tile's own aligned
+    loads shifted by one row (_take_rows) plus one edge row, instead of loads one step off the
+    tile's alignment, which Triton cannot vectorise (one 2- or 4-byte load per element).
     """
-    if UP:
+    if SHIFT:
+        nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads_shift(
+            A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
+            A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
+    elif UP:
         nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads_up(
             A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
             A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
@@ -241,6 +249,38 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
         h_off = (t - STEP)[:, None] * stride_xt + xcol[None, :]
         hpr, hpi = _load(H + base, h_off, mp, COMPLEX, 0.0, PACKED)
     return nr, ni, gr_in, gi_in, hpr, hpi
+
+
+@triton.jit
+def _bwd_tile_loads_shift(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n,
+                          a_cr, A_CONST: tl.constexpr, BLOCK_T: tl.constexpr,
+                          BLOCK_N: tl.constexpr):  # fmt: skip
+    """_bwd_tile_loads for REV tiles (rows in increasing time t = i) of a real forward-order
+    T-major scan, with every tile-sized load aligned: a_{t+1} and h_{t-1} come from the aligned
+    a_t and h_t tiles shifted by one row in registers, and the rows that leave the tile from one
+    small edge load each."""
+    i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, False, BLOCK_T, True)
+    r = tl.arange(0, BLOCK_T)
+    mn = has_next[:, None] & mask_n[None, :]
+    if A_CONST:
+        nr = tl.where(mn, a_cr[None, :], 1.0)
+    else:
+        a_al = tl.load(a_row + t[:, None] * stride_at + acol[None, :], mask=m2, other=1.0)
+        t_end = (T - k * BLOCK_T).to(tl.int64)  # the step after the tile's last row
+        has_end = (t_end >= 0) & (t_end < T)  # t_end < 0 only past the last tile (prefetch)
+        edge = tl.load(a_row + t_end * stride_at + acol, mask=mask_n & has_end, other=1.0)
+        nr = _take_rows(a_al.to(tl.float32), tl.minimum(r + 1, BLOCK_T - 1), BLOCK_T, BLOCK_N)
+        nr = tl.where((r == BLOCK_T - 1)[:, None], edge.to(tl.float32)[None, :], nr)
+        nr = tl.where(mn, nr, 1.0)  # rows before the start and the last step: identity
+    off = t[:, None] * stride_xt + xcol[None, :]
+    gr_in = tl.load(GH + base + off, mask=m2, other=0.0).to(tl.float32)
+    h_al = tl.load(H + base + off, mask=m2, other=0.0).to(tl.float32)
+    t_before = (T - (k + 1) * BLOCK_T - 1).to(tl.int64)  # the step before the tile's first row
+    edge = tl.load(H + base + t_before * stride_xt + xcol, mask=mask_n & (t_before >= 0), other=0.0)
+    hpr = _take_rows(h_al, tl.maximum(r - 1, 0), BLOCK_T, BLOCK_N)
+    hpr = tl.where((r == 0)[:, None], edge.to(tl.float32)[None, :], hpr)
+    zero = tl.zeros_like(gr_in)
+    return nr, zero, gr_in, zero, hpr, zero
 
 
 @triton.jit
@@ -313,7 +353,7 @@ def _scan_bwd_kernel(
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    REV: tl.constexpr = False,
+    REV: tl.constexpr = False, SHIFT: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -352,7 +392,7 @@ def _scan_bwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
-                          BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
+                          BLOCK_T, BLOCK_N, UP, REV, SHIFT)  # fmt: skip
     for k in range(k_lo, k_hi):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
         off = t[:, None] * stride_xt + xcol[None, :]
@@ -361,11 +401,13 @@ def _scan_bwd_kernel(
             nr, ni, gr_in, gi_in, hpr, hpi = nxt
             nxt = _bwd_tile_loads(
                 A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV,
+                SHIFT)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
                 A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
-                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV)  # fmt: skip
+                a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV,
+                SHIFT)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)

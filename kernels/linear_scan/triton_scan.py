@@ -58,8 +58,13 @@ BWD_PREFETCH: bool | None = None
 # forward in place runs at 94-97% of copy bandwidth against 33-61% for the (B, T, N) kernel (not
 # counting the copy to (B, T, N)); fp32 is within 15% of it either way, while the copy it saves
 # reads and writes all of b (3.2 GB each way there). scan_config(t_major=...) overrides it.
+# Shorter T (GPU batch 43, results/scan-h100-run33-tmajor-short.json, same data in both layouts,
+# no copy counted): T-major beat the (B, T, N) kernel at T = 256 and 1024 in all 16 cases (e.g.
+# bf16 fwd 0.034 against 0.050 ms at T=1024, fp32 fwd+bwd 0.147 against 0.156) and lost at T=64
+# (0.013 against 0.009 ms). Below T_MAJOR_MIN_T the input is copied (a transposing copy, which
+# cost 2.4-4.2x the whole scan at T=1024 in run 31), unmeasured against T-major there.
 T_MAJOR: bool | None = None
-T_MAJOR_MIN_T = 4096
+T_MAJOR_MIN_T = 256
 
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
@@ -241,7 +246,7 @@ class TritonLinearScan(torch.autograd.Function):
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,
                 COMPLEX=h.is_complex(), PREFETCH=prefetch,
                 UP=t_major and not ctx.reverse and not c.rev, REV=c.rev,
-                STRIDED=t_major)  # fmt: skip
+                SHIFT=c.shift and not ctx.reverse, STRIDED=t_major)  # fmt: skip
         # One reduction over the dims a is broadcast along (partial sums over T, rows over B).
         dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
         if dims:

@@ -125,6 +125,12 @@ T_MAJOR_BWD: dict[tuple[str, bool], Pick] = {
 # vectorise, a_{t+1} and h_{t-1} are loads shifted by one step), False reorders them into
 # decreasing time through shared memory (tl.gather; the kernels' UP). The GPU tests check both.
 T_MAJOR_BWD_REV: dict[str, bool] = {"f32": True, "f16": True}
+# rev_scan backward: (kind, a time-invariant) -> True takes a_{t+1} and h_{t-1} from the tile's
+# aligned loads shifted by one row in registers (``scan_config(shift_rows=True)``, the kernels'
+# SHIFT) instead of loading them one step off the tile's alignment, which Triton does with one
+# 2- or 4-byte load per element (ptxas sm_90a, bf16 (512, 1, 1) with a time-invariant a: 35 of
+# its 39 global loads are scalar). Off (missing) until timed.
+T_MAJOR_BWD_SHIFT: dict[tuple[str, bool], bool] = {}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
@@ -173,6 +179,7 @@ class Choice:
     prefetch: bool = False  # real dtypes: load tile k + 1 before computing tile k (fwd and bwd)
     lane_cols: bool = False  # (B, T, N) layout: lanes across the columns, time in registers
     rev: bool = False  # backward: rows in increasing time, scanned with reverse=True
+    shift: bool = False  # rev backward, T-major: shifted rows from aligned loads (SHIFT)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -189,6 +196,7 @@ def scan_config(
     t_major: bool | None = None,
     lane_cols: bool | None = None,
     rev_scan: bool | None = None,
+    shift_rows: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -211,6 +219,9 @@ def scan_config(
         rev_scan: backward: hold each tile's rows in increasing time and scan them with
             ``tl.associative_scan(reverse=True)`` (True) or in decreasing time (False); None
             keeps the default (``T_MAJOR_BWD_REV`` for the T-major layout, else off).
+        shift_rows: T-major rev_scan backward of a forward-order scan: a_{t+1} and h_{t-1}
+            from the tile's aligned loads shifted in registers (True) or loaded one step off
+            (False); None keeps ``T_MAJOR_BWD_SHIFT``.
 
     Example::
 
@@ -232,6 +243,7 @@ def scan_config(
         "t_major": t_major,
         "lane_cols": lane_cols,
         "rev_scan": rev_scan,
+        "shift_rows": shift_rows,
     }
     token = _FORCED.set(forced)
     try:
@@ -302,5 +314,10 @@ def choose(
     if rev is None:
         rev = t_major and T_MAJOR_BWD_REV.get(kind, False)
     lane_cols = bool(lane_cols) and not t_major
+    rev = bool(rev) and backward
+    shift = forced.get("shift_rows")
+    if shift is None:
+        shift = T_MAJOR_BWD_SHIFT.get((kind, a_const), False)
+    shift = bool(shift) and rev and t_major and kind != "c64"
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=lane_cols, rev=bool(rev) and backward)  # fmt: skip
+                  lane_cols=lane_cols, rev=rev, shift=shift)  # fmt: skip

@@ -341,10 +341,12 @@ T_MAJOR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("rev", [False, True], ids=["up", "rev"])
+@pytest.mark.parametrize(
+    "rev,shift", [(False, False), (True, False), (True, True)], ids=["up", "rev", "rev_shift"]
+)
 @pytest.mark.parametrize("variant,tile", [("single", (16, 2, 1)), ("chunked", (8, 4, 1))])
 @pytest.mark.parametrize("case", T_MAJOR_CASES, ids=str)
-def test_triton_t_major_input_matches_naive(variant, tile, case, rev, nan_outputs):
+def test_triton_t_major_input_matches_naive(variant, tile, case, rev, shift, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     kind, reverse = case
@@ -368,7 +370,7 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, rev, nan_output
         xs = [x.to(dev, dtype).detach().requires_grad_() for x in (a, b, h0)]
         if backend == "triton":
             assert xs[1].stride()[1] == 1  # still T-major on the device
-        with scan_config(variant, tile, t_major=True, rev_scan=rev):
+        with scan_config(variant, tile, t_major=True, rev_scan=rev, shift_rows=shift):
             h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(dev), reverse=reverse,
                                   return_final=True, backend=backend)  # fmt: skip
             grads = torch.autograd.grad((h * w.to(dev, dtype)).sum() + last.square().sum(), xs)
@@ -379,7 +381,7 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, rev, nan_output
         assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
     if case == ("tv", False):  # bf16 in and out (fp32 inside)
         xs = [x.to(TRITON_DEV, torch.bfloat16).detach().requires_grad_() for x in (a, b, h0)]
-        with scan_config(variant, tile, t_major=True, rev_scan=rev):
+        with scan_config(variant, tile, t_major=True, rev_scan=rev, shift_rows=shift):
             h, last = linear_scan(*xs[:2], h0=xs[2], reset=reset.to(TRITON_DEV),
                                   return_final=True, backend="triton")  # fmt: skip
             loss = (
@@ -396,8 +398,12 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, rev, nan_output
 # partial first tiles, prefetch on and off, fp32 and bf16.
 @pytest.mark.parametrize("length", [1, 7, 1000])
 @pytest.mark.parametrize("kind", ["tv", "ti"])
-@pytest.mark.parametrize("prefetch,rev", [(False, False), (True, False), (True, True)])
-def test_triton_t_major_lengths(length, kind, prefetch, rev, nan_outputs):
+@pytest.mark.parametrize(
+    "prefetch,rev,shift",
+    [(False, False, False), (True, False, False), (True, True, False), (True, True, True),
+     (False, True, True)],
+)  # fmt: skip
+def test_triton_t_major_lengths(length, kind, prefetch, rev, shift, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     bsz, n = 2, 3
@@ -411,7 +417,8 @@ def test_triton_t_major_lengths(length, kind, prefetch, rev, nan_outputs):
     for dtype, tol in ((torch.float32, 2e-5), (torch.bfloat16, 3e-2), (torch.float16, 3e-2)):
         rounded = [x.to(dtype).double() for x in (a, b, h0)]
         ref = run_with_grads("naive", *rounded, reset, False, torch.float64)
-        with scan_config("single", tile, t_major=True, prefetch=prefetch, rev_scan=rev):
+        with scan_config("single", tile, t_major=True, prefetch=prefetch, rev_scan=rev,
+                         shift_rows=shift):  # fmt: skip
             xs = [x.to(TRITON_DEV) for x in (a, b, h0)]
             got = run_with_grads("triton", *xs, reset.to(TRITON_DEV), False, dtype)
         assert got[0].stride()[1] == 1 or length == 1  # scanned (and written) T-major
@@ -519,6 +526,11 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert (short.block_t, short.block_n, short.num_warps) == (512, 1, 2)
     short = choose(8, 5, 1536, "f32", True, True, interpreted=False, t_major=True)
     assert (short.block_t, short.num_warps) == (32, 1)
+    # shift_rows: only for the T-major rev_scan backward
+    with scan_config(shift_rows=True):
+        assert choose(8, 65536, 1536, "f16", True, True, interpreted=False, t_major=True).shift
+        assert not choose(8, 65536, 1536, "f16", True, True, interpreted=False).shift
+        assert not choose(8, 65536, 1536, "f16", True, False, interpreted=False, t_major=True).shift
     # T-major backward: rows in increasing time, scanned with reverse=True (rev_scan) by default
     tm = choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True)
     assert tm.rev and (tm.block_t, tm.block_n) == (128, 1)
