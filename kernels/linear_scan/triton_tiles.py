@@ -113,9 +113,12 @@ T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, T
 # 4.34 ((64, 1, 1), prefetch); fp32 8.93 / 5.74 ms against 9.51 / 5.88 ((128, 1, 1), prefetch).
 # accelerated-scan took 5.23 (bf16) and 8.88 ms (fp32) in run 25.
 T_MAJOR_BWD: dict[tuple[str, bool], Pick] = {
-    ("f16", False): (128, 1, 1, True),  # (512, 1, 4) prefetching 5.24 ms
+    # batch 44 (results/scan-h100-run34-tmajor-shift-sweep-bf16.json), with shift_rows: 4.764 ms
+    # against 4.920 for (128, 1, 1) without it (the default before) and 5.267 with it.
+    ("f16", False): (256, 1, 1, True),
     # run 28 (scan-h100-run28-tmajor-rev-sweep-bf16.json): 3.995 ms against 4.138 for
-    # (128, 1, 1) in the same call; (256, 1, 1) 4.02. The time-varying a: (128, 1, 1) stays.
+    # (128, 1, 1) in the same call; (256, 1, 1) 4.02. With shift_rows (batch 44): 3.800 ms,
+    # (256, 1, 1) 3.842.
     ("f16", True): (512, 1, 1, True),
     ("f32", False): (1024, 1, 4, False),  # (512, 1, 4) prefetching 8.94 ms; (128, 1, 1) 9.12
     ("f32", True): (128, 1, 1, True),  # (1024, 1, 4) 5.92 ms
@@ -129,8 +132,17 @@ T_MAJOR_BWD_REV: dict[str, bool] = {"f32": True, "f16": True}
 # aligned loads shifted by one row in registers (``scan_config(shift_rows=True)``, the kernels'
 # SHIFT) instead of loading them one step off the tile's alignment, which Triton does with one
 # 2- or 4-byte load per element (ptxas sm_90a, bf16 (512, 1, 1) with a time-invariant a: 35 of
-# its 39 global loads are scalar). Off (missing) until timed.
-T_MAJOR_BWD_SHIFT: dict[tuple[str, bool], bool] = {}
+# its 39 global loads are scalar; 13 with 8 vectorised when shifted). One H100, B=8, C=1536,
+# T=65536, fwd+bwd, GPU batch 44 (results/scan-h100-run34-tmajor-shift-sweep-*.json), against
+# the T_MAJOR_BWD tile without it in the same call: bf16 4.764 / 3.800 ms against 4.920 / 3.996
+# (a time-varying / invariant; 90.0% / 70.5% of copy bandwidth); fp32 8.884 against 8.975 ms
+# with a time-varying a. fp32 with a time-invariant a: 5.722 against 5.745 ms, within noise
+# (left off). Multi-warp tiles shift through shared memory and ran 5-40% slower.
+T_MAJOR_BWD_SHIFT: dict[tuple[str, bool], bool] = {
+    ("f16", False): True,
+    ("f16", True): True,
+    ("f32", False): True,
+}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8

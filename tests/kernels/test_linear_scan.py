@@ -535,8 +535,11 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     tm = choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True)
     assert tm.rev and (tm.block_t, tm.block_n) == (128, 1)
     assert not choose(8, 65536, 1536, "f32", True, False, interpreted=False, t_major=True).rev
+    tm = choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True)
+    assert tm.rev and tm.shift and (tm.block_t, tm.num_warps) == (256, 1)  # batch 44's pick
     with scan_config(rev_scan=False):
-        assert not choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True).rev
+        tm = choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True)
+        assert not tm.rev and not tm.shift
     with scan_config("chunked", tile=(16, 8, 2), bwd_tile=(32, 8, 1)):
         fwd = choose(8, 300, 65536, "c64", True, False, interpreted=False)
         bwd = choose(8, 300, 65536, "c64", True, True, interpreted=False)
