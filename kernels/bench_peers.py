@@ -45,6 +45,9 @@ def linear_peers(a, b, device, backward, compile_peer):
             try:
                 from accelerated_scan.scalar import scan as scan_scalar
 
+                # Its backward reads up to 2047 elements past the end of its states tensor when
+                # T is not a multiple of 2048 (compute-sanitizer, GPU batch 43): a run may die
+                # of an illegal memory access there (batch 42, T=1024). Its values are right.
                 peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
             except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
                 peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"

@@ -112,7 +112,11 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps, with_peer=True):
     got = outputs(a_tm, b_tm, w_tm, True)
     assert got[0].stride()[1] == 1, "the T-major path did not run in place"
     errs = {n: rel(x, r) for n, x, r in zip(("h", "final", "da", "db"), got, ref, strict=True)}
-    ok = max(errs.values()) < tol
+    # A time-invariant da sums B x T terms in float32 in two different orders: where the float64
+    # check below runs, it decides (fp32 T=16384 differed by 3e-4 across paths, runs 27 and 35,
+    # and the T-major one was the closer to float64).
+    judged = {n: e for n, e in errs.items() if not (n == "da" and a_const and length <= 16384)}
+    ok = max(judged.values()) < tol
     rep["checks"].append({"case": label, "impl": "t-major vs default", "rel_err": errs,
                           "tol": tol, "pass": ok})  # fmt: skip
     print(f"check {label:36} t-major vs default {errs} {'ok' if ok else 'FAIL'}", flush=True)
