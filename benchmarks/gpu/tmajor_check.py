@@ -99,7 +99,7 @@ def outputs(a, b, w_btc, t_major, **kw):
     return [h.detach(), last.detach(), *grads]
 
 
-def run_case(rep, dtype, length, a_const, bsz, c, dev, reps, with_peer=True):
+def run_case(rep, dtype, length, a_const, bsz, c, dev, reps, with_peer=True, copied=False):
     name = "bf16" if dtype == torch.bfloat16 else "fp32"
     label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
     a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
@@ -145,6 +145,8 @@ def run_case(rep, dtype, length, a_const, bsz, c, dev, reps, with_peer=True):
         nbytes = _min_bytes(b_s.numel(), b_s.element_size(), a_const, backward)
         impls = [("ours (B,T,C)", ours(a_df, b_df, False, backward, w_df)),
                  ("ours T-major (B,C,T)", ours(a_tm, b_tm, True, backward, w_tm))]  # fmt: skip
+        if copied:  # what a (B, C, T) input below T_MAJOR_MIN_T runs: copied to (B, T, C)
+            impls.append(("ours (B,C,T) copied", ours(a_tm, b_tm, False, backward, w_tm)))
         if isinstance(scan, str):
             rep["results"].append({"case": label, "mode": mode, "impl": "accelerated-scan",
                                    "skipped": scan})  # fmt: skip
@@ -249,6 +251,11 @@ def main():
     )
     p.add_argument("--sweep-dtype", choices=("bf16", "fp32"), default="bf16")
     p.add_argument("--no-peer", action="store_true", help="leave accelerated-scan out")
+    p.add_argument(
+        "--copied",
+        action="store_true",
+        help="also time the (B, C, T) storage copied to (B, T, C) (t_major off)",
+    )
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -280,7 +287,18 @@ def main():
     for dtype in (torch.bfloat16, torch.float32):
         for length in lengths:
             for a_const in (False, True):
-                run_case(rep, dtype, length, a_const, bsz, c, dev, args.reps, not args.no_peer)
+                run_case(
+                    rep,
+                    dtype,
+                    length,
+                    a_const,
+                    bsz,
+                    c,
+                    dev,
+                    args.reps,
+                    not args.no_peer,
+                    args.copied,
+                )
                 save()
     print(f"failed checks: {len(rep['failed_checks'])}; elapsed {rep['elapsed_s']} s")
 
