@@ -187,7 +187,7 @@ def bench_linear(
                             impls["worldssm triton, T-contiguous input"] = (
                                 linear_scan, _t_contiguous(a, b))  # fmt: skip
                             note["worldssm triton, T-contiguous input"] = (
-                                "b stored (B, C, T): T-major in place when T >= 256")  # fmt: skip
+                                "b stored (B, C, T): T-major in place when T >= 32")  # fmt: skip
                     if peers:
                         impls.update(linear_peers(a, b, device, backward, compile_peer))
                     for name, spec in impls.items():

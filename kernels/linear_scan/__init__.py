@@ -105,7 +105,7 @@ def linear_scan(
         b: inputs (B, T, *S); float32, float16, bfloat16 (accumulated in float32), float64,
             complex64 or complex128 (64-bit inputs always take the exact PyTorch path). On a GPU
             a real (B, T, C) b whose T axis is contiguous (``x.transpose(1, 2)`` of a (B, C, T)
-            tensor) is scanned in place for forward scans with T >= 256, and h comes back in
+            tensor) is scanned in place for forward scans with T >= 32, and h comes back in
             that layout; other layouts are copied to (B, T, *S) first.
         h0: initial state (B, *S) or None (zeros).
         reset: (B, T) bool; True where a new episode starts: h_t = b_t there, nothing from

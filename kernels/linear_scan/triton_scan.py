@@ -61,10 +61,13 @@ BWD_PREFETCH: bool | None = None
 # Shorter T (GPU batch 43, results/scan-h100-run33-tmajor-short.json, same data in both layouts,
 # no copy counted): T-major beat the (B, T, N) kernel at T = 256 and 1024 in all 16 cases (e.g.
 # bf16 fwd 0.034 against 0.050 ms at T=1024, fp32 fwd+bwd 0.147 against 0.156) and lost at T=64
-# (0.013 against 0.009 ms). Below T_MAJOR_MIN_T the input is copied (a transposing copy, which
-# cost 2.4-4.2x the whole scan at T=1024 in run 31), unmeasured against T-major there.
+# (0.013 against 0.009 ms). But the alternative for a (B, C, T) input is the copy to (B, T, N)
+# plus that kernel (batch 48, results/scan-h100-run38-tmajor-copied.json): T-major was faster
+# than it in all 48 cases at T = 64, 128 and 256 (e.g. bf16 fwd+bwd 0.024 against 0.044 ms at
+# T=64), and in 14 of 16 at T=32 (the two others: fwd with a time-invariant a, 0.013 against
+# 0.012 ms). Below T_MAJOR_MIN_T (unmeasured) the input is copied.
 T_MAJOR: bool | None = None
-T_MAJOR_MIN_T = 256
+T_MAJOR_MIN_T = 32
 
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
