@@ -86,8 +86,9 @@ def _store(ptr, off, re, im, mask, COMPLEX: tl.constexpr, PACKED: tl.constexpr =
 
 
 @triton.jit
-def _last_row(x, BLOCK_T: tl.constexpr, FIRST: tl.constexpr = False):
-    """Row BLOCK_T - 1 of a (BLOCK_T, BLOCK_N) tile (row 0 if FIRST)."""
+def _edge_row(x, BLOCK_T: tl.constexpr, FIRST: tl.constexpr = False):
+    """The last row (BLOCK_T - 1) of a (BLOCK_T, BLOCK_N) tile, or the first (row 0) if FIRST:
+    where a scan's carry ends up (the first row for a reverse=True scan)."""
     rows = tl.arange(0, BLOCK_T)
     pick = 0 if FIRST else BLOCK_T - 1
     return tl.sum(tl.where((rows == pick)[:, None], x, 0.0), axis=0)

@@ -17,7 +17,7 @@ import triton.language as tl
 
 from worldssm.kernels.linear_scan.triton_io import (
     _cut_at,
-    _last_row,
+    _edge_row,
     _load,
     _load_or_zeros,
     _publish,
@@ -171,11 +171,11 @@ def _scan_fwd_kernel(
         if COMPLEX:
             hr = pr * cr[None, :] - pi * ci[None, :] + sr
             hi = pr * ci[None, :] + pi * cr[None, :] + si
-            ci = _last_row(hi, BLOCK_T)
+            ci = _edge_row(hi, BLOCK_T)
         else:
             hr = pr * cr[None, :] + sr
             hi = hr
-        cr = _last_row(hr, BLOCK_T)
+        cr = _edge_row(hr, BLOCK_T)
         if CHUNKED:
             if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
@@ -430,7 +430,7 @@ def _scan_bwd_kernel(
         if COMPLEX:
             gr = pr * cr[None, :] - pi * ci[None, :] + sr
             gi = pr * ci[None, :] + pi * cr[None, :] + si
-            ci = _last_row(gi, BLOCK_T, REV)
+            ci = _edge_row(gi, BLOCK_T, REV)
             dar = tl.where(keep, gr * hpr + gi * hpi, 0.0)
             dai = tl.where(keep, gi * hpr - gr * hpi, 0.0)
         else:
@@ -438,7 +438,7 @@ def _scan_bwd_kernel(
             gi = gr
             dar = tl.where(keep, gr * hpr, 0.0)
             dai = dar
-        cr = _last_row(gr, BLOCK_T, REV)
+        cr = _edge_row(gr, BLOCK_T, REV)
         if CHUNKED:
             if k < n_tiles - 1:
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
