@@ -252,7 +252,8 @@ class TritonLinearScan(torch.autograd.Function):
                 UP=t_major and not ctx.reverse and not c.rev, REV=c.rev,
                 SHIFT=c.shift and not ctx.reverse, STRIDED=t_major)  # fmt: skip
         # One reduction over the dims a is broadcast along (partial sums over T, rows over B).
-        dims = (1,) * a_const + (0,) * (ba == 1 and bsz > 1)
+        # (A single pass leaves one part: no sum, which would be one more launch of host time.)
+        dims = (1,) * (a_const and n_parts > 1) + (0,) * (ba == 1 and bsz > 1)
         if dims:
             da = da.sum(dims, keepdim=True)
         a_shape, b_shape = ctx.shapes
