@@ -52,6 +52,12 @@ CASES = [
      96, False, True, {}),
     ("T-major fp32 shift_rows a ti, h0, reset", {"t_major": True, "shift_rows": True},
      torch.float32, 2, 1000, 96, True, True, {"h0": True, "reset": True}),
+    ("T-major bf16 groups", {"t_major": True, "groups": True}, torch.bfloat16, 2, 1000, 96,
+     False, True, {}),
+    ("T-major bf16 groups a ti, h0, reset", {"t_major": True, "groups": True}, torch.bfloat16,
+     2, 1001, 96, True, True, {"h0": True, "reset": True}),
+    ("T-major fp32 groups 4 warps, reset", {"t_major": True, "groups": True,
+     "bwd_tile": (1024, 1, 4)}, torch.float32, 2, 3001, 96, False, True, {"reset": True}),
     ("complex64 packed", {}, torch.complex64, 2, 300, 96, False, False, {"h0": True}),
     ("complex64 pairs", {"packed": False}, torch.complex64, 2, 300, 96, True, False, {}),
 ]  # fmt: skip

@@ -1,7 +1,8 @@
 """Compile the Triton linear-scan kernels for sm_90a (no GPU needed) and print what ptxas says.
 
 For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
-(``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows; e.g.
+(``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows, ``g``:
+the register-groups backward (triton_groups.py); e.g.
 ``,tr``): the shuffles, barriers, global loads and stores (and the vectorised
 ones) in the PTX, the registers and spill bytes from ``ptxas -v`` (the ptxas that ships with
 triton), and the blocked layouts of the TTGIR. Run it where the kernels will run: the GPU box
@@ -112,6 +113,8 @@ for args in sys.argv[1:]:
     f, dt, ac, BT, BN, W, pf, *tm = args.split(",")
     tm = "".join(tm)
     kern = ts._scan_fwd_kernel if f == "fwd" else ts._scan_bwd_kernel
+    if "g" in tm:
+        kern = ts._scan_bwd_groups_kernel
     t_major = "t" in tm
     LANE = "l" in tm
     REV = "r" in tm

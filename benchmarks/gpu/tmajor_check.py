@@ -177,22 +177,24 @@ SWEEP_FWD = {
     "bf16": [((1024, 1, 4), True)],  # results/scan-h100-run20-tmajor-sweep.json
     "fp32": [((1024, 1, 4), True)],  # results/scan-h100-run24-tmajor-fp32-sweep.json
 }
-# Backward candidates (tile, prefetch, rev_scan, shift_rows). Runs 20-24 swept tiles that reorder
-# rows through shared memory (rev_scan off); runs 26 and 28 swept rev_scan tiles (the defaults,
-# first: bf16 (128, 1, 1) / (512, 1, 1) for a time-varying / invariant a, fp32 (1024, 1, 4) /
-# (128, 1, 1)). Now (batch 44): shift_rows, which takes a_{t+1} and h_{t-1} from aligned loads
-# shifted in registers (ptxas: 9-12 global loads, 4-6 of them vectorised, against 21-39 with 2;
-# one-warp tiles gather through shuffles (870 for bf16 (512, 1, 1)), wider ones through shared
-# memory).
+# Backward candidates (tile, prefetch, rev_scan, shift_rows, groups). Runs 20-24 swept tiles that
+# reorder rows through shared memory (rev_scan off); runs 26 and 28 swept rev_scan tiles; batch
+# 44 shift_rows (the defaults since: bf16 (256, 1, 1) / (512, 1, 1) for a time-varying /
+# invariant a, fp32 (1024, 1, 4) without prefetch / (128, 1, 1) without shift_rows; first in each
+# list below). Now (batch 51): the register-groups backward (triton_groups.py; ptxas sm_90a:
+# 150 shuffles for bf16 (512, 1, 1) with a time-invariant a against 870, 69 against 433 for
+# (256, 1, 1) with a time-varying one).
 SWEEP_BWD = {
-    "bf16": [((128, 1, 1), True, True, False), ((512, 1, 1), True, True, False),
-             ((128, 1, 1), True, True, True), ((256, 1, 1), True, True, True),
-             ((512, 1, 2), True, True, True), ((1024, 1, 4), True, True, True),
-             ((1024, 1, 4), False, True, True), ((512, 1, 1), True, True, True)],
-    "fp32": [((1024, 1, 4), False, True, False), ((128, 1, 1), True, True, False),
-             ((1024, 1, 4), False, True, True), ((128, 1, 1), True, True, True),
-             ((512, 1, 2), True, True, True), ((1024, 1, 4), True, True, True),
-             ((256, 1, 1), True, True, True)],
+    "bf16": [((256, 1, 1), True, True, True, False), ((512, 1, 1), True, True, True, False),
+             ((256, 1, 1), True, True, True, True), ((512, 1, 1), True, True, True, True),
+             ((1024, 1, 1), True, True, True, True), ((512, 1, 2), True, True, True, True),
+             ((1024, 1, 2), True, True, True, True), ((1024, 1, 4), True, True, True, True),
+             ((2048, 1, 4), True, True, True, True), ((512, 1, 1), False, True, True, True)],
+    "fp32": [((1024, 1, 4), False, True, True, False), ((128, 1, 1), True, True, False, False),
+             ((128, 1, 1), True, True, True, True), ((256, 1, 1), True, True, True, True),
+             ((512, 1, 1), True, True, True, True), ((512, 1, 2), True, True, True, True),
+             ((1024, 1, 4), False, True, True, True), ((1024, 1, 4), True, True, True, True),
+             ((2048, 1, 4), True, True, True, True), ((256, 1, 1), False, True, True, True)],
 }  # fmt: skip
 
 
@@ -208,8 +210,8 @@ def sweep(rep, bsz, c, length, dev, reps, budget, dtype=torch.bfloat16):
         fwd_tile = T_MAJOR_FWD["f16" if dtype == torch.bfloat16 else "f32"][:3]
         cands = [("fwd", {"tile": t, "prefetch": pf}) for t, pf in SWEEP_FWD[name]]
         cands += [("fwd+bwd", {"tile": fwd_tile, "bwd_tile": t, "bwd_prefetch": pf,
-                               "rev_scan": rev, "shift_rows": sh})
-                  for t, pf, rev, sh in SWEEP_BWD[name]]  # fmt: skip
+                               "rev_scan": rev, "shift_rows": sh, "groups": gr})
+                  for t, pf, rev, sh, gr in SWEEP_BWD[name]]  # fmt: skip
         for mode, kw in cands:
             if time.time() > t_end:
                 rep["sweep"].append({"case": label, "mode": mode, **kw, "skipped": "budget"})

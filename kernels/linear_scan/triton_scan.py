@@ -37,6 +37,7 @@ import triton
 
 from worldssm.kernels.backend import triton_interpreted
 from worldssm.kernels.linear_scan import flatten_inputs
+from worldssm.kernels.linear_scan.triton_groups import _scan_bwd_groups_kernel
 from worldssm.kernels.linear_scan.triton_kernels import _scan_bwd_kernel, _scan_fwd_kernel
 from worldssm.kernels.linear_scan.triton_tiles import Choice, choose, forced_config, scan_config
 
@@ -244,7 +245,9 @@ class TritonLinearScan(torch.autograd.Function):
                 dummy if reset_u8 is None else reset_u8, _real(grad_h, p),
                 dummy if grad_final is None else _real(grad_final, p),
                 _real(dx, p), _real(da, p), dummy if dh0 is None else _real(dh0, p))  # fmt: skip
-        _launch(_scan_bwd_kernel, c, bsz, length, n, h.device, h.is_complex(), args,
+        groups = c.groups and t_major and not ctx.reverse  # (real, single, BLOCK_N = 1: choose)
+        kernel = _scan_bwd_groups_kernel if groups else _scan_bwd_kernel
+        _launch(kernel, c, bsz, length, n, h.device, h.is_complex(), args,
                 **_a_strides(ba, ta, n, t_major), **_strides(h, t_major),
                 HAS_H0=h0 is not None, HAS_RESET=reset_u8 is not None,
                 HAS_GHT=grad_final is not None, REVERSE=ctx.reverse, A_CONST=a_const,

@@ -143,6 +143,11 @@ T_MAJOR_BWD_SHIFT: dict[tuple[str, bool], bool] = {
     ("f16", True): True,
     ("f32", False): True,
 }
+# T-major backward of one-column tiles in register groups (triton_groups.py: no reverse=True
+# scan over the tile, no whole-tile row shifts; ptxas sm_90a, bf16 (512, 1, 1) with a
+# time-invariant a: SHIFTS shuffles against 870 for rev_scan + shift_rows). (kind, a
+# time-invariant) -> on. Unmeasured on a GPU yet: off by default.
+T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
@@ -192,6 +197,7 @@ class Choice:
     lane_cols: bool = False  # (B, T, N) layout: lanes across the columns, time in registers
     rev: bool = False  # backward: rows in increasing time, scanned with reverse=True
     shift: bool = False  # rev backward, T-major: shifted rows from aligned loads (SHIFT)
+    groups: bool = False  # T-major single-column backward in register groups (triton_groups)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -209,6 +215,7 @@ def scan_config(
     lane_cols: bool | None = None,
     rev_scan: bool | None = None,
     shift_rows: bool | None = None,
+    groups: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -234,6 +241,10 @@ def scan_config(
         shift_rows: T-major rev_scan backward of a forward-order scan: a_{t+1} and h_{t-1}
             from the tile's aligned loads shifted in registers (True) or loaded one step off
             (False); None keeps ``T_MAJOR_BWD_SHIFT``.
+        groups: T-major backward of a real forward-order scan with one-column tiles
+            (BLOCK_N = 1, single pass): run :mod:`.triton_groups`, which scans register groups
+            of four steps instead of the tile with reverse=True (True), or the rev_scan /
+            shift_rows kernel (False); None keeps ``T_MAJOR_BWD_GROUPS``.
 
     Example::
 
@@ -256,6 +267,7 @@ def scan_config(
         "lane_cols": lane_cols,
         "rev_scan": rev_scan,
         "shift_rows": shift_rows,
+        "groups": groups,
     }
     token = _FORCED.set(forced)
     try:
@@ -331,5 +343,10 @@ def choose(
     if shift is None:
         shift = T_MAJOR_BWD_SHIFT.get((kind, a_const), False)
     shift = bool(shift) and rev and t_major and kind != "c64"
+    groups = forced.get("groups")
+    if groups is None:
+        groups = T_MAJOR_BWD_GROUPS.get((kind, a_const), False)
+    groups = bool(groups) and backward and t_major and kind != "c64" and variant == "single"
+    groups = groups and tile[1] == 1 and tile[0] >= 8
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=lane_cols, rev=rev, shift=shift)  # fmt: skip
+                  lane_cols=lane_cols, rev=rev, shift=shift, groups=groups)  # fmt: skip

@@ -399,11 +399,12 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, rev, shift, nan
 @pytest.mark.parametrize("length", [1, 7, 1000])
 @pytest.mark.parametrize("kind", ["tv", "ti"])
 @pytest.mark.parametrize(
-    "prefetch,rev,shift",
-    [(False, False, False), (True, False, False), (True, True, False), (True, True, True),
-     (False, True, True)],
+    "prefetch,rev,shift,groups",
+    [(False, False, False, False), (True, False, False, False), (True, True, False, False),
+     (True, True, True, False), (False, True, True, False), (True, True, True, True),
+     (False, True, True, True)],
 )  # fmt: skip
-def test_triton_t_major_lengths(length, kind, prefetch, rev, shift, nan_outputs):
+def test_triton_t_major_lengths(length, kind, prefetch, rev, shift, groups, nan_outputs):
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
     bsz, n = 2, 3
@@ -418,12 +419,61 @@ def test_triton_t_major_lengths(length, kind, prefetch, rev, shift, nan_outputs)
         rounded = [x.to(dtype).double() for x in (a, b, h0)]
         ref = run_with_grads("naive", *rounded, reset, False, torch.float64)
         with scan_config("single", tile, t_major=True, prefetch=prefetch, rev_scan=rev,
-                         shift_rows=shift):  # fmt: skip
+                         shift_rows=shift, groups=groups):  # fmt: skip
             xs = [x.to(TRITON_DEV) for x in (a, b, h0)]
             got = run_with_grads("triton", *xs, reset.to(TRITON_DEV), False, dtype)
         assert got[0].stride()[1] == 1 or length == 1  # scanned (and written) T-major
         for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
             assert rel_err(x, r) < tol, f"{dtype} {name}: {rel_err(x, r)}"
+
+
+# The register-groups backward (triton_groups.py): steps of a group on both sides of t = 0 and of
+# a tile edge (T not a multiple of 4 or of BLOCK_T), every a layout, with and without resets, h0
+# and the final state's gradient; the launch really runs the groups kernel.
+@pytest.mark.parametrize("length", [1, 6, 37, 64])
+@pytest.mark.parametrize("kind", ["tv", "shared", "ti", "ti_b"])
+@pytest.mark.parametrize("extras", [True, False], ids=["reset_h0_final", "plain"])
+def test_triton_t_major_groups_match_naive(length, kind, extras, monkeypatch, nan_outputs):
+    from worldssm.kernels.linear_scan import triton_scan as ts
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    launched = []
+    real_launch = ts._launch
+    monkeypatch.setattr(
+        ts,
+        "_launch",
+        lambda kernel, *a, **k: launched.append(kernel) or real_launch(kernel, *a, **k),
+    )
+    bsz, n = 2, 3
+    g = torch.Generator().manual_seed(15)
+    b = torch.randn(bsz, n, length, generator=g).transpose(1, 2)
+    a = {
+        "tv": lambda: torch.rand(bsz, n, length, generator=g).transpose(1, 2),
+        "shared": lambda: torch.rand(1, n, length, generator=g).transpose(1, 2),
+        "ti": lambda: torch.rand(1, 1, n, generator=g),
+        "ti_b": lambda: torch.rand(bsz, 1, n, generator=g),
+    }[kind]() * 0.8 + 0.2
+    h0 = torch.randn(bsz, n, generator=g) if extras else None
+    reset = (torch.rand(bsz, length, generator=g) < 0.15) if extras else None
+    w = torch.randn(bsz, length, n, generator=g, dtype=torch.float64)
+    outs = []
+    for backend, dtype, dev in (
+        ("triton", torch.float32, TRITON_DEV),
+        ("naive", torch.float64, "cpu"),
+    ):
+        xs = [
+            x.to(dev, dtype).detach().requires_grad_() for x in (a, b) + ((h0,) if extras else ())
+        ]
+        with scan_config("single", (8, 1, 1), t_major=True, groups=True):
+            h, last = linear_scan(*xs[:2], h0=xs[2] if extras else None,
+                                  reset=None if reset is None else reset.to(dev),
+                                  return_final=True, backend=backend)  # fmt: skip
+            loss = (h * w.to(dev, dtype)).sum() + (last.square().sum() if extras else 0)
+            grads = torch.autograd.grad(loss, xs)
+        outs.append([x.detach().cpu() for x in (h, last, *grads)])
+    assert ts._scan_bwd_groups_kernel in launched or length == 1  # T=1 is not T-major
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], *outs, strict=False):
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
 
 
 def test_triton_t_major_automatic(monkeypatch):
@@ -540,6 +590,17 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     with scan_config(rev_scan=False):
         tm = choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True)
         assert not tm.rev and not tm.shift
+    # groups: the T-major single-pass backward of one-column tiles only
+    with scan_config(groups=True):
+        assert choose(8, 65536, 1536, "f16", True, True, interpreted=False, t_major=True).groups
+        assert not choose(
+            8, 65536, 1536, "f16", True, False, interpreted=False, t_major=True
+        ).groups
+        assert not choose(8, 65536, 1536, "f16", True, True, interpreted=False).groups
+    with scan_config(groups=True, bwd_tile=(64, 2, 1)):
+        assert not choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True).groups
+    with scan_config(groups=False):
+        assert not choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True).groups
     with scan_config("chunked", tile=(16, 8, 2), bwd_tile=(32, 8, 1)):
         fwd = choose(8, 300, 65536, "c64", True, False, interpreted=False)
         bwd = choose(8, 300, 65536, "c64", True, True, interpreted=False)
