@@ -181,20 +181,17 @@ SWEEP_FWD = {
 # reorder rows through shared memory (rev_scan off); runs 26 and 28 swept rev_scan tiles; batch
 # 44 shift_rows (the defaults since: bf16 (256, 1, 1) / (512, 1, 1) for a time-varying /
 # invariant a, fp32 (1024, 1, 4) without prefetch / (128, 1, 1) without shift_rows; first in each
-# list below). Now (batch 51): the register-groups backward (triton_groups.py; ptxas sm_90a:
-# 150 shuffles for bf16 (512, 1, 1) with a time-invariant a against 870, 69 against 433 for
-# (256, 1, 1) with a time-varying one).
+# list below). Batch 51 swept the register-groups backward (triton_groups.py; ptxas sm_90a: 150
+# shuffles for bf16 (512, 1, 1) with a time-invariant a against 870, 69 against 433 for (256, 1,
+# 1) with a time-varying one) at (128-2048, 1, 1-4) (results/scan-h100-run39-tmajor-groups-
+# sweep-*.json); its picks are the defaults now (first below). Batch 52: larger and smaller tiles.
+G = (True, True, True, True)  # prefetch, rev_scan, shift_rows, groups
 SWEEP_BWD = {
-    "bf16": [((256, 1, 1), True, True, True, False), ((512, 1, 1), True, True, True, False),
-             ((256, 1, 1), True, True, True, True), ((512, 1, 1), True, True, True, True),
-             ((1024, 1, 1), True, True, True, True), ((512, 1, 2), True, True, True, True),
-             ((1024, 1, 2), True, True, True, True), ((1024, 1, 4), True, True, True, True),
-             ((2048, 1, 4), True, True, True, True), ((512, 1, 1), False, True, True, True)],
-    "fp32": [((1024, 1, 4), False, True, True, False), ((128, 1, 1), True, True, False, False),
-             ((128, 1, 1), True, True, True, True), ((256, 1, 1), True, True, True, True),
-             ((512, 1, 1), True, True, True, True), ((512, 1, 2), True, True, True, True),
-             ((1024, 1, 4), False, True, True, True), ((1024, 1, 4), True, True, True, True),
-             ((2048, 1, 4), True, True, True, True), ((256, 1, 1), False, True, True, True)],
+    "bf16": [((2048, 1, 4), *G), ((256, 1, 1), *G), ((4096, 1, 4), *G), ((2048, 1, 8), *G),
+             ((4096, 1, 8), *G), ((128, 1, 1), *G), ((256, 1, 2), *G), ((512, 1, 4), *G),
+             ((1024, 1, 8), *G)],
+    "fp32": [((2048, 1, 4), *G), ((4096, 1, 4), *G), ((2048, 1, 8), *G), ((4096, 1, 8), *G),
+             ((1024, 1, 2), *G), ((1024, 1, 8), *G), ((512, 1, 4), *G)],
 }  # fmt: skip
 
 

@@ -113,16 +113,19 @@ T_MAJOR_FWD: dict[str, Pick] = {"f32": (1024, 1, 4, True), "f16": (1024, 1, 4, T
 # 4.34 ((64, 1, 1), prefetch); fp32 8.93 / 5.74 ms against 9.51 / 5.88 ((128, 1, 1), prefetch).
 # accelerated-scan took 5.23 (bf16) and 8.88 ms (fp32) in run 25.
 T_MAJOR_BWD: dict[tuple[str, bool], Pick] = {
-    # batch 44 (results/scan-h100-run34-tmajor-shift-sweep-bf16.json), with shift_rows: 4.764 ms
-    # against 4.920 for (128, 1, 1) without it (the default before) and 5.267 with it.
-    ("f16", False): (256, 1, 1, True),
-    # run 28 (scan-h100-run28-tmajor-rev-sweep-bf16.json): 3.995 ms against 4.138 for
-    # (128, 1, 1) in the same call; (256, 1, 1) 4.02. With shift_rows (batch 44): 3.800 ms,
-    # (256, 1, 1) 3.842.
-    ("f16", True): (512, 1, 1, True),
-    ("f32", False): (1024, 1, 4, False),  # (512, 1, 4) prefetching 8.94 ms; (128, 1, 1) 9.12
-    ("f32", True): (128, 1, 1, True),  # (1024, 1, 4) 5.92 ms
+    # With the register-groups kernel (T_MAJOR_BWD_GROUPS), GPU batch 51
+    # (results/scan-h100-run39-tmajor-groups-sweep-*.json), fwd+bwd, against the rev_scan +
+    # shift_rows defaults before it in the same call: bf16 4.391 / 2.860 ms against 4.767 /
+    # 3.801 (a time-varying / invariant; 97.2% / 93.3% of copy bandwidth); fp32 8.769 / 5.569
+    # against 8.885 / 5.742 (97.4% / 95.8%).
+    ("f16", False): (2048, 1, 4, True),  # (1024, 1, 2) 4.418, (256, 1, 1) 4.631
+    ("f16", True): (256, 1, 1, True),  # (512, 1, 2) 2.866, (1024, 1, 4) 2.921, (512, 1, 1) 3.128
+    ("f32", False): (2048, 1, 4, True),  # (1024, 1, 4) 8.835, (512, 1, 2) 8.905
+    ("f32", True): (2048, 1, 4, True),  # (512, 1, 2) 5.575, (1024, 1, 4) 5.593
 }
+# Before the groups kernel (rev_scan + shift_rows), for scan_config(groups=False): bf16 (256, 1,
+# 1) / (512, 1, 1) for a time-varying / invariant a (batch 44), fp32 (1024, 1, 4) without
+# prefetch / (128, 1, 1) (run 26).
 # T-major backward: True scans each tile's rows in increasing time with
 # tl.associative_scan(reverse=True) (``scan_config(rev_scan=True)``: dh loads and dx/da stores
 # vectorise, a_{t+1} and h_{t-1} are loads shifted by one step), False reorders them into
@@ -145,9 +148,14 @@ T_MAJOR_BWD_SHIFT: dict[tuple[str, bool], bool] = {
 }
 # T-major backward of one-column tiles in register groups (triton_groups.py: no reverse=True
 # scan over the tile, no whole-tile row shifts; ptxas sm_90a, bf16 (512, 1, 1) with a
-# time-invariant a: SHIFTS shuffles against 870 for rev_scan + shift_rows). (kind, a
-# time-invariant) -> on. Unmeasured on a GPU yet: off by default.
-T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {}
+# time-invariant a: 150 shuffles against 870 for rev_scan + shift_rows). (kind, a
+# time-invariant) -> on. Faster for every kind in GPU batch 51 (see T_MAJOR_BWD).
+T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
+    ("f16", False): True,
+    ("f16", True): True,
+    ("f32", False): True,
+    ("f32", True): True,
+}
 
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8

@@ -583,10 +583,10 @@ def test_triton_variant_choice_by_shape(monkeypatch):
         assert not choose(8, 65536, 1536, "f16", True, False, interpreted=False, t_major=True).shift
     # T-major backward: rows in increasing time, scanned with reverse=True (rev_scan) by default
     tm = choose(8, 65536, 1536, "f32", True, True, interpreted=False, t_major=True)
-    assert tm.rev and (tm.block_t, tm.block_n) == (128, 1)
+    assert tm.rev and tm.groups and (tm.block_t, tm.block_n) == (2048, 1)  # batch 51's pick
     assert not choose(8, 65536, 1536, "f32", True, False, interpreted=False, t_major=True).rev
-    tm = choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True)
-    assert tm.rev and tm.shift and (tm.block_t, tm.num_warps) == (256, 1)  # batch 44's pick
+    tm = choose(8, 65536, 1536, "f16", True, True, interpreted=False, t_major=True)
+    assert tm.groups and (tm.block_t, tm.num_warps) == (256, 1)
     with scan_config(rev_scan=False):
         tm = choose(8, 65536, 1536, "f16", False, True, interpreted=False, t_major=True)
         assert not tm.rev and not tm.shift
