@@ -6,7 +6,7 @@
 source benchmarks/gpu/setup.sh
 R=/tmp/res54 && mkdir -p $R
 cd .snap
-timeout 60 python3 -P benchmarks/gpu/tmajor_check.py --lengths 32,64,128,256 --no-peer --copied \
+timeout 90 python3 -P benchmarks/gpu/tmajor_check.py --lengths 32,64,128,256 --no-peer --copied \
   --out $R/tmajor-short.json > $R/tmajor-short.log 2>&1
 timeout 250 python3 -P benchmarks/scan.py --sections long --lengths 1024 --dtypes bfloat16 \
   --no-jax --out $R/scan-long-1024-bf16.json > $R/scan-long-1024-bf16.log 2>&1
