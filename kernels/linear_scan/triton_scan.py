@@ -19,6 +19,8 @@ a, h, dh and writes db and da (da in a's dtype, or reduced in registers when a i
 Reverse scans map the tile index onto time backwards instead of using ``reverse=True`` (which has
 had wrong results for non-commutative combines on GPU in older Triton versions). The T-major
 backward does use it (``rev_scan``): its tests pass on an H100 under Triton 3.6 (GPU batch 36).
+Its one-column tiles run :mod:`.triton_groups` by default (``groups``), which scans a quarter of
+the tile with it.
 
 Complex tensors travel as float32 pairs or as packed int64 words (``COMPLEX_PACKED`` in
 :mod:`.triton_tiles`; see :mod:`.triton_io`) and are split into real and imaginary parts in
