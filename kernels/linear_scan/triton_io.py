@@ -159,3 +159,48 @@ def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.c
     else:
         im = tl.zeros_like(re)
     return re, im
+
+
+@triton.jit
+def _planes(T, N, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Words in one plane of the chunk states (B x n_tiles x N, int64): the look-back keeps
+    inclusive end states in plane 0 (as the chain does) and chunk aggregates in planes 1, 2."""
+    n_tiles = tl.cdiv(T, BLOCK_T)
+    n_rows = tl.num_programs(0) // n_tiles // tl.cdiv(N, BLOCK_N)
+    return n_rows.to(tl.int64) * n_tiles * N
+
+
+@triton.jit
+def _words_value(w):
+    return (w & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _look_back(STATE, plane, slot, offs_n, mask_n, N, MAX_POLLS: tl.constexpr):
+    """Decoupled look-back (real scans): the end state of chunk ``slot`` of this row, from the
+    chunks before it. Each chunk publishes its aggregate (A, B) (its end state is A h + B for a
+    start state h) in planes 1 and 2 as soon as its local scan is done, and its inclusive end
+    state in plane 0 once it has its carry. Walking back from ``slot``, inclusive states end the
+    walk and aggregates fold into it, so a chunk waits for its predecessors' local scans, not
+    for the whole chain before it. The row's first chunk publishes only its end state. Returns
+    the end state (BLOCK_N,) float32."""
+    acc_a = tl.full(offs_n.shape, 1.0, tl.float32)
+    acc_b = tl.zeros(offs_n.shape, tl.float32)
+    carry = tl.zeros(offs_n.shape, tl.float32)
+    j = slot
+    done = 0
+    polls = 0
+    while (done == 0) & (polls < MAX_POLLS):
+        base = STATE + j * N + offs_n
+        w_inc = tl.load(base, mask=mask_n, other=1 << 32, volatile=True)
+        w_a = tl.load(base + plane, mask=mask_n, other=1 << 32, volatile=True)
+        w_b = tl.load(base + 2 * plane, mask=mask_n, other=1 << 32, volatile=True)
+        inc_ok = tl.min(w_inc >> 32, axis=0) != 0
+        agg_ok = (tl.min(tl.minimum(w_a, w_b) >> 32, axis=0) != 0) & ~inc_ok
+        carry = tl.where(inc_ok, acc_a * _words_value(w_inc) + acc_b, carry)
+        acc_b = tl.where(agg_ok, acc_a * _words_value(w_b) + acc_b, acc_b)
+        acc_a = tl.where(agg_ok, acc_a * _words_value(w_a), acc_a)
+        j -= agg_ok.to(j.dtype)
+        done = inc_ok.to(tl.int32)
+        polls += 1
+    return carry
