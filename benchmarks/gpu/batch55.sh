@@ -1,3 +1,5 @@
+# Ran at commit 8739fcb. The look-back lost to the carry chain at the best tile and was removed
+# after this run (results/linear-scan-lookback-h100-run1.json); --lookback no longer exists.
 # GPU batch 55 (one GPU): the chunked variant's decoupled look-back (scan_config(lookback=...)).
 # (1) the chunked / look-back tests on the GPU (where chunks really race); (2) (B, T, C) at
 # B=8, C=1536, T=65536: chunked lane tiles with the carry chain and with the look-back, each

@@ -58,32 +58,10 @@ BWD = [
     ("chunked", (64, 64, 1), False),  # batch 49
 ]
 FWD_OF_BWD = ((32, 64, 1), False)  # the forward tile under the backward candidates
-# --lookback (batch 55): chunked tiles with the decoupled look-back (scan_config(lookback=True))
-# against the same tiles with the carry chain; fwd+bwd rows run both passes chunked.
-LOOKBACK_TILES = [(32, 64, 1), (16, 64, 1), (8, 64, 1), (32, 128, 1), (64, 64, 1)]
-
-
-LOOKBACK_ONLY = False
-
-
-def lookback_candidates():
-    """(mode, label, scan_config kwargs): the default, then each LOOKBACK_TILES tile chunked
-    with the chain and with the look-back, fwd and fwd+bwd."""
-    out = []
-    for mode in ("fwd", "fwd+bwd"):
-        out.append((mode, "default", {}))
-        for tile in LOOKBACK_TILES:
-            for lb in (False, True):
-                kw = {"variant": "chunked", "tile": tile, "prefetch": False, "lane_cols": True,
-                      "lookback": lb}  # fmt: skip
-                out.append((mode, f"lane chunked {tile} lookback={lb}", kw))
-    return out
 
 
 def candidates():
     """(mode, label, scan_config kwargs); the default choice and the NARROW tiles first."""
-    if LOOKBACK_ONLY:
-        return lookback_candidates()
     off = {"lane_cols": False}  # the NARROW tiles (the default before NARROW_LANE)
     out = [("fwd", "default", {}), ("fwd", "lane_cols off", off)]
     for variant, tile, pf in FWD:
@@ -142,10 +120,7 @@ def main():
     p.add_argument("--lengths", default="65536", help="GPU sequence lengths")
     p.add_argument("--dtypes", default="bf16,fp32")
     p.add_argument("--budget", type=float, default=240.0, help="seconds; later rows skipped")
-    p.add_argument("--lookback", action="store_true", help="only the look-back candidates")
     args = p.parse_args()
-    global LOOKBACK_ONLY
-    LOOKBACK_ONLY = args.lookback
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
         dev, bsz, c, lengths = torch.device("cpu"), 2, 5, (24,)

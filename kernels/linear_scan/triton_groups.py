@@ -180,11 +180,10 @@ def _scan_bwd_groups_kernel(
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    REV: tl.constexpr = False, SHIFT: tl.constexpr = False, LOOKBACK: tl.constexpr = 0,
+    REV: tl.constexpr = False, SHIFT: tl.constexpr = False,
 ):  # fmt: skip
-    # Arguments as _scan_bwd_kernel's; COUNTER, STATE, PACKED, MAX_POLLS, UP, LANE_COLS, REV,
-    # SHIFT and LOOKBACK are unused. Tiles run from the end of time to its start (tile 0 ends
-    # at T - 1).
+    # Arguments as _scan_bwd_kernel's; COUNTER, STATE, PACKED, MAX_POLLS, UP, LANE_COLS, REV
+    # and SHIFT are unused. Tiles run from the end of time to its start (tile 0 ends at T - 1).
     tl.static_assert(BLOCK_N == 1 and BLOCK_T >= 8, "groups: one column, BLOCK_T >= 8")
     tl.static_assert(not (REVERSE or COMPLEX or CHUNKED), "groups: real forward-order single")
     G: tl.constexpr = BLOCK_T // 4

@@ -20,8 +20,6 @@ from worldssm.kernels.linear_scan.triton_io import (
     _edge_row,
     _load,
     _load_or_zeros,
-    _look_back,
-    _planes,
     _publish,
     _store,
     _ticket,
@@ -106,44 +104,6 @@ def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mas
 
 
 @triton.jit
-def _publishes_end(k, n_tiles, LOOKBACK: tl.constexpr):
-    """Whether chunk k publishes its end state: all but the last; with LOOKBACK == 2 (a test
-    mode: the CPU interpreter runs chunks in order, so each would find its predecessor's end
-    state) only every third chunk, so that the others must fold aggregates."""
-    out = k < n_tiles - 1
-    if LOOKBACK == 2:
-        out = out & (k % 3 == 0)
-    return out
-
-
-@triton.jit
-def _chunk_carry(STATE, slot, publish, pr, sr, offs_n, mask_n, T, N, COMPLEX: tl.constexpr,
-                 LOOKBACK: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr,
-                 BLOCK_N: tl.constexpr, FIRST: tl.constexpr = False):  # fmt: skip
-    """The carry into chunk ``slot`` (k > 0): the end state of the chunk before it, (re, im).
-
-    Without LOOKBACK (0): wait until that chunk publishes it (a chain: each chunk waits for the
-    whole chain before it). With LOOKBACK (1, or 2: see _publishes_end; real scans): first
-    publish this chunk's aggregate, the edge row (last, or first if FIRST) of its local scan
-    (pr, sr), unless ``publish`` is false (the last chunk: nobody waits for it), then walk back
-    over the chunks before it (:func:`_look_back`).
-    """
-    if LOOKBACK:
-        tl.static_assert(not COMPLEX, "look-back: real scans only")
-        plane = _planes(T, N, BLOCK_T, BLOCK_N)
-        if publish:  # before the walk: the chunks after this one fold it in
-            agg_a = _edge_row(pr, BLOCK_T, FIRST)
-            agg_b = _edge_row(sr, BLOCK_T, FIRST)
-            _publish(STATE + plane, slot, offs_n, mask_n, N, agg_a, agg_a, False)
-            _publish(STATE + 2 * plane, slot, offs_n, mask_n, N, agg_b, agg_b, False)
-        cr = _look_back(STATE, plane, slot - 1, offs_n, mask_n, N, MAX_POLLS)
-        ci = tl.zeros_like(cr)
-    else:
-        cr, ci = _wait(STATE, slot - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
-    return cr, ci
-
-
-@triton.jit
 def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
     T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
@@ -151,10 +111,9 @@ def _scan_fwd_kernel(
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    LOOKBACK: tl.constexpr = 0,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
-    # PREFETCH: see _scan_bwd_kernel. LOOKBACK (CHUNKED, real): see _chunk_carry.
+    # PREFETCH: see _scan_bwd_kernel.
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -208,9 +167,7 @@ def _scan_fwd_kernel(
             pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
         if CHUNKED:
             if k > 0:  # the carry is the previous chunk's end state, not h0
-                cr, ci = _chunk_carry(STATE, row * n_tiles + k, k < n_tiles - 1, pr, sr, offs_n,
-                                      mask_n, T, N, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T,
-                                      BLOCK_N)  # fmt: skip
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
         if COMPLEX:
             hr = pr * cr[None, :] - pi * ci[None, :] + sr
             hi = pr * ci[None, :] + pi * cr[None, :] + si
@@ -220,7 +177,7 @@ def _scan_fwd_kernel(
             hi = hr
         cr = _edge_row(hr, BLOCK_T)
         if CHUNKED:
-            if _publishes_end(k, n_tiles, LOOKBACK):  # first: the next chunk is waiting for it
+            if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
         _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
     _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
@@ -396,7 +353,7 @@ def _scan_bwd_kernel(
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    REV: tl.constexpr = False, SHIFT: tl.constexpr = False, LOOKBACK: tl.constexpr = 0,
+    REV: tl.constexpr = False, SHIFT: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -469,9 +426,7 @@ def _scan_bwd_kernel(
             pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real, reverse=REV)
         if CHUNKED:
             if k > 0:
-                cr, ci = _chunk_carry(STATE, row * n_tiles + k, k < n_tiles - 1, pr, sr, offs_n,
-                                      mask_n, T, N, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T,
-                                      BLOCK_N, REV)  # fmt: skip
+                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
         if COMPLEX:
             gr = pr * cr[None, :] - pi * ci[None, :] + sr
             gi = pr * ci[None, :] + pi * cr[None, :] + si
@@ -485,7 +440,7 @@ def _scan_bwd_kernel(
             dai = dar
         cr = _edge_row(gr, BLOCK_T, REV)
         if CHUNKED:
-            if _publishes_end(k, n_tiles, LOOKBACK):
+            if k < n_tiles - 1:
                 _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
         if UP:  # store in increasing time too (see _bwd_tile_loads)
             t_up = _up_times(k, T, BLOCK_T)

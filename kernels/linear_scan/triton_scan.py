@@ -72,10 +72,6 @@ BWD_PREFETCH: bool | None = None
 T_MAJOR: bool | None = None
 T_MAJOR_MIN_T = 32
 
-# Tests only: with the look-back, chunks publish their end states only every third chunk (the
-# CPU interpreter runs chunks in order, so the look-back would never fold an aggregate).
-LOOKBACK_SPARSE = False
-
 # A chunk waiting longer than this many polls gives up (its output is then wrong, which the
 # correctness checks catch) instead of hanging the GPU.
 _MAX_POLLS = 1 << 24
@@ -138,8 +134,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     if chunked:
         # One zeroed int64 buffer: [0] ticket counter, [2:] end states (B, n_tiles, N, re/im)
         # with their flags; the states start 16 bytes in so that vector stores stay aligned.
-        # The look-back adds two planes of the same size (chunk aggregates A and B).
-        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1) * (3 if c.lookback else 1)
+        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1)
         sync = torch.zeros(size, dtype=torch.int64, device=device)
         counter, state = sync[:1], sync[2:]
     else:  # unused by the single pass: any tensor will do (no allocation, no slices: host time)
@@ -148,7 +143,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
                                       "stride_xt", "stride_xn")]  # fmt: skip
     kernel[(n_cols * n_tiles,)](
         *args, counter, state, length, n, *strides, **flags, PACKED=c.packed,
-        LANE_COLS=lane_run(c), LOOKBACK=(2 if LOOKBACK_SPARSE else 1) if c.lookback else 0,
+        LANE_COLS=lane_run(c),
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip

@@ -157,13 +157,6 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
     ("f32", True): True,
 }
 
-# Chunked variant of real scans: True publishes each chunk's local aggregate and lets a chunk
-# fold its predecessors' aggregates (decoupled look-back, triton_io._look_back) instead of
-# waiting for the previous chunk's end state, which makes a chain of hand-offs as long as the
-# sequence has chunks (2,048 at T=65536 with 32-step chunks). Three state words a chunk and
-# column instead of one. Unmeasured on a GPU yet: off.
-CHUNKED_LOOKBACK = False
-
 # (B, T, N) layout: Triton vectorises a tile's loads along the columns (16 bytes a thread), which
 # leaves too few columns for the lanes of a narrow tile: (64, 32, 1) bf16 spreads time over 8
 # lanes and its scan costs 664 shuffles a tile (fp32: 4 lanes, 520; ptxas sm_90a,
@@ -213,7 +206,6 @@ class Choice:
     rev: bool = False  # backward: rows in increasing time, scanned with reverse=True
     shift: bool = False  # rev backward, T-major: shifted rows from aligned loads (SHIFT)
     groups: bool = False  # T-major single-column backward in register groups (triton_groups)
-    lookback: bool = False  # chunked, real: decoupled look-back instead of the carry chain
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -232,7 +224,6 @@ def scan_config(
     rev_scan: bool | None = None,
     shift_rows: bool | None = None,
     groups: bool | None = None,
-    lookback: bool | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -262,10 +253,6 @@ def scan_config(
             (BLOCK_N = 1, single pass): run :mod:`.triton_groups`, which scans register groups
             of four steps instead of the tile with reverse=True (True), or the rev_scan /
             shift_rows kernel (False); None keeps ``T_MAJOR_BWD_GROUPS``.
-        lookback: chunked variant of a real scan: each chunk publishes its local aggregate and
-            folds those of the chunks before it until it meets a published end state
-            (decoupled look-back, True), or waits for the previous chunk's end state (a
-            chain, False); None keeps ``CHUNKED_LOOKBACK``.
 
     Example::
 
@@ -289,7 +276,6 @@ def scan_config(
         "rev_scan": rev_scan,
         "shift_rows": shift_rows,
         "groups": groups,
-        "lookback": lookback,
     }
     token = _FORCED.set(forced)
     try:
@@ -370,9 +356,5 @@ def choose(
         groups = T_MAJOR_BWD_GROUPS.get((kind, a_const), False)
     groups = bool(groups) and backward and t_major and kind != "c64" and variant == "single"
     groups = groups and tile[1] == 1 and tile[0] >= 8
-    lookback = forced.get("lookback")
-    lookback = CHUNKED_LOOKBACK if lookback is None else lookback
-    lookback = bool(lookback) and variant == "chunked" and kind != "c64"
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,
-                  lookback=lookback)  # fmt: skip
+                  lane_cols=lane_cols, rev=rev, shift=shift, groups=groups)  # fmt: skip

@@ -330,32 +330,6 @@ def test_triton_options_match_naive(option, variant, tile, case, nan_outputs):
         assert rel_err(x, r) < 2e-5, f"{option} {name}: {rel_err(x, r)}"
 
 
-# The chunked variant's decoupled look-back (real scans): every chunk publishing its end state,
-# and the test mode where only every third chunk does, so that the others fold aggregates (the
-# interpreter runs chunks in order). Backward too; T-major chunks as well.
-LOOKBACK_CASES = [c for c in CASES if not c[2]]
-
-
-@pytest.mark.parametrize("sparse", [False, True], ids=["all_ends", "every_third_end"])
-@pytest.mark.parametrize("case", LOOKBACK_CASES, ids=lambda c: f"{c[0]}-{c[1]}-r{c[3]}")
-def test_triton_lookback_matches_naive(case, sparse, monkeypatch, nan_outputs):
-    from worldssm.kernels.linear_scan import triton_scan as ts
-    from worldssm.kernels.linear_scan.triton_tiles import scan_config
-
-    monkeypatch.setattr(ts, "LOOKBACK_SPARSE", sparse)
-    shape, a_shape, _, reverse, with_reset = case
-    (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, False, seed=16)
-    reset = reset if with_reset else None
-    with scan_config("chunked", (2, 4, 1), lookback=True):
-        assert ts.choose(2, 64, 4, "f32", False, True, True).lookback
-        got = run_with_grads("triton", a, b, h0, reset, reverse, torch.float32)
-    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(), reverse,
-                         torch.float64)  # fmt: skip
-    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
-        assert x.shape == r.shape, name
-        assert rel_err(x, r) < 2e-5, f"lookback {name}: {rel_err(x, r)}"
-
-
 # T-major input (b with T contiguous: a (B, N, T) tensor's transpose) scanned in place (opt-in).
 T_MAJOR_CASES = [
     # (a layout: "tv" per element, "shared" (1, T, N), "ti" (1, 1, N), "ti_b" (B, 1, N)), reverse
