@@ -56,6 +56,8 @@ def main(argv=None) -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seq-len", type=int, default=300, help="training clip length")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=200, help="linear warmup steps")
+    p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--context", type=int, default=100)
     p.add_argument("--horizon", type=int, default=800)
     p.add_argument("--test-videos", type=int, default=16)
@@ -70,8 +72,9 @@ def main(argv=None) -> None:
     model_over = {"name": args.model}
     if args.checkpoint_layers:
         model_over["checkpoint_layers"] = True
-    data = {"kind": "moving_digits", "seq_len": args.seq_len, "image_size": 64, "num_digits": 2}
-    optim = {"lr": args.lr, "batch_size": args.batch, "warmup_steps": 200}
+    data = {"kind": "moving_digits", "seq_len": args.seq_len, "image_size": args.image_size,
+            "num_digits": 2}  # fmt: skip
+    optim = {"lr": args.lr, "batch_size": args.batch, "warmup_steps": args.warmup}
     run = {"steps": 100_000, "max_minutes": args.minutes, "run_dir": args.run_dir}
     run.update(checkpoint_every=0, log_every=50, sample_every=0)
     if args.quick:
@@ -82,7 +85,7 @@ def main(argv=None) -> None:
         data["num_workers"] = 0
         args.context, args.horizon, args.test_videos, args.bucket = 4, 6, 2, 3
     else:
-        data["num_workers"] = 6
+        data["num_workers"] = 6 if torch.cuda.is_available() else 0
     cfg = load_config(None, {"model": model_over, "data": data, "optim": optim, "run": run})
 
     t0 = time.time()

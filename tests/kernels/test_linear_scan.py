@@ -341,6 +341,16 @@ T_MAJOR_CASES = [
 ]
 
 
+def t_major_a(kind: str, bsz: int, length: int, n: int, g: torch.Generator) -> torch.Tensor:
+    """Uniform [0, 1) a for a T-major scan of (B, T, N): "tv" per element and "shared" (1, T, N)
+    with T contiguous, "ti" (1, 1, N), "ti_b" (B, 1, N)."""
+    if kind == "tv":
+        return torch.rand(bsz, n, length, generator=g).transpose(1, 2)
+    if kind == "shared":
+        return torch.rand(1, n, length, generator=g).transpose(1, 2)
+    return torch.rand(1 if kind == "ti" else bsz, 1, n, generator=g)
+
+
 @pytest.mark.parametrize(
     "rev,shift", [(False, False), (True, False), (True, True)], ids=["up", "rev", "rev_shift"]
 )
@@ -353,12 +363,7 @@ def test_triton_t_major_input_matches_naive(variant, tile, case, rev, shift, nan
     bsz, length, n = 2, 37, 5
     g = torch.Generator().manual_seed(13)
     b = torch.randn(bsz, n, length, generator=g).transpose(1, 2)  # T contiguous
-    a = {
-        "tv": lambda: torch.rand(bsz, n, length, generator=g).transpose(1, 2),
-        "shared": lambda: torch.rand(1, n, length, generator=g).transpose(1, 2),
-        "ti": lambda: torch.rand(1, 1, n, generator=g),
-        "ti_b": lambda: torch.rand(bsz, 1, n, generator=g),
-    }[kind]() * 0.5 + 0.5
+    a = t_major_a(kind, bsz, length, n, g) * 0.5 + 0.5
     h0 = torch.randn(bsz, n, generator=g)
     reset = torch.rand(bsz, length, generator=g) < 0.1
     w = torch.randn(bsz, length, n, generator=g, dtype=torch.float64)
@@ -447,12 +452,7 @@ def test_triton_t_major_groups_match_naive(length, kind, extras, monkeypatch, na
     bsz, n = 2, 3
     g = torch.Generator().manual_seed(15)
     b = torch.randn(bsz, n, length, generator=g).transpose(1, 2)
-    a = {
-        "tv": lambda: torch.rand(bsz, n, length, generator=g).transpose(1, 2),
-        "shared": lambda: torch.rand(1, n, length, generator=g).transpose(1, 2),
-        "ti": lambda: torch.rand(1, 1, n, generator=g),
-        "ti_b": lambda: torch.rand(bsz, 1, n, generator=g),
-    }[kind]() * 0.8 + 0.2
+    a = t_major_a(kind, bsz, length, n, g) * 0.8 + 0.2
     h0 = torch.randn(bsz, n, generator=g) if extras else None
     reset = (torch.rand(bsz, length, generator=g) < 0.15) if extras else None
     w = torch.randn(bsz, length, n, generator=g, dtype=torch.float64)
