@@ -2,8 +2,8 @@
 
 For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
 (``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows, ``g``:
-the register-groups backward (triton_groups.py); e.g.
-``,tr``): the shuffles, barriers, global loads and stores (and the vectorised
+the register-groups backward (triton_groups.py), digits: the tile loop's pipeline stages
+(``scan_config(stages=...)``); e.g. ``,tr`` or ``,l4``): the shuffles, barriers, global loads and stores (and the vectorised
 ones) in the PTX, the registers and spill bytes from ``ptxas -v`` (the ptxas that ships with
 triton), and the blocked layouts of the TTGIR. Run it where the kernels will run: the GPU box
 has another Triton version.
@@ -11,6 +11,7 @@ has another Triton version.
 Usage: ``python3 -P benchmarks/gpu/ptx_stats.py bwd,bf16,1,2,256,1,1 fwd,fp32,0,16,256,2,0``
 """
 
+import hashlib
 import os
 import re
 import subprocess
@@ -25,6 +26,14 @@ from worldssm.kernels.linear_scan import triton_scan as ts
 
 PTX = os.path.join(tempfile.mkdtemp(), "k.ptx")
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin")
+
+
+def _code_md5(ptx: str) -> str:
+    """Hash of the PTX instructions alone (no line info or debug sections): equal when two
+    builds differ only in source positions."""
+    code = ptx.split("\n\t.section\t.debug")[0]
+    keep = [ln for ln in code.splitlines() if not ln.lstrip().startswith((".loc", ".file", "$L__"))]
+    return hashlib.md5("\n".join(keep).encode()).hexdigest()[:8]
 
 
 def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False):
@@ -49,6 +58,8 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         PREFETCH=prefetch,
     )
     consts["STRIDED"] = t_major
+    if STAGES > 1:
+        consts["STAGES"] = STAGES
     consts["LANE_COLS"] = max(2, BN // (32 * W)) if LANE else 0
     if not fwd:
         consts["HAS_GHT"] = True
@@ -90,10 +101,12 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         shfl=ptx.count("shfl.sync"),
         bar=ptx.count("bar.sync"),
         ldg=len(re.findall(r"ld\.global", ptx)),
+        cp_async=ptx.count("cp.async.cg") + ptx.count("cp.async.ca"),
         ldv=len(re.findall(r"ld\.global[^\n]*\.v\d", ptx)),
         stg=len(re.findall(r"st\.global", ptx)),
         stv=len(re.findall(r"st\.global[^\n]*\.v\d", ptx)),
         regs=regs,
+        md5=_code_md5(ptx),
         spill=spill,
     )
     print(
@@ -103,6 +116,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         (BT, BN, W),
         "pf" if prefetch else "",
         "t-major" if t_major else "",
+        f"stages {STAGES}" if STAGES > 1 else "",
         facts,
     )
     for l in lay:
@@ -119,4 +133,5 @@ for args in sys.argv[1:]:
     LANE = "l" in tm
     REV = "r" in tm
     SHIFT = "s" in tm
+    STAGES = int("".join(ch for ch in tm if ch.isdigit()) or 1)
     compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

@@ -111,9 +111,10 @@ def _scan_fwd_kernel(
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
+    STAGES: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
-    # PREFETCH: see _scan_bwd_kernel.
+    # PREFETCH, STAGES: see _scan_bwd_kernel.
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -138,7 +139,7 @@ def _scan_fwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, stride_xt, stride_at, xcol, acol, mask_n,
                           a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
-    for k in range(k_lo, k_hi):
+    for k in tl.range(k_lo, k_hi, num_stages=STAGES):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = i < T
         if REVERSE:
@@ -353,7 +354,7 @@ def _scan_bwd_kernel(
     PACKED: tl.constexpr, CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr,
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    REV: tl.constexpr = False, SHIFT: tl.constexpr = False,
+    REV: tl.constexpr = False, SHIFT: tl.constexpr = False, STAGES: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -388,12 +389,16 @@ def _scan_bwd_kernel(
     # PREFETCH: tile k + 1's loads go out before tile k's arithmetic (one tile of software
     # pipelining by hand). Without it ptxas (sm_90a) issued half of a tile's loads only after the
     # other half had landed and been used (load registers reused), two memory round trips a tile.
+    # STAGES > 1: Triton's pipeliner copies the loads of the next STAGES - 1 tiles into shared
+    # memory (cp.async) while tile k computes. Loads in flight then hold no registers, so a
+    # single pass over few columns (B x N small, T long) keeps enough bytes in flight without
+    # chunks and their carry chain. 1: plain loads (no shared memory).
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
                           BLOCK_T, BLOCK_N, UP, REV, SHIFT)  # fmt: skip
-    for k in range(k_lo, k_hi):
+    for k in tl.range(k_lo, k_hi, num_stages=STAGES):
         i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
         off = t[:, None] * stride_xt + xcol[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.

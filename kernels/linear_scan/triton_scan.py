@@ -143,7 +143,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
                                       "stride_xt", "stride_xn")]  # fmt: skip
     kernel[(n_cols * n_tiles,)](
         *args, counter, state, length, n, *strides, **flags, PACKED=c.packed,
-        LANE_COLS=lane_run(c),
+        LANE_COLS=lane_run(c), **({"STAGES": c.stages} if c.stages > 1 else {}),
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip

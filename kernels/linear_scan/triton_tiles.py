@@ -165,7 +165,7 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # time steps in its registers: no shuffles, 4- or 8-byte loads.
 # bf16 and fp16 scans of few columns (B x N < CHUNKED_BELOW_COLUMNS) with T >= NARROW_LANE_MIN_T
 # run lane_cols tiles: (a time-invariant, backward) -> (variant, BLOCK_T, BLOCK_N, warps,
-# prefetch). One H100, B=8, C=1536, T=65536 (results/linear-scan-lane-cols-h100-run2.json),
+# prefetch, stages). One H100, B=8, C=1536, T=65536 (results/linear-scan-lane-cols-h100-run2.json),
 # against the NARROW tiles in the same call: forward 2.71 / 2.05 ms against 3.29 / 2.63 (a
 # time-varying / invariant); fwd+bwd, both passes chunked, 6.64 / 5.20 against 8.21 / 6.59.
 # fp32 ran slower with lane_cols in every case. The chunked variant wins where the single pass
@@ -176,11 +176,11 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # fwd 0.176 / 0.134 against 0.213 / 0.170, fwd+bwd 0.425 / 0.346 against 0.496 / 0.431. Below
 # T=1024: unmeasured, the NARROW tiles stay.
 NARROW_LANE_MIN_T = 1024
-NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool]] = {
-    (False, False): ("chunked", 32, 64, 1, False),  # single (64, 64, 1): 2.85 ms
-    (True, False): ("single", 32, 64, 1, True),  # chunked (32, 64, 1): 2.28 ms
-    (False, True): ("chunked", 32, 64, 1, False),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
-    (True, True): ("chunked", 32, 64, 1, False),  # single (32, 64, 1): 6.64 ms fwd+bwd
+NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
+    (False, False): ("chunked", 32, 64, 1, False, 1),  # single (64, 64, 1): 2.85 ms
+    (True, False): ("single", 32, 64, 1, True, 1),  # chunked (32, 64, 1): 2.28 ms
+    (False, True): ("chunked", 32, 64, 1, False, 1),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
+    (True, True): ("chunked", 32, 64, 1, False, 1),  # single (32, 64, 1): 6.64 ms fwd+bwd
 }
 
 
@@ -206,6 +206,7 @@ class Choice:
     rev: bool = False  # backward: rows in increasing time, scanned with reverse=True
     shift: bool = False  # rev backward, T-major: shifted rows from aligned loads (SHIFT)
     groups: bool = False  # T-major single-column backward in register groups (triton_groups)
+    stages: int = 1  # single pass: tiles of loads in flight through shared memory (1: none)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -224,6 +225,8 @@ def scan_config(
     rev_scan: bool | None = None,
     shift_rows: bool | None = None,
     groups: bool | None = None,
+    stages: int | None = None,
+    bwd_stages: int | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -253,6 +256,11 @@ def scan_config(
             (BLOCK_N = 1, single pass): run :mod:`.triton_groups`, which scans register groups
             of four steps instead of the tile with reverse=True (True), or the rev_scan /
             shift_rows kernel (False); None keeps ``T_MAJOR_BWD_GROUPS``.
+        stages: single pass: pipeline depth of the tile loop (``tl.range(num_stages=...)``):
+            Triton copies the next ``stages - 1`` tiles into shared memory (cp.async) while
+            one tile computes; 1 loads each tile when it is needed. None keeps the default.
+            Ignored by chunks (one tile a program) and by the register-groups backward.
+        bwd_stages: the same for the backward alone (default: ``stages``).
 
     Example::
 
@@ -264,6 +272,9 @@ def scan_config(
     for t in (tile, bwd_tile):
         if t is not None and (len(t) != 3 or any(x < 1 or x & (x - 1) for x in t[:2])):
             raise ValueError(f"scan_config: tile must be (BLOCK_T, BLOCK_N, warps), 2^k: {t}")
+    for st in (stages, bwd_stages):
+        if st is not None and (not isinstance(st, int) or st < 1):
+            raise ValueError(f"scan_config: stages must be an int >= 1 (1: no pipelining): {st}")
     forced = {
         "variant": variant,
         "tile": tile,
@@ -276,6 +287,8 @@ def scan_config(
         "rev_scan": rev_scan,
         "shift_rows": shift_rows,
         "groups": groups,
+        "stages": stages,
+        "bwd_stages": stages if bwd_stages is None else bwd_stages,
     }
     token = _FORCED.set(forced)
     try:
@@ -317,8 +330,9 @@ def choose(
     lane_cols = forced.get("lane_cols")
     pick = None
     lane_tiles = kind == "f16" and narrow and not t_major and length >= NARROW_LANE_MIN_T
+    default_stages = 1
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
-        variant, *pick = NARROW_LANE[(a_const, backward)]
+        variant, *pick, default_stages = NARROW_LANE[(a_const, backward)]
         lane_cols = True
     if variant is None:
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
@@ -356,5 +370,8 @@ def choose(
         groups = T_MAJOR_BWD_GROUPS.get((kind, a_const), False)
     groups = bool(groups) and backward and t_major and kind != "c64" and variant == "single"
     groups = groups and tile[1] == 1 and tile[0] >= 8
+    stages = forced.get("bwd_stages" if backward else "stages") or default_stages
+    stages = 1 if variant == "chunked" or groups else stages
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
-                  lane_cols=lane_cols, rev=rev, shift=shift, groups=groups)  # fmt: skip
+                  lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,
+                  stages=stages)  # fmt: skip

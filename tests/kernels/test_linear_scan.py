@@ -296,13 +296,23 @@ def test_triton_prefetch_matches_naive(variant, tile, case, nan_outputs):
 
 
 # Options of the kernels against the naive loop: lane_cols (lanes across a tile's columns, time
-# in each thread's registers) and rev_scan (backward rows in increasing time, reverse=True scan).
+# in each thread's registers), rev_scan (backward rows in increasing time, reverse=True scan) and
+# stages (single pass: Triton pipelines the tile loads through shared memory; the interpreter
+# runs the plain loop, so the GPU run is the real check).
+OPTIONS = {
+    "lane_cols": {"lane_cols": True},
+    "rev_scan": {"rev_scan": True},
+    "stages": {"stages": 3, "prefetch": False},
+    "lane_stages": {"lane_cols": True, "stages": 4, "prefetch": False},
+}
 OPTION_CASES = [
     (option, variant, tile, case)
     for option, tiles, cases in (
         ("lane_cols", (("single", (8, 32, 1)), ("chunked", (4, 16, 1))),
          PREFETCH_CASES + [CASES[-2]]),
         ("rev_scan", (("single", (8, 4, 1)), ("chunked", (4, 8, 1))), CASES),
+        ("stages", (("single", (4, 8, 1)),), CASES),
+        ("lane_stages", (("single", (8, 32, 1)),), PREFETCH_CASES + [CASES[-2]]),
     )
     for variant, tile in tiles
     for case in cases
@@ -321,7 +331,7 @@ def test_triton_options_match_naive(option, variant, tile, case, nan_outputs):
     (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=13)
     reset = reset if with_reset else None
     dtype = torch.complex64 if complex_ else torch.float32
-    with scan_config(variant, tile, prefetch=not complex_, **{option: True}):
+    with scan_config(variant, tile, **{"prefetch": not complex_, **OPTIONS[option]}):
         got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
     ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
                          reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
@@ -613,6 +623,15 @@ def test_triton_variant_choice_by_shape(monkeypatch):
             pass
     with scan_config(tile=(4, 256, 1), prefetch=True):
         assert choose(8, 300, 65536, "f16", True, True, interpreted=False).prefetch
+    # stages: the single pass only (a chunk is one tile), the backward's own when given
+    with scan_config("single", stages=4, bwd_stages=2):
+        assert choose(8, 65536, 1536, "f16", False, False, interpreted=False).stages == 4
+        assert choose(8, 65536, 1536, "f16", False, True, interpreted=False).stages == 2
+    with scan_config("chunked", stages=4):
+        assert choose(8, 65536, 1536, "f16", False, False, interpreted=False).stages == 1
+    with pytest.raises(ValueError, match="stages"):
+        with scan_config(stages=0):
+            pass
 
 
 # --- complex64 as packed int64 words (triton_io.py) against the naive loop and the pair path ---
