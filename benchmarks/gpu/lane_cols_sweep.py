@@ -35,25 +35,26 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # (variant, tile, prefetch, stages). The forward+backward candidates keep the forward at
 # FWD_OF_BWD; "default" rows are today's choice, "lane_cols off" the NARROW tiles.
 # Batch 56: the single pass with its tile loads pipelined through shared memory (stages > 1,
-# cp.async) against the chunk chain; earlier candidates are in the committed results.
+# cp.async) against the chunk chain. Batch 57: the same with int32 offsets and the carry folded
+# into the scan (OFF32, FOLD in triton_kernels.py); earlier candidates are in committed results.
 FWD = [
     ("chunked", (32, 64, 1), False, 1),
-    ("single", (32, 64, 1), False, 1),
-    ("single", (8, 64, 1), False, 8),
+    ("single", (16, 64, 1), False, 3),
     ("single", (16, 64, 1), False, 4),
     ("single", (16, 64, 1), False, 6),
     ("single", (16, 64, 1), False, 8),
-    ("single", (32, 64, 1), False, 2),
     ("single", (32, 64, 1), False, 3),
     ("single", (32, 64, 1), False, 4),
+    ("single", (32, 64, 1), False, 5),
+    ("single", (8, 64, 1), False, 8),
+    ("single", (8, 64, 1), False, 12),
     ("single", (16, 128, 1), False, 4),
 ]
 BWD = [
     ("chunked", (32, 64, 1), False, 1),
-    ("single", (8, 64, 1), False, 8),
+    ("single", (8, 64, 1), False, 6),
     ("single", (16, 64, 1), False, 3),
     ("single", (16, 64, 1), False, 4),
-    ("single", (16, 64, 1), False, 6),
     ("single", (32, 64, 1), False, 3),
 ]
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows

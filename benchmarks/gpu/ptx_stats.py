@@ -24,7 +24,7 @@ from triton.compiler import ASTSource
 
 from worldssm.kernels.linear_scan import triton_scan as ts
 
-PTX = os.path.join(tempfile.mkdtemp(), "k.ptx")
+PTX = os.environ.get("PTX_OUT") or os.path.join(tempfile.mkdtemp(), "k.ptx")  # kept if set
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends/nvidia/bin")
 
 
@@ -60,6 +60,8 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
     consts["STRIDED"] = t_major
     if STAGES > 1:
         consts["STAGES"] = STAGES
+    if LANE and STAGES > 1 and not t_major:  # as the launch does when T x N fits in int32
+        consts["OFF32"] = True
     consts["LANE_COLS"] = max(2, BN // (32 * W)) if LANE else 0
     if not fwd:
         consts["HAS_GHT"] = True

@@ -81,10 +81,12 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
 @triton.jit
 def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
                     REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr):  # fmt: skip
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
+                    OFF32: tl.constexpr = False):  # fmt: skip
     """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
 
     Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
+    OFF32: int32 time offsets (the host checks that T x N fits; see _scan_fwd_kernel).
     """
     i = k * BLOCK_T + tl.arange(0, BLOCK_T)
     valid = i < T
@@ -92,7 +94,8 @@ def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mas
         t = T - 1 - i
     else:
         t = i
-    t = t.to(tl.int64)
+    if not OFF32:
+        t = t.to(tl.int64)
     m2 = valid[:, None] & mask_n[None, :]
     xr, xi = _load(x_row, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED)
     if A_CONST:
@@ -111,10 +114,14 @@ def _scan_fwd_kernel(
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    STAGES: tl.constexpr = 1,
+    STAGES: tl.constexpr = 1, OFF32: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
-    # PREFETCH, STAGES: see _scan_bwd_kernel.
+    # PREFETCH, STAGES, OFF32: see _scan_bwd_kernel.
+    # FOLD (lane tiles of the single pass, real): the carry enters the tile's first step, so the
+    # scan yields h itself: one FMA a step instead of the products of a, a multiply and an FMA
+    # (the carry is known before the scan: there is no chunk to wait for).
+    FOLD: tl.constexpr = LANE_COLS > 0 and not CHUNKED and not COMPLEX
     n_tiles = tl.cdiv(T, BLOCK_T)
     if CHUNKED:
         k_lo, col = _ticket(COUNTER, T, BLOCK_T)
@@ -138,7 +145,8 @@ def _scan_fwd_kernel(
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _fwd_tile_loads(A, x_row, a_row, k_first, T, stride_xt, stride_at, xcol, acol, mask_n,
-                          a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                          a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T,
+                          OFF32)  # fmt: skip
     for k in tl.range(k_lo, k_hi, num_stages=STAGES):
         i = k * BLOCK_T + tl.arange(0, BLOCK_T)
         valid = i < T
@@ -146,30 +154,38 @@ def _scan_fwd_kernel(
             t = T - 1 - i
         else:
             t = i
-        t = t.to(tl.int64)
+        if not OFF32:
+            t = t.to(tl.int64)
         m2 = valid[:, None] & mask_n[None, :]
         off = t[:, None] * stride_xt + xcol[None, :]
         if PIPE:
             xr, xi, ar, ai = nxt
             nxt = _fwd_tile_loads(
                 A, x_row, a_row, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
-                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, OFF32)  # fmt: skip
         else:
             xr, xi, ar, ai = _fwd_tile_loads(
                 A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
-                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T)  # fmt: skip
+                REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, OFF32)  # fmt: skip
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             ar = tl.where(cut[:, None], 0.0, ar)
             ai = tl.where(cut[:, None], 0.0, ai)
-        if COMPLEX:
+        if FOLD:
+            first = (tl.arange(0, BLOCK_T) == 0)[:, None]
+            xr = tl.where(first, ar * cr[None, :] + xr, xr)
+            pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)  # pr unused: compiled out
+        elif COMPLEX:
             pr, pi, sr, si = tl.associative_scan((ar, ai, xr, xi), 0, _combine_complex)
         else:
             pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
         if CHUNKED:
             if k > 0:  # the carry is the previous chunk's end state, not h0
                 cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
-        if COMPLEX:
+        if FOLD:
+            hr = sr
+            hi = hr
+        elif COMPLEX:
             hr = pr * cr[None, :] - pi * ci[None, :] + sr
             hi = pr * ci[None, :] + pi * cr[None, :] + si
             ci = _edge_row(hi, BLOCK_T)
@@ -186,7 +202,7 @@ def _scan_fwd_kernel(
 
 @triton.jit
 def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr,
-                    REV: tl.constexpr = False):  # fmt: skip
+                    REV: tl.constexpr = False, OFF32: tl.constexpr = False):  # fmt: skip
     """Backward tile ``k`` (visited in j = T-1-i order): scan steps i, memory times t (int64),
     valid rows, the (BLOCK_T, BLOCK_N) mask, the next scan step's times and where it exists.
 
@@ -204,7 +220,8 @@ def _bwd_tile_index(k, T, mask_n, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr,
         t = j
     else:
         t = i
-    t = t.to(tl.int64)
+    if not OFF32:
+        t = t.to(tl.int64)
     m2 = valid[:, None] & mask_n[None, :]
     return i, t, valid, m2, t + STEP, valid & (i + 1 < T)
 
@@ -214,7 +231,7 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
                     a_ci, REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
                     PACKED: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
                     UP: tl.constexpr = False, REV: tl.constexpr = False,
-                    SHIFT: tl.constexpr = False):  # fmt: skip
+                    SHIFT: tl.constexpr = False, OFF32: tl.constexpr = False):  # fmt: skip
     """The global loads of backward tile ``k``: a of the next scan step, dh, h_{i-1}.
 
     Tiles past the end load nothing (all masked), so the prefetch of tile k + 1 needs no branch.
@@ -234,7 +251,8 @@ def _bwd_tile_loads(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, aco
             A_CONST, BLOCK_T, BLOCK_N)  # fmt: skip
     else:
         STEP: tl.constexpr = -1 if REVERSE else 1
-        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV,
+                                                            OFF32)  # fmt: skip
         mn = has_next[:, None] & mask_n[None, :]
         if A_CONST:
             nr = tl.where(has_next[:, None], a_cr[None, :], 1.0)
@@ -355,6 +373,7 @@ def _scan_bwd_kernel(
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
     REV: tl.constexpr = False, SHIFT: tl.constexpr = False, STAGES: tl.constexpr = 1,
+    OFF32: tl.constexpr = False,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -389,6 +408,9 @@ def _scan_bwd_kernel(
     # PREFETCH: tile k + 1's loads go out before tile k's arithmetic (one tile of software
     # pipelining by hand). Without it ptxas (sm_90a) issued half of a tile's loads only after the
     # other half had landed and been used (load registers reused), two memory round trips a tile.
+    # OFF32 ((B, T, N) layout, T x N x 2 < 2^31, checked by the host): int32 time offsets. The
+    # per-element int64 offsets cost ~4 integer instructions a row and 2 registers each for every
+    # tile in flight (ptxas sm_90a, lane tile (32, 64, 1), 3 stages: 250 -> 128 registers).
     # STAGES > 1: Triton's pipeliner copies the loads of the next STAGES - 1 tiles into shared
     # memory (cp.async) while tile k computes. Loads in flight then hold no registers, so a
     # single pass over few columns (B x N small, T long) keeps enough bytes in flight without
@@ -397,9 +419,10 @@ def _scan_bwd_kernel(
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
-                          BLOCK_T, BLOCK_N, UP, REV, SHIFT)  # fmt: skip
+                          BLOCK_T, BLOCK_N, UP, REV, SHIFT, OFF32)  # fmt: skip
     for k in tl.range(k_lo, k_hi, num_stages=STAGES):
-        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV)
+        i, t, valid, m2, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV,
+                                                            OFF32)  # fmt: skip
         off = t[:, None] * stride_xt + xcol[None, :]
         # a of the next scan step (i + 1), conjugated below, 1 past the end; dh; h_{i-1}.
         if PIPE:
@@ -407,12 +430,12 @@ def _scan_bwd_kernel(
             nxt = _bwd_tile_loads(
                 A, H, GH, a_row, base, k + 1, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                 a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV,
-                SHIFT)  # fmt: skip
+                SHIFT, OFF32)  # fmt: skip
         else:
             nr, ni, gr_in, gi_in, hpr, hpi = _bwd_tile_loads(
                 A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr,
                 a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV,
-                SHIFT)  # fmt: skip
+                SHIFT, OFF32)  # fmt: skip
         if HAS_RESET:
             cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
             nr = tl.where(cut_next[:, None], 0.0, nr)

@@ -141,6 +141,12 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
         counter = state = args[1]
     strides = [flags.pop(k) for k in ("stride_ab", "stride_at", "stride_an", "stride_xb",
                                       "stride_xt", "stride_xn")]  # fmt: skip
+    # Pipelined lane tiles of the (B, T, N) layout address a batch row with int32 time offsets
+    # when they fit (see _scan_bwd_kernel's OFF32; x2: complex pairs, a step past either end).
+    # Not without stages: there ptxas sm_90a counted more instructions with them (716 against
+    # 557 a (32, 64, 1) bf16 forward tile), the sign extension of each element's offset.
+    if c.lane_cols and c.stages > 1 and not flags.get("STRIDED") and (length + 2) * n * 2 < 2**31:
+        flags["OFF32"] = True
     kernel[(n_cols * n_tiles,)](
         *args, counter, state, length, n, *strides, **flags, PACKED=c.packed,
         LANE_COLS=lane_run(c), **({"STAGES": c.stages} if c.stages > 1 else {}),
