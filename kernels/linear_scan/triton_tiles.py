@@ -176,11 +176,32 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # fwd 0.176 / 0.134 against 0.213 / 0.170, fwd+bwd 0.425 / 0.346 against 0.496 / 0.431. Below
 # T=1024: unmeasured, the NARROW tiles stay.
 NARROW_LANE_MIN_T = 1024
-NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
+NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
     (False, False): ("chunked", 32, 64, 1, False, 1),  # single (64, 64, 1): 2.85 ms
     (True, False): ("single", 32, 64, 1, True, 1),  # chunked (32, 64, 1): 2.28 ms
     (False, True): ("chunked", 32, 64, 1, False, 1),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
     (True, True): ("chunked", 32, 64, 1, False, 1),  # single (32, 64, 1): 6.64 ms fwd+bwd
+}
+# From LANE_SINGLE_MIN_COLUMNS columns on, a single pass whose tile loads are pipelined through
+# shared memory (stages, cp.async; int32 offsets and the carry folded into the scan) beats the
+# chunk chain except in the backward with a time-varying a. GPU batch 57, one H100, B=8, C=1536
+# (results/linear-scan-stages-h100-run2-*.json), against the NARROW_LANE_FEW picks in the same
+# call, T=65536 / 1024:
+# - forward, a time-varying: 2.202 / 0.044 ms against 2.708 / 0.049 ((16, 128, 1) with 4 stages
+#   2.157 / 0.044, kept out: half the programs, so fewer columns would leave more SMs idle);
+# - forward, a time-invariant: 1.309 / 0.028 ms against 1.976 / 0.038;
+# - backward, a time-invariant: (32, 64, 1) with 3 stages under a (16, 64, 1) 4-stage forward,
+#   fwd+bwd 4.340 / 0.085 ms against 4.902 / 0.099 for both passes' defaults;
+# - backward, a time-varying: the chunk chain stays (single passes 7.27-9.70 against 6.63 ms).
+# The threshold is a guess from the programs in flight: 6,144 columns give (16, 64, 1) tiles 96
+# programs, as many as (16, 128, 1) had at 12,288, and only 12,288 was measured. fp32 keeps the
+# NARROW tiles: its best lane tile with stages tied them (3.370 against 3.412 ms forward).
+LANE_SINGLE_MIN_COLUMNS = 6144
+NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
+    (False, False): ("single", 16, 64, 1, False, 4),
+    (True, False): ("single", 32, 64, 1, False, 5),  # 4 stages 1.389 ms, 3: 1.530
+    (False, True): ("chunked", 32, 64, 1, False, 1),
+    (True, True): ("single", 32, 64, 1, False, 3),
 }
 
 
@@ -332,7 +353,8 @@ def choose(
     lane_tiles = kind == "f16" and narrow and not t_major and length >= NARROW_LANE_MIN_T
     default_stages = 1
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
-        variant, *pick, default_stages = NARROW_LANE[(a_const, backward)]
+        table = NARROW_LANE if columns >= LANE_SINGLE_MIN_COLUMNS else NARROW_LANE_FEW
+        variant, *pick, default_stages = table[(a_const, backward)]
         lane_cols = True
     if variant is None:
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]

@@ -573,6 +573,13 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     lane = choose(8, 65536, 1536, "f16", False, True, interpreted=False)
     assert (lane.variant, lane.block_n, lane.lane_cols) == ("chunked", 64, True)
     assert choose(8, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
+    # ... pipelined single passes from LANE_SINGLE_MIN_COLUMNS columns on (batch 57), chunks
+    # below (fewer programs than SMs otherwise)
+    lane = choose(8, 65536, 1536, "f16", False, False, interpreted=False)
+    assert (lane.variant, lane.block_t, lane.stages, lane.lane_cols) == ("single", 16, 4, True)
+    assert choose(8, 65536, 1536, "f16", True, True, interpreted=False).stages == 3
+    few = choose(1, 65536, 1536, "f16", False, False, interpreted=False)
+    assert (few.variant, few.stages, few.lane_cols) == ("chunked", 1, True)
     assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
     assert choose(8, 1024, 1536, "f16", False, False, interpreted=False).lane_cols
     assert not choose(8, 512, 1536, "f16", False, False, interpreted=False).lane_cols
