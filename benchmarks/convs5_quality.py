@@ -6,6 +6,8 @@ are compared at equal cost (the ConvS5 paper's Moving-MNIST protocol, at a small
 
     CUDA_VISIBLE_DEVICES=0 python benchmarks/convs5_quality.py --model convs5 --minutes 6 \\
         --out results/quality-convs5.json
+    python benchmarks/convs5_quality.py --model convs5 --set num_layers=4 \\
+        --set "enc_channels=[32, 64, 64]" --minutes 3      # a smaller model: more steps
     python benchmarks/convs5_quality.py --quick --out /tmp/q.json          # CPU smoke run
 
 The JSON holds the training summary (steps reached, final loss), the per-bucket metrics, the
@@ -24,6 +26,7 @@ import sys
 import time
 
 import torch
+import yaml
 
 from worldssm.eval import psnr, ssim
 from worldssm.train.config import load_config
@@ -49,6 +52,18 @@ def bucket_metrics(pred: torch.Tensor, real: torch.Tensor, bucket: int) -> list[
     return rows
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """Model overrides from ``--set``: ``["num_layers=4", "enc_channels=[32, 64]"]`` ->
+    ``{"num_layers": 4, "enc_channels": [32, 64]}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--set expects KEY=VALUE (e.g. num_layers=4); got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="convs5", help="registry name (convs5, convlstm, ...)")
@@ -58,6 +73,13 @@ def main(argv=None) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=int, default=200, help="linear warmup steps")
     p.add_argument("--image-size", type=int, default=64)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model config override (YAML value), e.g. num_layers=4; repeatable",
+    )
     p.add_argument("--context", type=int, default=100)
     p.add_argument("--horizon", type=int, default=800)
     p.add_argument("--test-videos", type=int, default=16)
@@ -69,7 +91,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", default=None, help="write JSON here")
     args = p.parse_args(argv)
 
-    model_over = {"name": args.model}
+    model_over = {"name": args.model, **parse_overrides(args.set)}
     if args.checkpoint_layers:
         model_over["checkpoint_layers"] = True
     data = {"kind": "moving_digits", "seq_len": args.seq_len, "image_size": args.image_size,
@@ -130,6 +152,7 @@ def main(argv=None) -> None:
         "card": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor(),
         "torch": torch.__version__,
         "model": cfg.model["name"],
+        "model_overrides": {k: v for k, v in cfg.model.items() if k != "name"},
         "params_M": sum(q.numel() for q in model.parameters()) / 1e6,
         "train": {
             "minutes_budget": args.minutes,
