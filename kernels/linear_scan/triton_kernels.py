@@ -416,7 +416,6 @@ def _scan_bwd_kernel(
     # single pass over few columns (B x N small, T long) keeps enough bytes in flight without
     # chunks and their carry chain. 1: plain loads (no shared memory).
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
-    FOLD: tl.constexpr = LANE_COLS > 0 and not CHUNKED and not COMPLEX and not REV
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
     nxt = _bwd_tile_loads(A, H, GH, a_row, base, k_first, T, stride_xt, stride_at, xcol, acol,
                           mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED,
@@ -448,11 +447,7 @@ def _scan_bwd_kernel(
         if HAS_RESET:
             cut = _cut_at(reset_row, t, valid, T, REVERSE)
             keep = keep & ~cut[:, None]
-        if FOLD:  # as the forward's FOLD: the carry enters the first row of the scan
-            first = (tl.arange(0, BLOCK_T) == 0)[:, None]
-            gr_in = tl.where(first, gr_in + nr * cr[None, :], gr_in)
-            pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real)  # pr unused
-        elif COMPLEX:
+        if COMPLEX:
             pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex,
                                                  reverse=REV)  # fmt: skip
         else:
@@ -460,12 +455,7 @@ def _scan_bwd_kernel(
         if CHUNKED:
             if k > 0:
                 cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
-        if FOLD:
-            gr = sr
-            gi = gr
-            dar = tl.where(keep, gr * hpr, 0.0)
-            dai = dar
-        elif COMPLEX:
+        if COMPLEX:
             gr = pr * cr[None, :] - pi * ci[None, :] + sr
             gi = pr * ci[None, :] + pi * cr[None, :] + si
             ci = _edge_row(gi, BLOCK_T, REV)
