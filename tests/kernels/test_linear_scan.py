@@ -557,6 +557,36 @@ def test_triton_graph_has_one_node_for_any_state_shape(nan_outputs):
         assert x.grad.shape == x.shape and rel_err(x.grad, r.grad) < 2e-5
 
 
+def test_triton_launch_flags_for_pipelined_lane_tiles():
+    """Pipelined lane tiles get STAGES and int32 offsets (OFF32) only while T x N fits in int32;
+    other tiles launch with neither (their kernels' defaults)."""
+    from worldssm.kernels.linear_scan import triton_scan as ts
+    from worldssm.kernels.linear_scan.triton_tiles import Choice
+
+    class Recorder:  # stands in for a jitted kernel: kernel[grid](*args, **flags)
+        def __getitem__(self, grid):
+            def launch(*args, **flags):
+                self.grid, self.flags = grid, flags
+
+            return launch
+
+    strides = dict.fromkeys(("stride_ab", "stride_at", "stride_an", "stride_xb", "stride_xt",
+                             "stride_xn"), 1)  # fmt: skip
+    lane = Choice("single", 16, 64, 1, lane_cols=True, stages=4)
+    cases = [
+        (lane, 65536, 1536, {"STAGES": 4, "OFF32": True}),
+        (lane, 1 << 20, 1536, {"STAGES": 4}),  # T x N x 2 past 2^31: int64 offsets
+        (Choice("single", 16, 64, 1, lane_cols=True), 65536, 1536, {}),  # no stages
+        (Choice("single", 16, 256, 2, stages=3), 300, 1536, {"STAGES": 3}),  # not a lane tile
+    ]
+    for c, length, n, want in cases:
+        rec = Recorder()
+        ts._launch(rec, c, 2, length, n, "cpu", False, (None,) * 6, STRIDED=False, **strides)
+        got = {k: rec.flags[k] for k in ("STAGES", "OFF32") if k in rec.flags}
+        assert got == want, (c, length, got)
+        assert rec.grid == (2 * (n // c.block_n),)
+
+
 def test_triton_variant_choice_by_shape(monkeypatch):
     from worldssm.kernels.linear_scan import triton_tiles
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
