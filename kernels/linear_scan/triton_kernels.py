@@ -85,15 +85,9 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
 
 
 @triton.jit
-def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
-                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
-                    OFF32: tl.constexpr = False):  # fmt: skip
-    """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
-
-    Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
-    OFF32: int32 time offsets (the host checks that T x N fits; see _scan_fwd_kernel).
-    """
+def _fwd_tile_times(k, T, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr, OFF32: tl.constexpr):
+    """Memory times of forward tile ``k`` (int64, or int32 when OFF32: the host checks that T x N
+    fits; see _scan_bwd_kernel) and which of its rows lie inside the sequence."""
     i = k * BLOCK_T + tl.arange(0, BLOCK_T)
     valid = i < T
     if REVERSE:
@@ -102,6 +96,19 @@ def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mas
         t = i
     if not OFF32:
         t = t.to(tl.int64)
+    return t, valid
+
+
+@triton.jit
+def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
+                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
+                    OFF32: tl.constexpr = False):  # fmt: skip
+    """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
+
+    Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
+    """
+    t, valid = _fwd_tile_times(k, T, REVERSE, BLOCK_T, OFF32)
     m2 = valid[:, None] & mask_n[None, :]
     xr, xi = _load(x_row, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED)
     if A_CONST:
@@ -154,14 +161,7 @@ def _scan_fwd_kernel(
                           a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T,
                           OFF32)  # fmt: skip
     for k in tl.range(k_lo, k_hi, num_stages=STAGES):
-        i = k * BLOCK_T + tl.arange(0, BLOCK_T)
-        valid = i < T
-        if REVERSE:
-            t = T - 1 - i
-        else:
-            t = i
-        if not OFF32:
-            t = t.to(tl.int64)
+        t, valid = _fwd_tile_times(k, T, REVERSE, BLOCK_T, OFF32)
         m2 = valid[:, None] & mask_n[None, :]
         off = t[:, None] * stride_xt + xcol[None, :]
         if PIPE:
