@@ -32,30 +32,34 @@ from tmajor_check import make, ours, outputs, rel  # noqa: E402
 from worldssm.kernels.bench_timing import time_call  # noqa: E402
 from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  # noqa: E402
 
-# (variant, tile, prefetch, stages). The forward+backward candidates keep the forward at
-# FWD_OF_BWD; "default" rows are today's choice, "lane_cols off" the NARROW tiles.
-# Batch 56: the single pass with its tile loads pipelined through shared memory (stages > 1,
-# cp.async) against the chunk chain. Batch 57: the same with int32 offsets and the carry folded
-# into the scan (OFF32, FOLD in triton_kernels.py); earlier candidates are in committed results.
+# (variant, tile, prefetch, stages, lookback). The forward+backward candidates keep the forward
+# at FWD_OF_BWD under a single-pass backward; chunked rows run the forward chunked too (the
+# variant is forced for both), with the same look-back. "default" rows are today's choice,
+# "lane_cols off" the NARROW tiles. Batch 56-57: the single pass pipelined through shared memory
+# (stages); batch 63: chunks with the decoupled look-back (lookback >= 1, triton_chain.py)
+# against the strict chain (0). Earlier candidates are in committed results.
 FWD = [
-    ("chunked", (32, 64, 1), False, 1),
-    ("single", (16, 64, 1), False, 3),
-    ("single", (16, 64, 1), False, 4),
-    ("single", (16, 64, 1), False, 6),
-    ("single", (16, 64, 1), False, 8),
-    ("single", (32, 64, 1), False, 3),
-    ("single", (32, 64, 1), False, 4),
-    ("single", (32, 64, 1), False, 5),
-    ("single", (8, 64, 1), False, 8),
-    ("single", (8, 64, 1), False, 12),
-    ("single", (16, 128, 1), False, 4),
+    ("chunked", (32, 64, 1), False, 1, 0),
+    ("chunked", (32, 64, 1), False, 1, 1),
+    ("chunked", (32, 64, 1), False, 1, 2),
+    ("chunked", (32, 64, 1), False, 1, 4),
+    ("chunked", (32, 64, 1), False, 1, 8),
+    ("chunked", (16, 64, 1), False, 1, 2),
+    ("chunked", (16, 64, 1), False, 1, 4),
+    ("chunked", (16, 64, 1), False, 1, 8),
+    ("chunked", (8, 64, 1), False, 1, 4),
+    ("chunked", (8, 64, 1), False, 1, 8),
 ]
 BWD = [
-    ("chunked", (32, 64, 1), False, 1),
-    ("single", (8, 64, 1), False, 6),
-    ("single", (16, 64, 1), False, 3),
-    ("single", (16, 64, 1), False, 4),
-    ("single", (32, 64, 1), False, 3),
+    ("chunked", (32, 64, 1), False, 1, 0),
+    ("chunked", (32, 64, 1), False, 1, 2),
+    ("chunked", (32, 64, 1), False, 1, 4),
+    ("chunked", (32, 64, 1), False, 1, 8),
+    ("chunked", (16, 64, 1), False, 1, 2),
+    ("chunked", (16, 64, 1), False, 1, 4),
+    ("chunked", (16, 64, 1), False, 1, 8),
+    ("chunked", (8, 64, 1), False, 1, 4),
+    ("chunked", (8, 64, 1), False, 1, 8),
 ]
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
 
@@ -64,16 +68,17 @@ def candidates():
     """(mode, label, scan_config kwargs); the default choice and the NARROW tiles first."""
     off = {"lane_cols": False}  # the NARROW tiles (the default before NARROW_LANE)
     out = [("fwd", "default", {}), ("fwd", "lane_cols off", off)]
-    for variant, tile, pf, st in FWD:
-        kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True, "stages": st}
-        out.append(("fwd", f"lane {variant} {tile} pf={pf} stages={st}", kw))
+    for variant, tile, pf, st, lb in FWD:
+        kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True, "stages": st,
+              "lookback": lb}  # fmt: skip
+        out.append(("fwd", f"lane {variant} {tile} pf={pf} stages={st} lookback={lb}", kw))
     out += [("fwd+bwd", "default", {}), ("fwd+bwd", "lane_cols off", off)]
-    for variant, tile, pf, st in BWD:
+    for variant, tile, pf, st, lb in BWD:
         ftile, fpf, fst = FWD_OF_BWD if variant == "single" else (tile, False, 1)
         kw = {"variant": variant, "tile": ftile, "bwd_tile": tile, "prefetch": fpf,
               "bwd_prefetch": pf, "lane_cols": True, "stages": fst,
-              "bwd_stages": st}  # fmt: skip
-        out.append(("fwd+bwd", f"lane {variant} bwd {tile} pf={pf} stages={st}", kw))
+              "bwd_stages": st, "lookback": lb}  # fmt: skip
+        out.append(("fwd+bwd", f"lane {variant} bwd {tile} pf={pf} stages={st} lookback={lb}", kw))
     return out
 
 

@@ -3,7 +3,8 @@
 For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/1)[,t]``
 (``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows, ``g``:
 the register-groups backward (triton_groups.py), digits: the tile loop's pipeline stages
-(``scan_config(stages=...)``); e.g. ``,tr`` or ``,l4``): the shuffles, barriers, global loads
+(``scan_config(stages=...)``), ``c``: the chunked variant, whose digits are the look-back
+window (``scan_config(lookback=...)``, 0: the strict chain); e.g. ``,tr``, ``,l4`` or ``,lc4``): the shuffles, barriers, global loads
 and stores (and the vectorised ones) in the PTX, the registers and spill bytes from ``ptxas
 -v`` (the ptxas that ships with triton), and the blocked layouts of the TTGIR. Run it where
 the kernels will run: the GPU box has another Triton version.
@@ -51,7 +52,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         A_CONST=a_const,
         COMPLEX=False,
         PACKED=False,
-        CHUNKED=False,
+        CHUNKED=CHUNK,
         MAX_POLLS=1 << 24,
         BLOCK_T=BT,
         BLOCK_N=BN,
@@ -60,6 +61,8 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
     consts["STRIDED"] = t_major
     if STAGES > 1:
         consts["STAGES"] = STAGES
+    if "LOOKBACK" in kernel.arg_names:  # ASTSource does not fill in constexpr defaults
+        consts.update(LOOKBACK=LOOK, INC_EVERY=1)
     if LANE and STAGES > 1 and not t_major:  # as the launch does when T x N fits in int32
         consts["OFF32"] = True
     consts["LANE_COLS"] = max(2, BN // (32 * W)) if LANE else 0
@@ -119,6 +122,7 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         "pf" if prefetch else "",
         "t-major" if t_major else "",
         f"stages {STAGES}" if STAGES > 1 else "",
+        ("chunked" + (f" look-back {LOOK}" if LOOK else "")) if CHUNK else "",
         facts,
     )
     for l in lay:
@@ -135,5 +139,8 @@ for args in sys.argv[1:]:
     LANE = "l" in tm
     REV = "r" in tm
     SHIFT = "s" in tm
-    STAGES = int("".join(ch for ch in tm if ch.isdigit()) or 1)
+    digits = int("".join(ch for ch in tm if ch.isdigit()) or 0)
+    CHUNK = "c" in tm
+    STAGES = 1 if CHUNK else max(digits, 1)
+    LOOK = digits if CHUNK else 0
     compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

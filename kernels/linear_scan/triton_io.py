@@ -12,7 +12,7 @@ Complex tensors reach the kernels in one of two forms, picked per launch by ``PA
   the compiler turns into register moves. No ``tl.split``/``tl.join`` (which gave wrong values
   on the GPU with Triton 3.6, exact in the interpreter).
 
-Chunk chain (``chunked`` variant): see :mod:`.triton_scan`.
+The chunked variant's carry chain is in :mod:`.triton_chain`.
 """
 
 from __future__ import annotations
@@ -102,60 +102,3 @@ def _cut_at(reset_ptr, t, valid, T, REVERSE: tl.constexpr):
     else:
         r = tl.load(reset_ptr + t, mask=valid, other=0)
     return r != 0
-
-
-@triton.jit
-def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
-    """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
-    n_tiles = tl.cdiv(T, BLOCK_T)
-    n_cols = tl.num_programs(0) // n_tiles
-    vid = tl.atomic_add(COUNTER, 1).to(tl.int32)
-    return vid // n_cols, vid % n_cols
-
-
-@triton.jit
-def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
-    """Write a chunk's end state to STATE[slot] (int64 words: flag << 32 | float32 bits)."""
-    W: tl.constexpr = 2 if COMPLEX else 1
-    word_r = (cr.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
-    word_i = (ci.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
-    _store_words(STATE + slot * N * W, offs_n, word_r, word_i, mask_n, COMPLEX)
-
-
-@triton.jit
-def _store_words(ptr, off, wr, wi, mask, COMPLEX: tl.constexpr):
-    # Atomic (relaxed) writes: strong stores that the other SM's volatile polls must see.
-    # Complex words go as two stride-2 writes, not one tl.join'ed (N, 2) tile: joined/split
-    # tiles gave wrong values on the GPU (exact in the interpreter), as _load notes.
-    if COMPLEX:
-        tl.atomic_xchg(ptr + off * 2, wr, mask=mask, sem="relaxed")
-        tl.atomic_xchg(ptr + off * 2 + 1, wi, mask=mask, sem="relaxed")
-    else:
-        tl.atomic_xchg(ptr + off, wr, mask=mask, sem="relaxed")
-
-
-@triton.jit
-def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.constexpr):
-    """Poll STATE[slot] until every word carries its flag; returns the state (re, im)."""
-    W: tl.constexpr = 2 if COMPLEX else 1
-    ptr = STATE + slot * N * W
-    # volatile: read through L1 on every poll (the words are written by another SM).
-    # Complex: real and imaginary words are two stride-2 loads (see _store_words).
-    words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
-    words_i = words_r
-    if COMPLEX:
-        words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
-    polls = 0
-    while (tl.min(tl.minimum(words_r, words_i) >> 32) == 0) & (polls < MAX_POLLS):
-        words_r = tl.load(ptr + offs_n * W, mask=mask_n, other=1 << 32, volatile=True)
-        if COMPLEX:
-            words_i = tl.load(ptr + offs_n * 2 + 1, mask=mask_n, other=1 << 32, volatile=True)
-        else:
-            words_i = words_r
-        polls += 1
-    re = (words_r & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
-    if COMPLEX:
-        im = (words_i & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
-    else:
-        im = tl.zeros_like(re)
-    return re, im

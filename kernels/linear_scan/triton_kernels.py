@@ -21,15 +21,13 @@ from worldssm.kernels.linear_scan.triton_bwd_tiles import (
     _take_rows,
     _up_times,
 )
+from worldssm.kernels.linear_scan.triton_chain import _carry_in, _carry_out, _ticket
 from worldssm.kernels.linear_scan.triton_io import (
     _cut_at,
     _edge_row,
     _load,
     _load_or_zeros,
-    _publish,
     _store,
-    _ticket,
-    _wait,
 )
 
 
@@ -127,9 +125,11 @@ def _scan_fwd_kernel(
     A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
-    STAGES: tl.constexpr = 1, OFF32: tl.constexpr = False,
+    STAGES: tl.constexpr = 1, OFF32: tl.constexpr = False, LOOKBACK: tl.constexpr = 0,
+    INC_EVERY: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
+    # LOOKBACK, INC_EVERY (CHUNKED): the carry chain's protocol, see triton_chain.
     # PREFETCH, STAGES, OFF32: see _scan_bwd_kernel.
     # FOLD (lane tiles of the single pass, real): the carry enters the tile's first step, so the
     # scan yields h itself: one FMA a step instead of the products of a, a multiply and an FMA
@@ -185,9 +185,13 @@ def _scan_fwd_kernel(
             pr, pi, sr, si = tl.associative_scan((ar, ai, xr, xi), 0, _combine_complex)
         else:
             pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
-        if CHUNKED:
-            if k > 0:  # the carry is the previous chunk's end state, not h0
-                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
+        if CHUNKED:  # the carry is the previous chunk's end state (h0 for chunk 0)
+            if COMPLEX:
+                cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr,
+                                   si, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T)  # fmt: skip
+            else:
+                cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pr, sr,
+                                   sr, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T)  # fmt: skip
         if FOLD:
             hr = sr
             hi = hr
@@ -199,9 +203,9 @@ def _scan_fwd_kernel(
             hr = pr * cr[None, :] + sr
             hi = hr
         cr = _edge_row(hr, BLOCK_T)
-        if CHUNKED:
-            if k < n_tiles - 1:  # publish first: the next chunk is waiting for it
-                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+        if CHUNKED:  # publish first: the next chunk is waiting for it
+            _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX, LOOKBACK,
+                       INC_EVERY)  # fmt: skip
         _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
     _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
@@ -216,7 +220,7 @@ def _scan_bwd_kernel(
     BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr, PREFETCH: tl.constexpr = True,
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
     REV: tl.constexpr = False, SHIFT: tl.constexpr = False, STAGES: tl.constexpr = 1,
-    OFF32: tl.constexpr = False,
+    OFF32: tl.constexpr = False, LOOKBACK: tl.constexpr = 0, INC_EVERY: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
@@ -296,8 +300,12 @@ def _scan_bwd_kernel(
         else:
             pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real, reverse=REV)
         if CHUNKED:
-            if k > 0:
-                cr, ci = _wait(STATE, row * n_tiles + k - 1, offs_n, mask_n, N, COMPLEX, MAX_POLLS)
+            if COMPLEX:
+                cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr,
+                                   si, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T, REV)  # fmt: skip
+            else:
+                cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pr, sr,
+                                   sr, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T, REV)  # fmt: skip
         if COMPLEX:
             gr = pr * cr[None, :] - pi * ci[None, :] + sr
             gi = pr * ci[None, :] + pi * cr[None, :] + si
@@ -311,8 +319,8 @@ def _scan_bwd_kernel(
             dai = dar
         cr = _edge_row(gr, BLOCK_T, REV)
         if CHUNKED:
-            if k < n_tiles - 1:
-                _publish(STATE, row * n_tiles + k, offs_n, mask_n, N, cr, ci, COMPLEX)
+            _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX, LOOKBACK,
+                       INC_EVERY)  # fmt: skip
         if UP:  # store in increasing time too (see _bwd_tile_loads)
             t_up = _up_times(k, T, BLOCK_T)
             off_up = t_up[:, None] * stride_xt + xcol[None, :]

@@ -76,6 +76,10 @@ T_MAJOR_MIN_T = 32
 # correctness checks catch) instead of hanging the GPU.
 _MAX_POLLS = 1 << 24
 
+# Look-back (Choice.lookback), tests only: chunks publish their end state only every this many
+# chunks, so that the others' successors fold aggregates (see triton_chain._carry_out).
+_LOOKBACK_INC_EVERY = 1
+
 
 def _t_major(x: torch.Tensor) -> bool:
     """Whether (B, T, N) ``x`` has T as its contiguous axis (a (B, N, T) tensor's transpose)."""
@@ -133,8 +137,9 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     n_tiles = triton.cdiv(length, c.block_t) if chunked else 1
     if chunked:
         # One zeroed int64 buffer: [0] ticket counter, [2:] end states (B, n_tiles, N, re/im)
-        # with their flags; the states start 16 bytes in so that vector stores stay aligned.
-        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1)
+        # with their flags, or under look-back (B, n_tiles, P then S, N, re/im); the states
+        # start 16 bytes in so that vector stores stay aligned.
+        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1) * (2 if c.lookback else 1)
         sync = torch.zeros(size, dtype=torch.int64, device=device)
         counter, state = sync[:1], sync[2:]
     else:  # unused by the single pass: any tensor will do (no allocation, no slices: host time)
@@ -150,6 +155,7 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     kernel[(n_cols * n_tiles,)](
         *args, counter, state, length, n, *strides, **flags, PACKED=c.packed,
         LANE_COLS=lane_run(c), **({"STAGES": c.stages} if c.stages > 1 else {}),
+        **({"LOOKBACK": c.lookback, "INC_EVERY": _LOOKBACK_INC_EVERY} if c.lookback else {}),
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip

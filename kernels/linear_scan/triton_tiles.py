@@ -228,6 +228,7 @@ class Choice:
     shift: bool = False  # rev backward, T-major: shifted rows from aligned loads (SHIFT)
     groups: bool = False  # T-major single-column backward in register groups (triton_groups)
     stages: int = 1  # single pass: tiles of loads in flight through shared memory (1: none)
+    lookback: int = 0  # chunked: 0 strict carry chain, W >= 1 decoupled look-back W chunks wide
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -248,6 +249,7 @@ def scan_config(
     groups: bool | None = None,
     stages: int | None = None,
     bwd_stages: int | None = None,
+    lookback: int | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -282,6 +284,9 @@ def scan_config(
             one tile computes; 1 loads each tile when it is needed. None keeps the default.
             Ignored by chunks (one tile a program) and by the register-groups backward.
         bwd_stages: the same for the backward alone (default: ``stages``).
+        lookback: chunked variant, forward and backward: 0 runs the strict carry chain (each
+            chunk waits for the one before it), W >= 1 a decoupled look-back that reads W
+            predecessors a round trip (:mod:`.triton_chain`). None keeps the default.
 
     Example::
 
@@ -296,6 +301,10 @@ def scan_config(
     for st in (stages, bwd_stages):
         if st is not None and (not isinstance(st, int) or st < 1):
             raise ValueError(f"scan_config: stages must be an int >= 1 (1: no pipelining): {st}")
+    if lookback is not None and (not isinstance(lookback, int) or lookback < 0):
+        raise ValueError(f"scan_config: lookback must be an int >= 0 (0: strict chain): {lookback}")
+    if lookback and lookback & (lookback - 1):
+        raise ValueError(f"scan_config: lookback must be 0 or a power of two: {lookback}")
     forced = {
         "variant": variant,
         "tile": tile,
@@ -310,6 +319,7 @@ def scan_config(
         "groups": groups,
         "stages": stages,
         "bwd_stages": stages if bwd_stages is None else bwd_stages,
+        "lookback": lookback,
     }
     token = _FORCED.set(forced)
     try:
@@ -394,6 +404,8 @@ def choose(
     groups = groups and tile[1] == 1 and tile[0] >= 8
     stages = forced.get("bwd_stages" if backward else "stages") or default_stages
     stages = 1 if variant == "chunked" or groups else stages
+    lookback = forced.get("lookback") or 0
+    lookback = lookback if variant == "chunked" else 0
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
                   lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,
-                  stages=stages)  # fmt: skip
+                  stages=stages, lookback=lookback)  # fmt: skip

@@ -304,6 +304,8 @@ OPTIONS = {
     "rev_scan": {"rev_scan": True},
     "stages": {"stages": 3, "prefetch": False},
     "lane_stages": {"lane_cols": True, "stages": 4, "prefetch": False},
+    "lookback": {"lookback": 2},
+    "lane_lookback": {"lane_cols": True, "lookback": 4, "prefetch": False},
 }
 OPTION_CASES = [
     (option, variant, tile, case)
@@ -313,6 +315,8 @@ OPTION_CASES = [
         ("rev_scan", (("single", (8, 4, 1)), ("chunked", (4, 8, 1))), CASES),
         ("stages", (("single", (4, 8, 1)),), CASES),
         ("lane_stages", (("single", (8, 32, 1)),), PREFETCH_CASES + [CASES[-2]]),
+        ("lookback", (("chunked", (4, 8, 1)),), CASES),
+        ("lane_lookback", (("chunked", (4, 32, 1)),), PREFETCH_CASES[-2:]),
     )
     for variant, tile in tiles
     for case in cases
@@ -338,6 +342,30 @@ def test_triton_options_match_naive(option, variant, tile, case, nan_outputs):
     for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
         assert x.shape == r.shape, name
         assert rel_err(x, r) < 2e-5, f"{option} {name}: {rel_err(x, r)}"
+
+
+@pytest.mark.parametrize("window", [1, 2])
+@pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[6], CASES[7]],
+                         ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")  # fmt: skip
+def test_triton_lookback_folds_aggregates(window, case, monkeypatch, nan_outputs):
+    """Look-back where most predecessors published only their aggregate (P, S): only every
+    third chunk publishes its end state, so successors fold one or two aggregates, across
+    windows when window = 1. In the interpreter every predecessor has finished, so without
+    this the aggregates are never read."""
+    from worldssm.kernels.linear_scan import triton_scan
+    from worldssm.kernels.linear_scan.triton_tiles import scan_config
+
+    monkeypatch.setattr(triton_scan, "_LOOKBACK_INC_EVERY", 3)
+    shape, a_shape, complex_, reverse, with_reset = case
+    (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=17)
+    reset = reset if with_reset else None
+    dtype = torch.complex64 if complex_ else torch.float32
+    with scan_config("chunked", (2, 4, 1), lookback=window):
+        got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
+    ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
+                         reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
+    for name, x, r in zip(["h", "final", "da", "db", "dh0"], got, ref, strict=True):
+        assert rel_err(x, r) < 2e-5, f"{name}: {rel_err(x, r)}"
 
 
 # T-major input (b with T contiguous: a (B, N, T) tensor's transpose) scanned in place (opt-in).
@@ -566,7 +594,7 @@ def test_triton_launch_flags_for_pipelined_lane_tiles():
     class Recorder:  # stands in for a jitted kernel: kernel[grid](*args, **flags)
         def __getitem__(self, grid):
             def launch(*args, **flags):
-                self.grid, self.flags = grid, flags
+                self.grid, self.args, self.flags = grid, args, flags
 
             return launch
 
@@ -585,6 +613,15 @@ def test_triton_launch_flags_for_pipelined_lane_tiles():
         got = {k: rec.flags[k] for k in ("STAGES", "OFF32") if k in rec.flags}
         assert got == want, (c, length, got)
         assert rec.grid == (2 * (n // c.block_n),)
+    # Chunks: look-back doubles the state words (P and S) and passes its window.
+    for lookback, words in ((0, 1), (4, 2)):
+        rec = Recorder()
+        c = Choice("chunked", 16, 64, 1, lookback=lookback)
+        ts._launch(rec, c, 2, 64, 128, "cpu", False, (None,) * 6, STRIDED=False, **strides)
+        state = rec.args[7]  # after the 6 tensors and the ticket counter
+        assert state.numel() == 2 * 4 * 128 * words  # B x chunks x N x words
+        assert rec.flags.get("LOOKBACK", 0) == lookback
+        assert rec.grid == (2 * 2 * 4,)
 
 
 def test_triton_variant_choice_by_shape(monkeypatch):
@@ -669,6 +706,15 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     with pytest.raises(ValueError, match="stages"):
         with scan_config(stages=0):
             pass
+    # lookback: the chunked variant only (a single pass has no chain)
+    with scan_config("chunked", lookback=4):
+        assert choose(8, 65536, 1536, "f16", False, True, interpreted=False).lookback == 4
+    with scan_config("single", lookback=4):
+        assert choose(8, 65536, 1536, "f16", False, True, interpreted=False).lookback == 0
+    for bad in (-1, 3, 1.0):
+        with pytest.raises(ValueError, match="lookback"):
+            with scan_config(lookback=bad):
+                pass
 
 
 # --- complex64 as packed int64 words (triton_io.py) against the naive loop and the pair path ---
