@@ -37,29 +37,27 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # variant is forced for both), with the same look-back. "default" rows are today's choice,
 # "lane_cols off" the NARROW tiles. Batch 56-57: the single pass pipelined through shared memory
 # (stages); batch 63: chunks with the decoupled look-back (lookback >= 1, triton_chain.py)
-# against the strict chain (0). Earlier candidates are in committed results.
+# against the strict chain (0), at B=8, C=1536 (12,288 columns); batch 64 the same with fewer
+# columns (--shapes), where chunks stay the default (NARROW_LANE_FEW). Earlier candidates are in
+# committed results.
 FWD = [
     ("chunked", (32, 64, 1), False, 1, 0),
     ("chunked", (32, 64, 1), False, 1, 1),
     ("chunked", (32, 64, 1), False, 1, 2),
     ("chunked", (32, 64, 1), False, 1, 4),
     ("chunked", (32, 64, 1), False, 1, 8),
-    ("chunked", (16, 64, 1), False, 1, 2),
+    ("chunked", (16, 64, 1), False, 1, 0),
     ("chunked", (16, 64, 1), False, 1, 4),
     ("chunked", (16, 64, 1), False, 1, 8),
-    ("chunked", (8, 64, 1), False, 1, 4),
-    ("chunked", (8, 64, 1), False, 1, 8),
 ]
 BWD = [
     ("chunked", (32, 64, 1), False, 1, 0),
     ("chunked", (32, 64, 1), False, 1, 2),
     ("chunked", (32, 64, 1), False, 1, 4),
     ("chunked", (32, 64, 1), False, 1, 8),
-    ("chunked", (16, 64, 1), False, 1, 2),
+    ("chunked", (16, 64, 1), False, 1, 0),
     ("chunked", (16, 64, 1), False, 1, 4),
     ("chunked", (16, 64, 1), False, 1, 8),
-    ("chunked", (8, 64, 1), False, 1, 4),
-    ("chunked", (8, 64, 1), False, 1, 8),
 ]
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
 
@@ -126,12 +124,14 @@ def main():
     p.add_argument("--lengths", default="65536", help="GPU sequence lengths")
     p.add_argument("--dtypes", default="bf16,fp32")
     p.add_argument("--budget", type=float, default=240.0, help="seconds; later rows skipped")
+    p.add_argument("--shapes", default="8x1536", help="GPU (B x C) shapes, comma-separated")
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
-        dev, bsz, c, lengths = torch.device("cpu"), 2, 5, (24,)
+        dev, shapes, lengths = torch.device("cpu"), ((2, 5),), (24,)
     else:
-        dev, bsz, c = torch.device("cuda"), 8, 1536
+        dev = torch.device("cuda")
+        shapes = tuple(tuple(int(v) for v in x.split("x")) for x in args.shapes.split(","))
         lengths = tuple(int(x) for x in args.lengths.split(","))
     t0 = time.time()
     rep = {**environment(dev), "command": " ".join([sys.executable, *sys.argv])}
@@ -140,7 +140,7 @@ def main():
     print(f"{rep.get('card', dev)}: copy bandwidth {rep['copy_bandwidth_GBps']:.0f} GB/s")
     dtypes = {"bf16": torch.bfloat16, "fp32": torch.float32}
     for dt in args.dtypes.split(","):
-        for length in lengths:
+        for (bsz, c), length in ((s, n) for s in shapes for n in lengths):
             for a_const in (False, True):
                 sweep_case(rep, dtypes[dt], length, a_const, bsz, c, dev, args.reps,
                            t0 + args.budget, args.smoke)  # fmt: skip
