@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -38,8 +39,9 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # "lane_cols off" the NARROW tiles. Batch 56-57: the single pass pipelined through shared memory
 # (stages); batch 63: chunks with the decoupled look-back (lookback >= 1, triton_chain.py)
 # against the strict chain (0), at B=8, C=1536 (12,288 columns); batch 64 the same with fewer
-# columns (--shapes), where chunks stay the default (NARROW_LANE_FEW). Earlier candidates are in
-# committed results.
+# columns (--shapes), where chunks stay the default (NARROW_LANE_FEW); batch 65 checks the
+# look-back picks of NARROW_LANE_FEW (and fp32's F32_LANE_BELOW_COLUMNS) near their thresholds
+# and at shorter T (--match keeps a few rows). Earlier candidates are in committed results.
 FWD = [
     ("chunked", (32, 64, 1), False, 1, 0),
     ("chunked", (32, 64, 1), False, 1, 1),
@@ -80,7 +82,7 @@ def candidates():
     return out
 
 
-def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke):
+def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke, match=""):
     name = "bf16" if dtype == torch.bfloat16 else "fp32"
     label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
     a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
@@ -90,6 +92,8 @@ def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke):
     ref = outputs(a, b, w, False)
     tol = 2e-2 if dtype == torch.bfloat16 else 1e-4
     for mode, name_, kw in candidates():
+        if not re.search(match, name_):
+            continue
         if smoke:  # the interpreter runs each tile element by element: tiny tiles
             kw = {k: ((8, 4, 1) if k.endswith("tile") else v) for k, v in kw.items()}
         row = {"case": label, "mode": mode, "impl": name_, **{k: str(v) for k, v in kw.items()}}
@@ -125,6 +129,7 @@ def main():
     p.add_argument("--dtypes", default="bf16,fp32")
     p.add_argument("--budget", type=float, default=240.0, help="seconds; later rows skipped")
     p.add_argument("--shapes", default="8x1536", help="GPU (B x C) shapes, comma-separated")
+    p.add_argument("--match", default="", help="regex: only candidates whose label matches")
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -143,7 +148,7 @@ def main():
         for (bsz, c), length in ((s, n) for s in shapes for n in lengths):
             for a_const in (False, True):
                 sweep_case(rep, dtypes[dt], length, a_const, bsz, c, dev, args.reps,
-                           t0 + args.budget, args.smoke)  # fmt: skip
+                           t0 + args.budget, args.smoke, args.match)  # fmt: skip
                 rep["elapsed_s"] = round(time.time() - t0, 1)
                 rep["failed"] = [r for r in rep["results"] if r.get("ok") is False]
                 if args.out:  # after every case: a time limit keeps what was measured

@@ -4,9 +4,10 @@ For each spec ``fwd|bwd,fp32|bf16,a_const(0/1),BLOCK_T,BLOCK_N,warps,prefetch(0/
 (``t``: the T-major layout, ``l``: lane_cols, ``r``: rev_scan, ``s``: shift_rows, ``g``:
 the register-groups backward (triton_groups.py), digits: the tile loop's pipeline stages
 (``scan_config(stages=...)``), ``c``: the chunked variant, whose digits are the look-back
-window (``scan_config(lookback=...)``, 0: the strict chain); e.g. ``,tr``, ``,l4`` or ``,lc4``): the shuffles, barriers, global loads
-and stores (and the vectorised ones) in the PTX, the registers and spill bytes from ``ptxas
--v`` (the ptxas that ships with triton), and the blocked layouts of the TTGIR. Run it where
+window (``scan_config(lookback=...)``, 0: the strict chain); e.g. ``,tr``, ``,l4`` or
+``,lc4``): the shuffles, barriers, global loads and stores (and the vectorised ones) in the
+PTX, the registers and spill bytes from ``ptxas -v`` (the ptxas that ships with triton), and
+the blocked layouts of the TTGIR. Run it where
 the kernels will run: the GPU box has another Triton version.
 
 Usage: ``python3 -P benchmarks/gpu/ptx_stats.py bwd,bf16,1,2,256,1,1 fwd,fp32,0,16,256,2,0``

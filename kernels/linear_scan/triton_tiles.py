@@ -175,13 +175,28 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # 0.050 / 0.039 ms against 0.061 / 0.048, fwd+bwd 0.114 / 0.102 against 0.139 / 0.124; T=4096
 # fwd 0.176 / 0.134 against 0.213 / 0.170, fwd+bwd 0.425 / 0.346 against 0.496 / 0.431. Below
 # T=1024: unmeasured, the NARROW tiles stay.
+# The tables' last field is the chunk chain's look-back window (0: strict chain; triton_chain.py).
+# Below LANE_SINGLE_MIN_COLUMNS the chunks run a decoupled look-back of 2 chunks: with few
+# columns the strict chain's latency had too few columns to hide behind. GPU batch 64, one H100,
+# T=65536 (results/linear-scan-decoupled-lookback-h100-run2-few-*.json), bf16, against the
+# strict-chain picks before it in the same call (a time-varying, forward / fwd+bwd): B=1,
+# C=1536 0.448 / 1.058 ms against 1.337 / 3.427; B=2, C=1536 0.830 / 2.013 against 1.509 /
+# 3.897; B=1, C=256 0.108 / 0.242 against 1.281 / 2.806 (a time-invariant: 0.407 / 0.917 against
+# 1.381 / 2.952 at B=1, C=1536). Windows 1-8 were within 10% of each other. At B=8, C=1536
+# (batch 63, -run1-*.json) look-back chunks were slower than the strict chain (3.176 against
+# 2.711 ms forward), which there loses to the pipelined single pass anyway (NARROW_LANE).
 NARROW_LANE_MIN_T = 1024
-NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
-    (False, False): ("chunked", 32, 64, 1, False, 1),  # single (64, 64, 1): 2.85 ms
-    (True, False): ("single", 32, 64, 1, True, 1),  # chunked (32, 64, 1): 2.28 ms
-    (False, True): ("chunked", 32, 64, 1, False, 1),  # single (16, 64, 1) pf: 9.29 ms fwd+bwd
-    (True, True): ("chunked", 32, 64, 1, False, 1),  # single (32, 64, 1): 6.64 ms fwd+bwd
+NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
+    (False, False): ("chunked", 32, 64, 1, False, 1, 2),
+    (True, False): ("chunked", 32, 64, 1, False, 1, 2),
+    (False, True): ("chunked", 32, 64, 1, False, 1, 2),
+    (True, True): ("chunked", 32, 64, 1, False, 1, 2),
 }
+# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run NARROW_LANE_FEW too, instead of the
+# NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498 ms against 1.824 / 1.343
+# (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 / 3.801. At B=8 the NARROW
+# tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms forward).
+F32_LANE_BELOW_COLUMNS = 3072
 # From LANE_SINGLE_MIN_COLUMNS columns on, a single pass whose tile loads are pipelined through
 # shared memory (stages, cp.async; int32 offsets and the carry folded into the scan) beats the
 # chunk chain except in the backward with a time-varying a. GPU batch 57, one H100, B=8, C=1536
@@ -197,11 +212,11 @@ NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] =
 # programs, as many as (16, 128, 1) had at 12,288, and only 12,288 was measured. fp32 keeps the
 # NARROW tiles: its best lane tile with stages tied them (3.370 against 3.412 ms forward).
 LANE_SINGLE_MIN_COLUMNS = 6144
-NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int]] = {
-    (False, False): ("single", 16, 64, 1, False, 4),
-    (True, False): ("single", 32, 64, 1, False, 5),  # 4 stages 1.389 ms, 3: 1.530
-    (False, True): ("chunked", 32, 64, 1, False, 1),
-    (True, True): ("single", 32, 64, 1, False, 3),
+NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
+    (False, False): ("single", 16, 64, 1, False, 4, 0),
+    (True, False): ("single", 32, 64, 1, False, 5, 0),  # 4 stages 1.389 ms, 3: 1.530
+    (False, True): ("chunked", 32, 64, 1, False, 1, 0),
+    (True, True): ("single", 32, 64, 1, False, 3, 0),
 }
 
 
@@ -360,11 +375,12 @@ def choose(
     tile = forced.get("bwd_tile" if backward else "tile")
     lane_cols = forced.get("lane_cols")
     pick = None
-    lane_tiles = kind == "f16" and narrow and not t_major and length >= NARROW_LANE_MIN_T
-    default_stages = 1
+    lane_kind = kind == "f16" or (kind == "f32" and columns < F32_LANE_BELOW_COLUMNS)
+    lane_tiles = lane_kind and narrow and not t_major and length >= NARROW_LANE_MIN_T
+    default_stages, default_lookback = 1, 0
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
         table = NARROW_LANE if columns >= LANE_SINGLE_MIN_COLUMNS else NARROW_LANE_FEW
-        variant, *pick, default_stages = table[(a_const, backward)]
+        variant, *pick, default_stages, default_lookback = table[(a_const, backward)]
         lane_cols = True
     if variant is None:
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
@@ -404,7 +420,8 @@ def choose(
     groups = groups and tile[1] == 1 and tile[0] >= 8
     stages = forced.get("bwd_stages" if backward else "stages") or default_stages
     stages = 1 if variant == "chunked" or groups else stages
-    lookback = forced.get("lookback") or 0
+    lookback = forced.get("lookback")
+    lookback = default_lookback if lookback is None else lookback
     lookback = lookback if variant == "chunked" else 0
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
                   lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,

@@ -646,7 +646,13 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert (lane.variant, lane.block_t, lane.stages, lane.lane_cols) == ("single", 16, 4, True)
     assert choose(8, 65536, 1536, "f16", True, True, interpreted=False).stages == 3
     few = choose(1, 65536, 1536, "f16", False, False, interpreted=False)
-    assert (few.variant, few.stages, few.lane_cols) == ("chunked", 1, True)
+    assert (few.variant, few.stages, few.lane_cols, few.lookback) == ("chunked", 1, True, 2)
+    # ... fp32 with few columns too (F32_LANE_BELOW_COLUMNS), with a look-back chain
+    few = choose(1, 65536, 1536, "f32", True, True, interpreted=False)
+    assert (few.variant, few.lane_cols, few.lookback) == ("chunked", True, 2)
+    assert not choose(2, 65536, 1536, "f32", True, True, interpreted=False).lane_cols
+    with scan_config(lookback=0):  # the strict chain on request
+        assert choose(1, 65536, 1536, "f32", True, True, interpreted=False).lookback == 0
     assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
     assert choose(8, 1024, 1536, "f16", False, False, interpreted=False).lane_cols
     assert not choose(8, 512, 1536, "f16", False, False, interpreted=False).lane_cols
