@@ -352,8 +352,11 @@ DEFAULT_SECTIONS = SECTIONS[:4]  # "tiles" (a tile sweep of our kernels) only wh
 
 def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bool,
         command: str, sections=DEFAULT_SECTIONS, lengths=(1024, 16384, 65536),
-        dtypes=("float32", "bfloat16")) -> dict:  # fmt: skip
-    """Run the whole benchmark; writes JSON to ``out`` after every section."""
+        dtypes=("float32", "bfloat16"), long_batch: int = 8) -> dict:  # fmt: skip
+    """Run the whole benchmark; writes JSON to ``out`` after every section.
+
+    ``long_batch``: B of the 'long' section's (B, T, 1536) scans (the issue's shape is B=8).
+    """
     timing = bench_timing.MODE if device.type == "cuda" else "cpu wall time"
     report = {**environment(device), "command": command, "quick": quick, "timing": timing}
     report["copy_bandwidth_GBps"] = copy_bw = copy_bandwidth(
@@ -384,7 +387,7 @@ def run(quick: bool, device: torch.device, out: str | None, peers: bool, jax: bo
         if "video" in sections:
             lin_shapes += [(8, 300, (256, 16, 16), False), (8, 300, (256, 16, 16), True)]
         if "long" in sections:
-            lin_shapes += [(8, t, (1536,), False) for t in lengths]
+            lin_shapes += [(long_batch, t, (1536,), False) for t in lengths]
         sel_shapes = [(8, 1536, 2048, 16)] if "selective" in sections else []
         dtypes = [getattr(torch, d) for d in dtypes]
     done: list[Result] = []
@@ -434,6 +437,8 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--lengths", default="1024,16384,65536",
                    help="sequence lengths of the 'long' section (B=8, C=1536)")  # fmt: skip
+    p.add_argument("--long-batch", type=int, default=8,
+                   help="B of the 'long' section (few columns: B=1 is 1,536)")  # fmt: skip
     p.add_argument("--dtypes", default="float32,bfloat16",
                    help="GPU sections: real dtypes (complex64 comes with float32)")  # fmt: skip
     p.add_argument("--timing", choices=("graph", "eager"), default="graph",
@@ -457,8 +462,10 @@ def run_from_args(args, command: str) -> int:
     if bad:
         raise SystemExit(f"unknown --dtypes {sorted(bad)}; choose from float32,bfloat16,float16")
     bench_timing.MODE = args.timing
+    if args.long_batch < 1:
+        raise SystemExit(f"--long-batch must be at least 1; got {args.long_batch}")
     report = run(quick, device, args.out, not args.no_peers, not args.no_jax, command, sections,
-                 lengths, dtypes)  # fmt: skip
+                 lengths, dtypes, args.long_batch)  # fmt: skip
     failed = [c for c in report["checks"] if not c["pass"]]
     if failed:
         print(f"CORRECTNESS CHECKS FAILED: {failed}", file=sys.stderr)

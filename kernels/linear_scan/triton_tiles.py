@@ -195,8 +195,11 @@ NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, in
 # fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run NARROW_LANE_FEW too, instead of the
 # NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498 ms against 1.824 / 1.343
 # (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 / 3.801. At B=8 the NARROW
-# tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms forward).
-F32_LANE_BELOW_COLUMNS = 3072
+# tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms forward). Batch 65
+# (-run3-near-fp32.json): at B=2 (3,072 columns) 1.152 / 3.049 ms against 1.956 / 5.337 (a
+# time-varying, forward / fwd+bwd); at B=4 (6,144) mixed: 2.219 / 5.861 against 2.289 / 6.250,
+# but 1.829 / 4.319 against 1.497 / 4.041 with a time-invariant a. So from 6,144 on, NARROW.
+F32_LANE_BELOW_COLUMNS = 6144
 # From LANE_SINGLE_MIN_COLUMNS columns on, a single pass whose tile loads are pipelined through
 # shared memory (stages, cp.async; int32 offsets and the carry folded into the scan) beats the
 # chunk chain except in the backward with a time-varying a. GPU batch 57, one H100, B=8, C=1536
@@ -212,6 +215,11 @@ F32_LANE_BELOW_COLUMNS = 3072
 # programs, as many as (16, 128, 1) had at 12,288, and only 12,288 was measured. fp32 keeps the
 # NARROW tiles: its best lane tile with stages tied them (3.370 against 3.412 ms forward).
 LANE_SINGLE_MIN_COLUMNS = 6144
+# The backward keeps NARROW_LANE_FEW's look-back chunks up to LANE_SINGLE_MIN_COLUMNS_BWD: at
+# B=4, C=1536 (6,144 columns; batch 65, -run3-near-bf16.json) they took fwd+bwd 3.860 / 3.166 ms
+# against 4.557 / 3.824 for NARROW_LANE (a time-varying / invariant), while at 12,288 columns
+# NARROW_LANE's backward was the faster (batch 63). 8,192 lies between; unmeasured.
+LANE_SINGLE_MIN_COLUMNS_BWD = 8192
 NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
     (False, False): ("single", 16, 64, 1, False, 4, 0),
     (True, False): ("single", 32, 64, 1, False, 5, 0),  # 4 stages 1.389 ms, 3: 1.530
@@ -379,7 +387,8 @@ def choose(
     lane_tiles = lane_kind and narrow and not t_major and length >= NARROW_LANE_MIN_T
     default_stages, default_lookback = 1, 0
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
-        table = NARROW_LANE if columns >= LANE_SINGLE_MIN_COLUMNS else NARROW_LANE_FEW
+        single_from = LANE_SINGLE_MIN_COLUMNS_BWD if backward else LANE_SINGLE_MIN_COLUMNS
+        table = NARROW_LANE if columns >= single_from else NARROW_LANE_FEW
         variant, *pick, default_stages, default_lookback = table[(a_const, backward)]
         lane_cols = True
     if variant is None:

@@ -650,7 +650,11 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     # ... fp32 with few columns too (F32_LANE_BELOW_COLUMNS), with a look-back chain
     few = choose(1, 65536, 1536, "f32", True, True, interpreted=False)
     assert (few.variant, few.lane_cols, few.lookback) == ("chunked", True, 2)
-    assert not choose(2, 65536, 1536, "f32", True, True, interpreted=False).lane_cols
+    assert choose(2, 65536, 1536, "f32", True, True, interpreted=False).lookback == 2
+    assert not choose(4, 65536, 1536, "f32", True, True, interpreted=False).lane_cols
+    # ... and bf16 backward passes up to LANE_SINGLE_MIN_COLUMNS_BWD (the forward goes single)
+    assert choose(4, 65536, 1536, "f16", True, True, interpreted=False).lookback == 2
+    assert choose(4, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
     with scan_config(lookback=0):  # the strict chain on request
         assert choose(1, 65536, 1536, "f32", True, True, interpreted=False).lookback == 0
     assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
