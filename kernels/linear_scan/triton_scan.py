@@ -12,7 +12,8 @@ the chunk. Only the carry travels the chain, so memory traffic is the same as ``
 chunks load in parallel. Programs take chunks through an atomic ticket counter in chunk-major
 order: whoever waits on chunk k-1 knows a running (or finished) program holds it, so the chain
 cannot deadlock. Each published float travels with its ready flag in one 64-bit word, so no
-memory fence is needed between a value and its flag.
+memory fence is needed between a value and its flag. With ``Choice.lookback`` the chain is a
+decoupled look-back instead (:mod:`.triton_chain`): the default for few columns.
 
 Traffic: forward reads a, b and writes h (a once per program when time-invariant); backward reads
 a, h, dh and writes db and da (da in a's dtype, or reduced in registers when a is time-invariant).
