@@ -12,8 +12,9 @@ are compared at equal cost (the ConvS5 paper's Moving-MNIST protocol, at a small
 
 The JSON holds the training summary (steps reached, final loss), the per-bucket metrics, the
 same metrics for trivial predictions (a blank frame, the last context frame, the context's mean
-frame: what a model must beat) and the exact command; ``--video`` also writes a real |
-predicted mp4.
+frame: what a model must beat), the PSNR of each of the first 20 predicted frames (how long a
+model holds the digits before it drifts) and the exact command; ``--video`` also writes a real
+| predicted mp4.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ def bucket_metrics(pred: torch.Tensor, real: torch.Tensor, bucket: int) -> list[
             }
         )
     return rows
+
+
+def first_frames_psnr(pred: torch.Tensor, real: torch.Tensor, frames: int = 20) -> list[float]:
+    """Mean PSNR over the videos of each of the first ``frames`` predicted frames: how long a
+    model holds the digits before it drifts (pred, real (B, N, C, H, W) in [0, 1])."""
+    n = min(frames, pred.shape[1])
+    p = psnr(pred[:, :n].float().clamp(0, 1), real[:, :n].float(), data_range=1.0)  # (B, n)
+    return [round(v, 3) for v in p.clamp(max=100).mean(0).tolist()]
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -143,6 +152,8 @@ def main(argv=None) -> None:
         "mean of the context": frames[:, : args.context].mean(1, keepdim=True).expand_as(real),
     }
     baselines = {k: bucket_metrics(v, real, args.bucket) for k, v in trivial.items()}
+    first = {"model": first_frames_psnr(pred, real)}
+    first.update({k: first_frames_psnr(v, real) for k, v in trivial.items()})
     if args.video:
         grid = side_by_side(frames[:4], torch.cat([frames[:4, : args.context], pred[:4]], 1))
         write_mp4(args.video, to_uint8(grid), fps=20)
@@ -170,6 +181,7 @@ def main(argv=None) -> None:
         },
         "buckets": rows,
         "baselines": baselines,
+        "first_frames_psnr": first,
     }
     text = json.dumps(result, indent=1)
     print(text)

@@ -36,6 +36,10 @@ def test_convs5_quality_quick_reports_trivial_baselines(tmp_path):
     for rows in result["baselines"].values():
         assert [r["frames"] for r in rows] == buckets
         assert all(0 < r["psnr"] < 100 and -1 <= r["ssim"] <= 1 for r in rows)
+    # Per frame of the horizon's start (6 frames in the quick run), the model and each baseline.
+    first = result["first_frames_psnr"]
+    assert set(first) == {"model", *result["baselines"]}
+    assert all(len(v) == 6 and all(0 < x < 100 for x in v) for v in first.values())
     # Right after the context the digits have moved little: the last frame beats a blank one.
     assert (
         result["baselines"]["last context frame"][0]["psnr"]
