@@ -33,33 +33,35 @@ from tmajor_check import make, ours, outputs, rel  # noqa: E402
 from worldssm.kernels.bench_timing import time_call  # noqa: E402
 from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  # noqa: E402
 
-# (variant, tile, prefetch, stages, lookback). The forward+backward candidates keep the forward
-# at FWD_OF_BWD under a single-pass backward; chunked rows run the forward chunked too (the
-# variant is forced for both), with the same look-back. "default" rows are today's choice,
+# (variant, tile, prefetch, stages, lookback, chunk_tiles). The forward+backward candidates keep
+# the forward at FWD_OF_BWD under a single-pass backward; chunked rows run the forward chunked
+# too (the variant is forced for both), with the same look-back. "default" rows are today's choice,
 # "lane_cols off" the NARROW tiles. Batch 56-57: the single pass pipelined through shared memory
 # (stages); batch 63: chunks with the decoupled look-back (lookback >= 1, triton_chain.py)
 # against the strict chain (0), at B=8, C=1536 (12,288 columns); batch 64 the same with fewer
 # columns (--shapes), where chunks stay the default (NARROW_LANE_FEW); batch 65 checks the
 # look-back picks of NARROW_LANE_FEW (and fp32's F32_LANE_BELOW_COLUMNS) near their thresholds
-# and at shorter T (--match keeps a few rows). Earlier candidates are in committed results.
+# and at shorter T (--match keeps a few rows); batch 68 chunks of several tiles (chunk_tiles,
+# fewer programs). Earlier candidates are in committed results.
 FWD = [
-    ("chunked", (32, 64, 1), False, 1, 0),
-    ("chunked", (32, 64, 1), False, 1, 1),
-    ("chunked", (32, 64, 1), False, 1, 2),
-    ("chunked", (32, 64, 1), False, 1, 4),
-    ("chunked", (32, 64, 1), False, 1, 8),
-    ("chunked", (16, 64, 1), False, 1, 0),
-    ("chunked", (16, 64, 1), False, 1, 4),
-    ("chunked", (16, 64, 1), False, 1, 8),
+    ("chunked", (32, 64, 1), False, 1, 0, 1),
+    ("chunked", (32, 64, 1), False, 1, 2, 1),
+    ("chunked", (32, 64, 1), False, 1, 2, 2),
+    ("chunked", (32, 64, 1), False, 1, 2, 4),
+    ("chunked", (32, 64, 1), False, 1, 2, 8),
+    ("chunked", (16, 64, 1), False, 1, 2, 4),
+    ("chunked", (16, 64, 1), False, 1, 2, 8),
+    ("chunked", (32, 64, 1), False, 1, 0, 4),
 ]
 BWD = [
-    ("chunked", (32, 64, 1), False, 1, 0),
-    ("chunked", (32, 64, 1), False, 1, 2),
-    ("chunked", (32, 64, 1), False, 1, 4),
-    ("chunked", (32, 64, 1), False, 1, 8),
-    ("chunked", (16, 64, 1), False, 1, 0),
-    ("chunked", (16, 64, 1), False, 1, 4),
-    ("chunked", (16, 64, 1), False, 1, 8),
+    ("chunked", (32, 64, 1), False, 1, 0, 1),
+    ("chunked", (32, 64, 1), False, 1, 2, 1),
+    ("chunked", (32, 64, 1), False, 1, 2, 2),
+    ("chunked", (32, 64, 1), False, 1, 2, 4),
+    ("chunked", (32, 64, 1), False, 1, 2, 8),
+    ("chunked", (16, 64, 1), False, 1, 2, 4),
+    ("chunked", (16, 64, 1), False, 1, 2, 8),
+    ("chunked", (32, 64, 1), False, 1, 0, 4),
 ]
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
 
@@ -68,17 +70,19 @@ def candidates():
     """(mode, label, scan_config kwargs); the default choice and the NARROW tiles first."""
     off = {"lane_cols": False}  # the NARROW tiles (the default before NARROW_LANE)
     out = [("fwd", "default", {}), ("fwd", "lane_cols off", off)]
-    for variant, tile, pf, st, lb in FWD:
+    for variant, tile, pf, st, lb, ct in FWD:
         kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True, "stages": st,
-              "lookback": lb}  # fmt: skip
-        out.append(("fwd", f"lane {variant} {tile} pf={pf} stages={st} lookback={lb}", kw))
+              "lookback": lb, "chunk_tiles": ct}  # fmt: skip
+        label = f"lane {variant} {tile} pf={pf} stages={st} lookback={lb} chunk_tiles={ct}"
+        out.append(("fwd", label, kw))
     out += [("fwd+bwd", "default", {}), ("fwd+bwd", "lane_cols off", off)]
-    for variant, tile, pf, st, lb in BWD:
+    for variant, tile, pf, st, lb, ct in BWD:
         ftile, fpf, fst = FWD_OF_BWD if variant == "single" else (tile, False, 1)
         kw = {"variant": variant, "tile": ftile, "bwd_tile": tile, "prefetch": fpf,
               "bwd_prefetch": pf, "lane_cols": True, "stages": fst,
-              "bwd_stages": st, "lookback": lb}  # fmt: skip
-        out.append(("fwd+bwd", f"lane {variant} bwd {tile} pf={pf} stages={st} lookback={lb}", kw))
+              "bwd_stages": st, "lookback": lb, "chunk_tiles": ct}  # fmt: skip
+        label = f"lane {variant} bwd {tile} pf={pf} stages={st} lookback={lb} chunk_tiles={ct}"
+        out.append(("fwd+bwd", label, kw))
     return out
 
 

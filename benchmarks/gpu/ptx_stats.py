@@ -64,6 +64,8 @@ def compile_one(kernel, fwd, dtype, a_const, BT, BN, W, prefetch, t_major=False)
         consts["STAGES"] = STAGES
     if "LOOKBACK" in kernel.arg_names:  # ASTSource does not fill in constexpr defaults
         consts.update(LOOKBACK=LOOK, INC_EVERY=1)
+    if "CHUNK_TILES" in kernel.arg_names:
+        consts["CHUNK_TILES"] = CHUNK_TILES
     if LANE and STAGES > 1 and not t_major:  # as the launch does when T x N fits in int32
         consts["OFF32"] = True
     consts["LANE_COLS"] = max(2, BN // (32 * W)) if LANE else 0
@@ -144,4 +146,5 @@ for args in sys.argv[1:]:
     CHUNK = "c" in tm
     STAGES = 1 if CHUNK else max(digits, 1)
     LOOK = digits if CHUNK else 0
+    CHUNK_TILES = int(os.environ.get("CHUNK_TILES", "1"))  # scan_config(chunk_tiles=...)
     compile_one(kern, f == "fwd", dt, ac == "1", int(BT), int(BN), int(W), pf == "1", t_major)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from worldssm.kernels.linear_scan.triton_io import _load
+from worldssm.kernels.linear_scan.triton_chain import _combine_complex, _combine_real, _fold
+from worldssm.kernels.linear_scan.triton_io import _cut_at, _edge_row, _load
 
 
 @triton.jit
@@ -176,3 +177,41 @@ def _bwd_tile_loads_up(A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, 
     hpr = tl.where((j == BLOCK_T - 1)[:, None], edge.to(tl.float32)[None, :], hpr)
     zero = tl.zeros_like(gr_in)
     return nr, zero, gr_in, zero, hpr, zero
+
+
+@triton.jit
+def _bwd_chunk_aggregate(A, H, GH, a_row, base, reset_row, k_lo, k_hi, T, stride_xt, stride_at,
+                         xcol, acol, mask_n, a_cr, a_ci, REVERSE: tl.constexpr,
+                         A_CONST: tl.constexpr, COMPLEX: tl.constexpr, PACKED: tl.constexpr,
+                         HAS_RESET: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
+                         UP: tl.constexpr, REV: tl.constexpr, SHIFT: tl.constexpr,
+                         OFF32: tl.constexpr):  # fmt: skip
+    """The map g -> P g + S of backward tiles k_lo ... k_hi - 1 (the scan of conj(a_{i+1}) and
+    dh from a zero carry): (P re, P im, S re, S im), (BLOCK_N,) float32 each. As
+    :func:`.triton_fwd_tiles._fwd_chunk_aggregate`; h_{i-1}, loaded with the tile, is unused."""
+    ap_r = tl.full([BLOCK_N], 1.0, tl.float32)
+    ap_i = tl.zeros([BLOCK_N], dtype=tl.float32)
+    as_r = tl.zeros([BLOCK_N], dtype=tl.float32)
+    as_i = tl.zeros([BLOCK_N], dtype=tl.float32)
+    for k in range(k_lo, k_hi):
+        nr, ni, gr_in, gi_in, _, _ = _bwd_tile_loads(
+            A, H, GH, a_row, base, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
+            REVERSE, A_CONST, COMPLEX, PACKED, BLOCK_T, BLOCK_N, UP, REV, SHIFT, OFF32)  # fmt: skip
+        if HAS_RESET:
+            _, _, _, _, t_next, has_next = _bwd_tile_index(k, T, mask_n, REVERSE, BLOCK_T, REV,
+                                                           OFF32)  # fmt: skip
+            cut_next = _cut_at(reset_row, t_next, has_next, T, REVERSE)
+            nr = tl.where(cut_next[:, None], 0.0, nr)
+            ni = tl.where(cut_next[:, None], 0.0, ni)
+        if COMPLEX:
+            pr, pi, sr, si = tl.associative_scan((nr, -ni, gr_in, gi_in), 0, _combine_complex,
+                                                 reverse=REV)  # fmt: skip
+            ap_r, ap_i, as_r, as_i = _fold(
+                ap_r, ap_i, as_r, as_i, _edge_row(pr, BLOCK_T, REV), _edge_row(pi, BLOCK_T, REV),
+                _edge_row(sr, BLOCK_T, REV), _edge_row(si, BLOCK_T, REV), COMPLEX)  # fmt: skip
+        else:
+            pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real, reverse=REV)
+            p_e = _edge_row(pr, BLOCK_T, REV)
+            s_e = _edge_row(sr, BLOCK_T, REV)
+            ap_r, ap_i, as_r, as_i = _fold(ap_r, ap_i, as_r, as_i, p_e, p_e, s_e, s_e, COMPLEX)
+    return ap_r, ap_i, as_r, as_i

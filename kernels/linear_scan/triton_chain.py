@@ -34,6 +34,33 @@ from worldssm.kernels.linear_scan.triton_io import _edge_row
 
 
 @triton.jit
+def _combine_real(a1, b1, a2, b2):
+    """Compose two steps' maps c -> a c + b (1 first, then 2): the scan operator."""
+    return a1 * a2, b1 * a2 + b2
+
+
+@triton.jit
+def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
+    """:func:`_combine_real` for complex a and b as (re, im) pairs."""
+    return (
+        ar2 * ar1 - ai2 * ai1,
+        ar2 * ai1 + ai2 * ar1,
+        ar2 * br1 - ai2 * bi1 + br2,
+        ar2 * bi1 + ai2 * br1 + bi2,
+    )
+
+
+@triton.jit
+def _fold(ap_r, ap_i, as_r, as_i, p_r, p_i, s_r, s_i, COMPLEX: tl.constexpr):
+    """The map c -> ap c + as followed by c -> p c + s (complex when COMPLEX; (BLOCK_N,) each):
+    a chunk's aggregate grown by one more tile (``CHUNK_TILES``)."""
+    if COMPLEX:
+        return _combine_complex(ap_r, ap_i, as_r, as_i, p_r, p_i, s_r, s_i)
+    pr, sr = _combine_real(ap_r, as_r, p_r, s_r)
+    return pr, ap_i, sr, as_i
+
+
+@triton.jit
 def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
     """(chunk index, column index) of this program's chunk, handed out in chunk-major order."""
     n_tiles = tl.cdiv(T, BLOCK_T)
@@ -183,13 +210,14 @@ def _look_back(STATE, row, k, n_tiles, offs_n, mask_n, N, c0r, c0i, COMPLEX: tl.
 @triton.jit
 def _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr, si,
               COMPLEX: tl.constexpr, LOOKBACK: tl.constexpr, MAX_POLLS: tl.constexpr,
-              BLOCK_T: tl.constexpr, FIRST: tl.constexpr = False):  # fmt: skip
-    """The carry into chunk k: (cr, ci), the scan's initial state, for chunk 0; else chunk k-1's
-    end state.
+              BLOCK_T: tl.constexpr = 0, FIRST: tl.constexpr = False):  # fmt: skip
+    """The carry into chunk k of n_tiles: (cr, ci), the scan's initial state, for chunk 0; else
+    chunk k-1's end state.
 
-    (pr, pi, sr, si): this chunk's scan from a zero carry, (BLOCK_T, BLOCK_N) tiles whose last
-    row (first if FIRST: a reverse=True scan) is the chunk's aggregate, published first under
-    look-back.
+    (pr, pi, sr, si): this chunk's aggregate, the map c -> P c + S of its steps ((BLOCK_N,)
+    each), published first under look-back (unused by the strict chain). BLOCK_T > 0: they are
+    the chunk's one-tile scan from a zero carry instead, (BLOCK_T, BLOCK_N) tiles whose last row
+    (first if FIRST: a reverse=True scan) is the aggregate.
     """
     if LOOKBACK == 0:
         if k > 0:
@@ -199,13 +227,19 @@ def _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr, si,
             W: tl.constexpr = 2 if COMPLEX else 1
             if k < n_tiles - 1:  # the last chunk has no successor
                 ptr = STATE + (row * n_tiles + k) * (2 * N * W)
-                p_r = _flagged(_edge_row(pr, BLOCK_T, FIRST), 1)
-                s_r = _flagged(_edge_row(sr, BLOCK_T, FIRST), 1)
-                p_i = p_r
-                s_i = s_r
-                if COMPLEX:
-                    p_i = _flagged(_edge_row(pi, BLOCK_T, FIRST), 1)
-                    s_i = _flagged(_edge_row(si, BLOCK_T, FIRST), 1)
+                if BLOCK_T > 0:
+                    p_r = _flagged(_edge_row(pr, BLOCK_T, FIRST), 1)
+                    s_r = _flagged(_edge_row(sr, BLOCK_T, FIRST), 1)
+                    p_i = p_r
+                    s_i = s_r
+                    if COMPLEX:
+                        p_i = _flagged(_edge_row(pi, BLOCK_T, FIRST), 1)
+                        s_i = _flagged(_edge_row(si, BLOCK_T, FIRST), 1)
+                else:
+                    p_r = _flagged(pr, 1)
+                    p_i = _flagged(pi, 1)
+                    s_r = _flagged(sr, 1)
+                    s_i = _flagged(si, 1)
                 _store_words(ptr, offs_n, p_r, p_i, mask_n, COMPLEX)
                 _store_words(ptr + N * W, offs_n, s_r, s_i, mask_n, COMPLEX)
             cr, ci = _look_back(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX,
@@ -216,7 +250,8 @@ def _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr, si,
 @triton.jit
 def _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr,
                LOOKBACK: tl.constexpr, INC_EVERY: tl.constexpr):  # fmt: skip
-    """Publish chunk k's end state (cr, ci) for its successors (not for the last chunk).
+    """Publish chunk k's end state (cr, ci) for its successors (not for the last chunk of
+    n_tiles).
 
     INC_EVERY (look-back, tests): only chunks k with k % INC_EVERY == 0 publish it, so that the
     others' successors must fold aggregates (in the interpreter every predecessor has finished).
@@ -228,3 +263,18 @@ def _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX: tl.co
             W: tl.constexpr = 2 if COMPLEX else 1
             ptr = STATE + (row * n_tiles + k) * (2 * N * W) + N * W
             _store_words(ptr, offs_n, _flagged(cr, 2), _flagged(ci, 2), mask_n, COMPLEX)
+
+
+@triton.jit
+def _tile_done(STATE, row, k, k_hi, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr,
+               LOOKBACK: tl.constexpr, INC_EVERY: tl.constexpr,
+               CHUNK_TILES: tl.constexpr):  # fmt: skip
+    """After tile k of a chunk (tiles up to k_hi - 1), with the end state (cr, ci): publish it
+    if the tile ends its chunk (chunks of CHUNK_TILES tiles)."""
+    if CHUNK_TILES == 1:
+        _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX, LOOKBACK,
+                   INC_EVERY)  # fmt: skip
+    else:
+        if k == k_hi - 1:
+            _carry_out(STATE, row, k // CHUNK_TILES, tl.cdiv(n_tiles, CHUNK_TILES), offs_n,
+                       mask_n, N, cr, ci, COMPLEX, LOOKBACK, INC_EVERY)  # fmt: skip

@@ -32,7 +32,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from worldssm.kernels.linear_scan.triton_kernels import _combine_real
+from worldssm.kernels.linear_scan.triton_chain import _combine_real
 
 
 @triton.jit

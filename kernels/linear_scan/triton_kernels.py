@@ -16,12 +16,24 @@ import triton
 import triton.language as tl
 
 from worldssm.kernels.linear_scan.triton_bwd_tiles import (
+    _bwd_chunk_aggregate,
     _bwd_tile_index,
     _bwd_tile_loads,
     _take_rows,
     _up_times,
 )
-from worldssm.kernels.linear_scan.triton_chain import _carry_in, _carry_out, _ticket
+from worldssm.kernels.linear_scan.triton_chain import (
+    _carry_in,
+    _combine_complex,
+    _combine_real,
+    _ticket,
+    _tile_done,
+)
+from worldssm.kernels.linear_scan.triton_fwd_tiles import (
+    _fwd_chunk_aggregate,
+    _fwd_tile_loads,
+    _fwd_tile_times,
+)
 from worldssm.kernels.linear_scan.triton_io import (
     _cut_at,
     _edge_row,
@@ -29,21 +41,6 @@ from worldssm.kernels.linear_scan.triton_io import (
     _load_or_zeros,
     _store,
 )
-
-
-@triton.jit
-def _combine_real(a1, b1, a2, b2):
-    return a1 * a2, b1 * a2 + b2
-
-
-@triton.jit
-def _combine_complex(ar1, ai1, br1, bi1, ar2, ai2, br2, bi2):
-    return (
-        ar2 * ar1 - ai2 * ai1,
-        ar2 * ai1 + ai2 * ar1,
-        ar2 * br1 - ai2 * bi1 + br2,
-        ar2 * bi1 + ai2 * br1 + bi2,
-    )
 
 
 @triton.jit
@@ -83,41 +80,6 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
 
 
 @triton.jit
-def _fwd_tile_times(k, T, REVERSE: tl.constexpr, BLOCK_T: tl.constexpr, OFF32: tl.constexpr):
-    """Memory times of forward tile ``k`` (int64, or int32 when OFF32: the host checks that T x N
-    fits; see _scan_bwd_kernel) and which of its rows lie inside the sequence."""
-    i = k * BLOCK_T + tl.arange(0, BLOCK_T)
-    valid = i < T
-    if REVERSE:
-        t = T - 1 - i
-    else:
-        t = i
-    if not OFF32:
-        t = t.to(tl.int64)
-    return t, valid
-
-
-@triton.jit
-def _fwd_tile_loads(A, x_row, a_row, k, T, stride_xt, stride_at, xcol, acol, mask_n, a_cr, a_ci,
-                    REVERSE: tl.constexpr, A_CONST: tl.constexpr, COMPLEX: tl.constexpr,
-                    PACKED: tl.constexpr, BLOCK_T: tl.constexpr,
-                    OFF32: tl.constexpr = False):  # fmt: skip
-    """Forward tile ``k``: x and a (1 past the end, so the last state carries through).
-
-    Tiles past the end load nothing (all masked), so a prefetch of tile k + 1 needs no branch.
-    """
-    t, valid = _fwd_tile_times(k, T, REVERSE, BLOCK_T, OFF32)
-    m2 = valid[:, None] & mask_n[None, :]
-    xr, xi = _load(x_row, t[:, None] * stride_xt + xcol[None, :], m2, COMPLEX, 0.0, PACKED)
-    if A_CONST:
-        ar = tl.where(valid[:, None], a_cr[None, :], 1.0)
-        ai = tl.where(valid[:, None], a_ci[None, :], 0.0)
-    else:
-        ar, ai = _load(a_row, t[:, None] * stride_at + acol[None, :], m2, COMPLEX, 1.0, PACKED)
-    return xr, xi, ar, ai
-
-
-@triton.jit
 def _scan_fwd_kernel(
     A, X, H0, RESET, H, HT, COUNTER, STATE,
     T, N, stride_ab, stride_at, stride_an, stride_xb, stride_xt, stride_xn,
@@ -126,23 +88,32 @@ def _scan_fwd_kernel(
     CHUNKED: tl.constexpr, MAX_POLLS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_N: tl.constexpr,
     PREFETCH: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
     STAGES: tl.constexpr = 1, OFF32: tl.constexpr = False, LOOKBACK: tl.constexpr = 0,
-    INC_EVERY: tl.constexpr = 1,
+    INC_EVERY: tl.constexpr = 1, CHUNK_TILES: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs 0..T-1 in scan order; time t = i, or T-1-i when REVERSE.
     # LOOKBACK, INC_EVERY (CHUNKED): the carry chain's protocol, see triton_chain.
+    # CHUNK_TILES > 1 (CHUNKED): a chunk is that many tiles. Its aggregate comes from a first
+    # pass over them (_fwd_chunk_aggregate) before the carry; the loop then reads them again.
     # PREFETCH, STAGES, OFF32: see _scan_bwd_kernel.
     # FOLD (lane tiles of the single pass, real): the carry enters the tile's first step, so the
     # scan yields h itself: one FMA a step instead of the products of a, a multiply and an FMA
     # (the carry is known before the scan: there is no chunk to wait for).
     FOLD: tl.constexpr = LANE_COLS > 0 and not CHUNKED and not COMPLEX
     n_tiles = tl.cdiv(T, BLOCK_T)
+    n_chunks = tl.cdiv(n_tiles, CHUNK_TILES)
     if CHUNKED:
-        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
-        k_hi = k_lo + 1
+        chunk, col = _ticket(COUNTER, T, BLOCK_T * CHUNK_TILES)
+        k_lo = chunk * CHUNK_TILES
+        if CHUNK_TILES == 1:
+            k_hi = k_lo + 1
+        else:
+            k_hi = tl.minimum(k_lo + CHUNK_TILES, n_tiles)
     else:
+        chunk = 0
         k_lo = 0
         col = tl.program_id(0)
         k_hi = n_tiles
+    MULTI: tl.constexpr = CHUNKED and CHUNK_TILES > 1
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     row, offs_n, mask_n, xcol, acol, x_off, stride_xt = _program_offsets(
         col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED,
@@ -154,6 +125,13 @@ def _scan_fwd_kernel(
 
     cr, ci = _load_or_zeros(H0, row * N + offs_n, mask_n, HAS_H0, COMPLEX, PACKED, BLOCK_N)
     a_cr, a_ci = _load_or_zeros(a_row, acol, mask_n, A_CONST, COMPLEX, PACKED, BLOCK_N)
+    if MULTI:
+        p_r, p_i, s_r, s_i = _fwd_chunk_aggregate(
+            A, x_row, a_row, reset_row, k_lo, k_hi, T, stride_xt, stride_at, xcol, acol, mask_n,
+            a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, HAS_RESET, BLOCK_T, BLOCK_N,
+            OFF32)  # fmt: skip
+        cr, ci = _carry_in(STATE, row, chunk, n_chunks, offs_n, mask_n, N, cr, ci, p_r, p_i, s_r,
+                           s_i, COMPLEX, LOOKBACK, MAX_POLLS)  # fmt: skip
 
     PIPE: tl.constexpr = PREFETCH and not CHUNKED  # a chunk is one tile: nothing to overlap
     k_first = k_lo if PIPE else n_tiles  # tile n_tiles lies past the end: loads nothing
@@ -185,7 +163,7 @@ def _scan_fwd_kernel(
             pr, pi, sr, si = tl.associative_scan((ar, ai, xr, xi), 0, _combine_complex)
         else:
             pr, sr = tl.associative_scan((ar, xr), 0, _combine_real)
-        if CHUNKED:  # the carry is the previous chunk's end state (h0 for chunk 0)
+        if CHUNKED and not MULTI:  # the carry is the previous chunk's end state (h0: chunk 0)
             if COMPLEX:
                 cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr,
                                    si, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T)  # fmt: skip
@@ -204,8 +182,8 @@ def _scan_fwd_kernel(
             hi = hr
         cr = _edge_row(hr, BLOCK_T)
         if CHUNKED:  # publish first: the next chunk is waiting for it
-            _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX, LOOKBACK,
-                       INC_EVERY)  # fmt: skip
+            _tile_done(STATE, row, k, k_hi, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX,
+                       LOOKBACK, INC_EVERY, CHUNK_TILES)  # fmt: skip
         _store(h_row, off, hr, hi, m2, COMPLEX, PACKED)
     _store(HT, row * N + offs_n, cr, ci, mask_n & (k_hi == n_tiles), COMPLEX, PACKED)
 
@@ -221,24 +199,31 @@ def _scan_bwd_kernel(
     UP: tl.constexpr = False, STRIDED: tl.constexpr = False, LANE_COLS: tl.constexpr = 0,
     REV: tl.constexpr = False, SHIFT: tl.constexpr = False, STAGES: tl.constexpr = 1,
     OFF32: tl.constexpr = False, LOOKBACK: tl.constexpr = 0, INC_EVERY: tl.constexpr = 1,
+    CHUNK_TILES: tl.constexpr = 1,
 ):  # fmt: skip
     # Scan index i runs in the forward scan's order; the backward visits j = T-1-i = 0 ... T-1:
     #   g_i = dh_i + conj(a_eff_{i+1}) g_{i+1},  dx_i = g_i,  da_i = g_i conj(h_{i-1}) keep_i.
     # Chunks (CHUNKED) are numbered in j order: chunk k waits for chunk k-1 (later times).
     # REV: a tile's rows run in increasing i and are scanned with reverse=True (the same j-order
     # scan), so that a T-major tile loads and stores in increasing time without UP's reordering.
+    # CHUNK_TILES: see _scan_fwd_kernel (the aggregate: _bwd_chunk_aggregate).
     n_tiles = tl.cdiv(T, BLOCK_T)
+    n_chunks = tl.cdiv(n_tiles, CHUNK_TILES)
     if CHUNKED:
-        k_lo, col = _ticket(COUNTER, T, BLOCK_T)
-        k_hi = k_lo + 1
-        part = k_lo
-        n_parts = n_tiles
+        part, col = _ticket(COUNTER, T, BLOCK_T * CHUNK_TILES)
+        k_lo = part * CHUNK_TILES
+        if CHUNK_TILES == 1:
+            k_hi = k_lo + 1
+        else:
+            k_hi = tl.minimum(k_lo + CHUNK_TILES, n_tiles)
+        n_parts = n_chunks
     else:
         k_lo = 0
         col = tl.program_id(0)
         k_hi = n_tiles
         part = 0
         n_parts = 1
+    MULTI: tl.constexpr = CHUNKED and CHUNK_TILES > 1
     W: tl.constexpr = 2 if COMPLEX and not PACKED else 1  # tensor elements per value
     row, offs_n, mask_n, xcol, acol, base, stride_xt = _program_offsets(
         col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W, BLOCK_N, STRIDED,
@@ -251,6 +236,13 @@ def _scan_bwd_kernel(
     a_cr, a_ci = _load_or_zeros(a_row, acol, mask_n, A_CONST, COMPLEX, PACKED, BLOCK_N)
     dar_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
     dai_acc = tl.zeros([BLOCK_N], dtype=tl.float32)
+    if MULTI:
+        p_r, p_i, s_r, s_i = _bwd_chunk_aggregate(
+            A, H, GH, a_row, base, reset_row, k_lo, k_hi, T, stride_xt, stride_at, xcol, acol,
+            mask_n, a_cr, a_ci, REVERSE, A_CONST, COMPLEX, PACKED, HAS_RESET, BLOCK_T, BLOCK_N,
+            UP, REV, SHIFT, OFF32)  # fmt: skip
+        cr, ci = _carry_in(STATE, row, part, n_chunks, offs_n, mask_n, N, cr, ci, p_r, p_i, s_r,
+                           s_i, COMPLEX, LOOKBACK, MAX_POLLS)  # fmt: skip
 
     # PREFETCH: tile k + 1's loads go out before tile k's arithmetic (one tile of software
     # pipelining by hand). Without it ptxas (sm_90a) issued half of a tile's loads only after the
@@ -299,7 +291,7 @@ def _scan_bwd_kernel(
                                                  reverse=REV)  # fmt: skip
         else:
             pr, sr = tl.associative_scan((nr, gr_in), 0, _combine_real, reverse=REV)
-        if CHUNKED:
+        if CHUNKED and not MULTI:
             if COMPLEX:
                 cr, ci = _carry_in(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, pr, pi, sr,
                                    si, COMPLEX, LOOKBACK, MAX_POLLS, BLOCK_T, REV)  # fmt: skip
@@ -319,8 +311,8 @@ def _scan_bwd_kernel(
             dai = dar
         cr = _edge_row(gr, BLOCK_T, REV)
         if CHUNKED:
-            _carry_out(STATE, row, k, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX, LOOKBACK,
-                       INC_EVERY)  # fmt: skip
+            _tile_done(STATE, row, k, k_hi, n_tiles, offs_n, mask_n, N, cr, ci, COMPLEX,
+                       LOOKBACK, INC_EVERY, CHUNK_TILES)  # fmt: skip
         if UP:  # store in increasing time too (see _bwd_tile_loads)
             t_up = _up_times(k, T, BLOCK_T)
             off_up = t_up[:, None] * stride_xt + xcol[None, :]

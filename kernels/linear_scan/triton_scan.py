@@ -131,16 +131,24 @@ def lane_run(c: Choice) -> int:
     return max(2, c.block_n // (32 * c.num_warps)) if c.lane_cols else 0
 
 
+def n_chunks(c: Choice, length: int) -> int:
+    """Chunks of a length-T scan under choice ``c`` (1 for the single pass): one program each
+    per column tile, and one partial sum of a time-invariant a's gradient each."""
+    if c.variant != "chunked":
+        return 1
+    return triton.cdiv(triton.cdiv(length, c.block_t), c.chunk_tiles)
+
+
 def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     """Launch ``kernel`` for (B, T, N) with choice ``c``; adds the chunk counter and state."""
     n_cols = bsz * triton.cdiv(n, c.block_n)
     chunked = c.variant == "chunked"
-    n_tiles = triton.cdiv(length, c.block_t) if chunked else 1
+    chunks = n_chunks(c, length)
     if chunked:
-        # One zeroed int64 buffer: [0] ticket counter, [2:] end states (B, n_tiles, N, re/im)
-        # with their flags, or under look-back (B, n_tiles, P then S, N, re/im); the states
+        # One zeroed int64 buffer: [0] ticket counter, [2:] end states (B, chunks, N, re/im)
+        # with their flags, or under look-back (B, chunks, P then S, N, re/im); the states
         # start 16 bytes in so that vector stores stay aligned.
-        size = 2 + bsz * n_tiles * n * (2 if complex_ else 1) * (2 if c.lookback else 1)
+        size = 2 + bsz * chunks * n * (2 if complex_ else 1) * (2 if c.lookback else 1)
         sync = torch.zeros(size, dtype=torch.int64, device=device)
         counter, state = sync[:1], sync[2:]
     else:  # unused by the single pass: any tensor will do (no allocation, no slices: host time)
@@ -153,14 +161,15 @@ def _launch(kernel, c: Choice, bsz, length, n, device, complex_, args, **flags):
     # 557 a (32, 64, 1) bf16 forward tile), the sign extension of each element's offset.
     if c.lane_cols and c.stages > 1 and not flags.get("STRIDED") and (length + 2) * n * 2 < 2**31:
         flags["OFF32"] = True
-    kernel[(n_cols * n_tiles,)](
+    kernel[(n_cols * chunks,)](
         *args, counter, state, length, n, *strides, **flags, PACKED=c.packed,
         LANE_COLS=lane_run(c), **({"STAGES": c.stages} if c.stages > 1 else {}),
         **({"LOOKBACK": c.lookback, "INC_EVERY": _LOOKBACK_INC_EVERY} if c.lookback else {}),
+        **({"CHUNK_TILES": c.chunk_tiles} if c.chunk_tiles > 1 else {}),
         CHUNKED=chunked, MAX_POLLS=_MAX_POLLS, BLOCK_T=c.block_t, BLOCK_N=c.block_n,
         num_warps=c.num_warps,
     )  # fmt: skip
-    return n_tiles
+    return chunks
 
 
 def _a_strides(ba: int, ta: int, n: int, t_major: bool) -> dict:
@@ -243,7 +252,7 @@ class TritonLinearScan(torch.autograd.Function):
         # tiles and variants silently ran the defaults on GPUs until 2026-11-27).
         c = choose(bsz, length, n, _kind(h), a_const, True, triton_interpreted(), ctx.forced,
                    t_major=t_major)  # fmt: skip
-        n_parts = triton.cdiv(length, c.block_t) if c.variant == "chunked" else 1
+        n_parts = n_chunks(c, length)
         dx = torch.empty_like(h)
         acc_dtype = torch.complex64 if h.is_complex() else torch.float32
         if a_const:  # per-program partial sums, reduced below

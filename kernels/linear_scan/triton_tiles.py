@@ -252,6 +252,7 @@ class Choice:
     groups: bool = False  # T-major single-column backward in register groups (triton_groups)
     stages: int = 1  # single pass: tiles of loads in flight through shared memory (1: none)
     lookback: int = 0  # chunked: 0 strict carry chain, W >= 1 decoupled look-back W chunks wide
+    chunk_tiles: int = 1  # chunked: tiles a chunk (> 1: aggregate first, then the tiles again)
 
 
 _FORCED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scan_config", default=None)
@@ -273,6 +274,7 @@ def scan_config(
     stages: int | None = None,
     bwd_stages: int | None = None,
     lookback: int | None = None,
+    chunk_tiles: int | None = None,
 ):
     """Force the Triton linear-scan variant and/or tile inside the ``with`` block.
 
@@ -310,6 +312,10 @@ def scan_config(
         lookback: chunked variant, forward and backward: 0 runs the strict carry chain (each
             chunk waits for the one before it), W >= 1 a decoupled look-back that reads W
             predecessors a round trip (:mod:`.triton_chain`). None keeps the default.
+        chunk_tiles: chunked variant: tiles of BLOCK_T steps a chunk (a power of two). Above 1 a
+            program first scans its tiles for the chunk's aggregate, takes the carry, then
+            loads and scans them again with it: fewer programs for the same BLOCK_T, the tiles
+            read twice (the second time from L2 when recent). None keeps the default (1).
 
     Example::
 
@@ -328,6 +334,9 @@ def scan_config(
         raise ValueError(f"scan_config: lookback must be an int >= 0 (0: strict chain): {lookback}")
     if lookback and lookback & (lookback - 1):
         raise ValueError(f"scan_config: lookback must be 0 or a power of two: {lookback}")
+    ct = chunk_tiles
+    if ct is not None and (not isinstance(ct, int) or ct < 1 or ct & (ct - 1)):
+        raise ValueError(f"scan_config: chunk_tiles must be a power of two >= 1: {ct}")
     forced = {
         "variant": variant,
         "tile": tile,
@@ -343,6 +352,7 @@ def scan_config(
         "stages": stages,
         "bwd_stages": stages if bwd_stages is None else bwd_stages,
         "lookback": lookback,
+        "chunk_tiles": chunk_tiles,
     }
     token = _FORCED.set(forced)
     try:
@@ -432,6 +442,7 @@ def choose(
     lookback = forced.get("lookback")
     lookback = default_lookback if lookback is None else lookback
     lookback = lookback if variant == "chunked" else 0
+    chunk_tiles = (forced.get("chunk_tiles") or 1) if variant == "chunked" else 1
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
                   lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,
-                  stages=stages, lookback=lookback)  # fmt: skip
+                  stages=stages, lookback=lookback, chunk_tiles=chunk_tiles)  # fmt: skip

@@ -306,6 +306,8 @@ OPTIONS = {
     "lane_stages": {"lane_cols": True, "stages": 4, "prefetch": False},
     "lookback": {"lookback": 2},
     "lane_lookback": {"lane_cols": True, "lookback": 4, "prefetch": False},
+    "chunk_tiles": {"lookback": 2, "chunk_tiles": 2},
+    "strict_chunk_tiles": {"lookback": 0, "chunk_tiles": 4},
 }
 OPTION_CASES = [
     (option, variant, tile, case)
@@ -317,6 +319,9 @@ OPTION_CASES = [
         ("lane_stages", (("single", (8, 32, 1)),), PREFETCH_CASES + [CASES[-2]]),
         ("lookback", (("chunked", (4, 8, 1)),), CASES),
         ("lane_lookback", (("chunked", (4, 32, 1)),), PREFETCH_CASES[-2:]),
+        # chunks of several tiles, the last one partial (T = 19 .. 37 in 2-step tiles)
+        ("chunk_tiles", (("chunked", (2, 8, 1)),), CASES[2:]),
+        ("strict_chunk_tiles", (("chunked", (2, 8, 1)),), [CASES[2], CASES[6]]),
     )
     for variant, tile in tiles
     for case in cases
@@ -344,14 +349,15 @@ def test_triton_options_match_naive(option, variant, tile, case, nan_outputs):
         assert rel_err(x, r) < 2e-5, f"{option} {name}: {rel_err(x, r)}"
 
 
-@pytest.mark.parametrize("window", [1, 2])
+@pytest.mark.parametrize("window,chunk_tiles", [(1, 1), (2, 1), (1, 4), (2, 2)])
 @pytest.mark.parametrize("case", [CASES[2], CASES[4], CASES[6], CASES[7]],
                          ids=lambda c: f"{c[0]}-{c[1]}-c{c[2]}-r{c[3]}")  # fmt: skip
-def test_triton_lookback_folds_aggregates(window, case, monkeypatch, nan_outputs):
+def test_triton_lookback_folds_aggregates(window, chunk_tiles, case, monkeypatch, nan_outputs):
     """Look-back where most predecessors published only their aggregate (P, S): only every
     third chunk publishes its end state, so successors fold one or two aggregates, across
     windows when window = 1. In the interpreter every predecessor has finished, so without
-    this the aggregates are never read."""
+    this the aggregates are never read. chunk_tiles: chunks of several tiles, whose aggregate
+    comes from a first pass over them."""
     from worldssm.kernels.linear_scan import triton_scan
     from worldssm.kernels.linear_scan.triton_tiles import scan_config
 
@@ -360,7 +366,7 @@ def test_triton_lookback_folds_aggregates(window, case, monkeypatch, nan_outputs
     (a, b, h0, reset), cpu_in = make_inputs(shape, None, TRITON_DEV, a_shape, complex_, seed=17)
     reset = reset if with_reset else None
     dtype = torch.complex64 if complex_ else torch.float32
-    with scan_config("chunked", (2, 4, 1), lookback=window):
+    with scan_config("chunked", (2, 4, 1), lookback=window, chunk_tiles=chunk_tiles):
         got = run_with_grads("triton", a, b, h0, reset, reverse, dtype)
     ref = run_with_grads("naive", *cpu_in[:3], None if reset is None else reset.cpu(),
                          reverse, torch.complex128 if complex_ else torch.float64)  # fmt: skip
@@ -613,6 +619,12 @@ def test_triton_launch_flags_for_pipelined_lane_tiles():
         got = {k: rec.flags[k] for k in ("STAGES", "OFF32") if k in rec.flags}
         assert got == want, (c, length, got)
         assert rec.grid == (2 * (n // c.block_n),)
+    # Chunks of 4 tiles: a quarter of the programs and states (64 steps = 4 tiles, 1 chunk).
+    rec = Recorder()
+    c = Choice("chunked", 16, 64, 1, lookback=2, chunk_tiles=4)
+    ts._launch(rec, c, 2, 64, 128, "cpu", False, (None,) * 6, STRIDED=False, **strides)
+    assert rec.grid == (2 * 2 * 1,) and rec.flags["CHUNK_TILES"] == 4
+    assert rec.args[7].numel() == 2 * 1 * 128 * 2
     # Chunks: look-back doubles the state words (P and S) and passes its window.
     for lookback, words in ((0, 1), (4, 2)):
         rec = Recorder()
@@ -725,6 +737,14 @@ def test_triton_variant_choice_by_shape(monkeypatch):
         with pytest.raises(ValueError, match="lookback"):
             with scan_config(lookback=bad):
                 pass
+        with pytest.raises(ValueError, match="chunk_tiles"):
+            with scan_config(chunk_tiles=bad):
+                pass
+    # chunk_tiles: chunks only
+    with scan_config("chunked", chunk_tiles=4):
+        assert choose(1, 65536, 1536, "f16", False, True, interpreted=False).chunk_tiles == 4
+    with scan_config("single", chunk_tiles=4):
+        assert choose(1, 65536, 1536, "f16", False, True, interpreted=False).chunk_tiles == 1
 
 
 # --- complex64 as packed int64 words (triton_io.py) against the naive loop and the pair path ---
