@@ -7,7 +7,8 @@ The backward's index algebra: scan index i runs in the forward scan's order and 
 visits j = T-1-i = 0 ... T-1 (see ``_scan_bwd_kernel``). T-major backward tiles (``STRIDED``: T
 is the contiguous axis) load in increasing time so that their loads vectorise, and either scan
 their rows with ``reverse=True`` (``REV``, the default) or reorder them in registers (``UP``,
-``_take_rows``); the backward's tile loads are in :mod:`.triton_bwd_tiles`.
+``_take_rows``); the backward's tile loads are in :mod:`.triton_bwd_tiles`, the forward's in
+:mod:`.triton_fwd_tiles`, and the chunks' carry chain in :mod:`.triton_chain`.
 """
 
 from __future__ import annotations
