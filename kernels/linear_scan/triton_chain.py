@@ -1,7 +1,8 @@
 """The carry chain of the chunked Triton linear scan (:mod:`.triton_scan`, ``chunked``).
 
-Each program scans one chunk of BLOCK_T steps from a zero carry: per column, the chunk is the
-affine map ``c -> P c + S`` (P the product of the chunk's coefficients, S its scan from zero).
+Each program scans one chunk of BLOCK_T steps (CHUNK_TILES tiles of them, see the kernels) from a
+zero carry: per column, the chunk is the affine map ``c -> P c + S`` (P the product of the
+chunk's coefficients, S its scan from zero).
 The carry into chunk k is what chunk k-1 hands on. Programs take chunks through an atomic ticket
 counter in chunk-major order, so whoever waits on chunk j < k knows a running (or finished)
 program holds it, and the chain cannot deadlock. Every published float travels with its ready
@@ -11,15 +12,17 @@ value and its flag; the buffer starts zeroed (flag 0: not published).
 Two protocols, picked by ``LOOKBACK`` (``Choice.lookback``):
 
 - ``0``, strict chain: chunk k waits for chunk k-1's end state (one word a column and value),
-  applies it and publishes its own. The carry moves one chunk per round trip through L2
-  (about 1.3 us a link for bf16 (32, 64, 1) chunks on an H100, GPU batch 55).
+  applies it and publishes its own. The carry moves one chunk per round trip through L2.
 - ``W >= 1``, decoupled look-back (Merrill and Garland, "Single-pass parallel prefix scan with
   decoupled look-back", 2016): chunk k first publishes its aggregate (P, S) with flag 1, which
   needs no other chunk, then reads W predecessors at once. Per column, an inclusive end state
   (flag 2) with every later chunk's aggregate behind it gives the carry; W aggregates without
   one are folded and the window moves W chunks back. Chunk k then publishes its end state with
   flag 2 over its S words. The carry no longer waits for one link at a time: the frontier can
-  jump W chunks a round trip. Twice the state words (P and S), read W rows at a time.
+  jump W chunks a round trip. Twice the state words (P and S), read W rows at a time. On an
+  H100 (GPU batches 63-65) this was 1.8-12x faster than the strict chain with few columns
+  (B x N up to 6,144), and slower at 12,288, where both ran at a cost of about 6-9 ns a
+  one-warp chunk program whatever the window.
 
 The scan's initial state (h0, or the final state's gradient in the backward) stands before
 chunk 0 as an inclusive state.
