@@ -53,16 +53,7 @@ FWD = [
     ("chunked", (16, 64, 1), False, 1, 2, 8),
     ("chunked", (32, 64, 1), False, 1, 0, 4),
 ]
-BWD = [
-    ("chunked", (32, 64, 1), False, 1, 0, 1),
-    ("chunked", (32, 64, 1), False, 1, 2, 1),
-    ("chunked", (32, 64, 1), False, 1, 2, 2),
-    ("chunked", (32, 64, 1), False, 1, 2, 4),
-    ("chunked", (32, 64, 1), False, 1, 2, 8),
-    ("chunked", (16, 64, 1), False, 1, 2, 4),
-    ("chunked", (16, 64, 1), False, 1, 2, 8),
-    ("chunked", (32, 64, 1), False, 1, 0, 4),
-]
+BWD = FWD  # chunked rows: the backward's own tile and options, the forward's the same
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
 
 

@@ -73,6 +73,19 @@ def _ticket(COUNTER, T, BLOCK_T: tl.constexpr):
 
 
 @triton.jit
+def _take_chunk(COUNTER, T, BLOCK_T: tl.constexpr, CHUNK_TILES: tl.constexpr):
+    """This program's chunk from the ticket counter: (chunk index, column index, its first tile,
+    the tile after its last), chunks of CHUNK_TILES tiles of BLOCK_T steps."""
+    chunk, col = _ticket(COUNTER, T, BLOCK_T * CHUNK_TILES)
+    k_lo = chunk * CHUNK_TILES
+    if CHUNK_TILES == 1:
+        k_hi = k_lo + 1
+    else:
+        k_hi = tl.minimum(k_lo + CHUNK_TILES, tl.cdiv(T, BLOCK_T))
+    return chunk, col, k_lo, k_hi
+
+
+@triton.jit
 def _flagged(x, FLAG: tl.constexpr):
     """float32 -> int64 word: FLAG << 32 | the float's bits."""
     return (x.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (FLAG << 32)

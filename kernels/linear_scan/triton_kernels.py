@@ -27,7 +27,7 @@ from worldssm.kernels.linear_scan.triton_chain import (
     _carry_in,
     _combine_complex,
     _combine_real,
-    _ticket,
+    _take_chunk,
     _tile_done,
 )
 from worldssm.kernels.linear_scan.triton_fwd_tiles import (
@@ -103,12 +103,7 @@ def _scan_fwd_kernel(
     n_tiles = tl.cdiv(T, BLOCK_T)
     n_chunks = tl.cdiv(n_tiles, CHUNK_TILES)
     if CHUNKED:
-        chunk, col = _ticket(COUNTER, T, BLOCK_T * CHUNK_TILES)
-        k_lo = chunk * CHUNK_TILES
-        if CHUNK_TILES == 1:
-            k_hi = k_lo + 1
-        else:
-            k_hi = tl.minimum(k_lo + CHUNK_TILES, n_tiles)
+        chunk, col, k_lo, k_hi = _take_chunk(COUNTER, T, BLOCK_T, CHUNK_TILES)
     else:
         chunk = 0
         k_lo = 0
@@ -211,12 +206,7 @@ def _scan_bwd_kernel(
     n_tiles = tl.cdiv(T, BLOCK_T)
     n_chunks = tl.cdiv(n_tiles, CHUNK_TILES)
     if CHUNKED:
-        part, col = _ticket(COUNTER, T, BLOCK_T * CHUNK_TILES)
-        k_lo = part * CHUNK_TILES
-        if CHUNK_TILES == 1:
-            k_hi = k_lo + 1
-        else:
-            k_hi = tl.minimum(k_lo + CHUNK_TILES, n_tiles)
+        part, col, k_lo, k_hi = _take_chunk(COUNTER, T, BLOCK_T, CHUNK_TILES)
         n_parts = n_chunks
     else:
         k_lo = 0
