@@ -182,9 +182,10 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # strict-chain picks before it in the same call (a time-varying, forward / fwd+bwd): B=1,
 # C=1536 0.448 / 1.058 ms against 1.337 / 3.427; B=2, C=1536 0.830 / 2.013 against 1.509 /
 # 3.897; B=1, C=256 0.108 / 0.242 against 1.281 / 2.806 (a time-invariant: 0.407 / 0.917 against
-# 1.381 / 2.952 at B=1, C=1536). Windows 1-8 were within 10% of each other. At B=8, C=1536
-# (batch 63, -run1-*.json) look-back chunks were slower than the strict chain (3.176 against
-# 2.711 ms forward), which there loses to the pipelined single pass anyway (NARROW_LANE).
+# 1.381 / 2.952 at B=1, C=1536). Window 2 was the best or within 2% of it; 8 was 2-19% slower.
+# At B=8, C=1536 (batch 63, -run1-*.json) look-back chunks were slower than the strict chain
+# (3.176 against 2.711 ms forward), which there loses to the pipelined single pass anyway
+# (NARROW_LANE).
 NARROW_LANE_MIN_T = 1024
 NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
     (False, False): ("chunked", 32, 64, 1, False, 1, 2),
