@@ -101,8 +101,8 @@ def _value(w):
 def _publish(STATE, slot, offs_n, mask_n, N, cr, ci, COMPLEX: tl.constexpr):
     """Write a chunk's end state to STATE[slot] (int64 words: flag << 32 | float32 bits)."""
     W: tl.constexpr = 2 if COMPLEX else 1
-    word_r = (cr.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
-    word_i = (ci.to(tl.int32, bitcast=True).to(tl.int64) & 0xFFFFFFFF) | (1 << 32)
+    word_r = _flagged(cr, 1)
+    word_i = _flagged(ci, 1)
     _store_words(STATE + slot * N * W, offs_n, word_r, word_i, mask_n, COMPLEX)
 
 
@@ -137,9 +137,9 @@ def _wait(STATE, slot, offs_n, mask_n, N, COMPLEX: tl.constexpr, MAX_POLLS: tl.c
         else:
             words_i = words_r
         polls += 1
-    re = (words_r & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+    re = _value(words_r)
     if COMPLEX:
-        im = (words_i & 0xFFFFFFFF).to(tl.int32).to(tl.float32, bitcast=True)
+        im = _value(words_i)
     else:
         im = tl.zeros_like(re)
     return re, im
