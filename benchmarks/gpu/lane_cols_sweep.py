@@ -42,17 +42,10 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # columns (--shapes), where chunks stay the default (NARROW_LANE_FEW); batch 65 checks the
 # look-back picks of NARROW_LANE_FEW (and fp32's F32_LANE_BELOW_COLUMNS) near their thresholds
 # and at shorter T (--match keeps a few rows); batch 68 chunks of several tiles (chunk_tiles,
-# fewer programs). Earlier candidates are in committed results.
-FWD = [
-    ("chunked", (32, 64, 1), False, 1, 0, 1),
-    ("chunked", (32, 64, 1), False, 1, 2, 1),
-    ("chunked", (32, 64, 1), False, 1, 2, 2),
-    ("chunked", (32, 64, 1), False, 1, 2, 4),
-    ("chunked", (32, 64, 1), False, 1, 2, 8),
-    ("chunked", (16, 64, 1), False, 1, 2, 4),
-    ("chunked", (16, 64, 1), False, 1, 2, 8),
-    ("chunked", (32, 64, 1), False, 1, 0, 4),
-]
+# fewer programs), batch 69 the same at shorter T and near the thresholds. Earlier candidates are
+# in committed results.
+TILES, CHUNK_TILES = ((32, 64, 1), (16, 64, 1)), (1, 2, 4, 8)
+FWD = [("chunked", tile, False, 1, 2, k) for tile in TILES for k in CHUNK_TILES]
 BWD = FWD  # chunked rows: the backward's own tile and options, the forward's the same
 FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
 

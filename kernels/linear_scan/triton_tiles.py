@@ -187,13 +187,38 @@ T_MAJOR_BWD_GROUPS: dict[tuple[str, bool], bool] = {
 # (3.176 against 2.711 ms forward), which there loses to the pipelined single pass anyway
 # (NARROW_LANE).
 NARROW_LANE_MIN_T = 1024
-NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
-    (False, False): ("chunked", 32, 64, 1, False, 1, 2),
-    (True, False): ("chunked", 32, 64, 1, False, 1, 2),
-    (False, True): ("chunked", 32, 64, 1, False, 1, 2),
-    (True, True): ("chunked", 32, 64, 1, False, 1, 2),
+# The tables' last field is chunk_tiles: tiles of BLOCK_T steps a chunk. Above 1 each chunk scans
+# its tiles once for its aggregate, takes the carry, then reads them again (from L2), so there are
+# K times fewer chunk programs, each costing about 6-9 ns of chain latency. GPU batch 68, one H100,
+# T=65536, C=1536 (results/linear-scan-chunk-tiles-h100-run1-*.json), bf16, against K=1 in the
+# same call, B=1 / B=2:
+# - forward, a time-varying, (32, 64, 1) K=4: 0.388 / 0.744 ms against 0.447 / 0.828;
+# - forward, a time-invariant, (32, 64, 1) K=8: 0.255 / 0.476 against 0.407 / 0.735;
+# - fwd+bwd, both (16, 64, 1) K=8: 0.930 / 1.795 (a time-varying) and 0.637 / 1.159 (invariant)
+#   against 1.056 / 1.998 and 0.916 / 1.659 with (32, 64, 1) K=1. The backward's (16, 64, 1)
+#   beat (32, 64, 1) K=8 in all four (0.985 / 1.882, 0.636 / 1.196 with that forward tile).
+# At B=8 every K lost to NARROW_LANE's picks (batch 68, the same file).
+# Shorter sequences: K halves until the sequence has CHUNK_TILES_MIN_CHUNKS chunks a column block
+# (K chunks fewer leave too few programs to fill the SMs). A guess, to be measured (batch 69).
+CHUNK_TILES_MIN_CHUNKS = 32
+NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
+    (False, False): ("chunked", 32, 64, 1, False, 1, 2, 4),
+    (True, False): ("chunked", 32, 64, 1, False, 1, 2, 8),
+    (False, True): ("chunked", 16, 64, 1, False, 1, 2, 8),
+    (True, True): ("chunked", 16, 64, 1, False, 1, 2, 8),
 }
-# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run NARROW_LANE_FEW too, instead of the
+# fp32 in batch 68: with a time-varying a every K > 1 was slower (B=1 forward 0.709-0.729 ms
+# against 0.600; fwd+bwd 1.701-1.756 against 1.575); with a time-invariant one K=4 forward
+# (0.438 / 0.855 ms at B=1 / 2 against 0.496 / 0.933) and (32, 64, 1) K=8 backward (fwd+bwd
+# 1.034 / 1.997 with a K=8 forward, against 1.183 / 2.236) were the best.
+NARROW_LANE_FEW_F32: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
+    (False, False): ("chunked", 32, 64, 1, False, 1, 2, 1),
+    (True, False): ("chunked", 32, 64, 1, False, 1, 2, 4),
+    (False, True): ("chunked", 32, 64, 1, False, 1, 2, 1),
+    (True, True): ("chunked", 32, 64, 1, False, 1, 2, 8),
+}
+# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run lane chunks too (NARROW_LANE_FEW_F32,
+# K=1 then), instead of the
 # NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498 ms against 1.824 / 1.343
 # (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 / 3.801. At B=8 the NARROW
 # tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms forward). Batch 65
@@ -221,11 +246,11 @@ LANE_SINGLE_MIN_COLUMNS = 6144
 # against 4.557 / 3.824 for NARROW_LANE (a time-varying / invariant), while at 12,288 columns
 # NARROW_LANE's backward was the faster (batch 63). 8,192 lies between; unmeasured.
 LANE_SINGLE_MIN_COLUMNS_BWD = 8192
-NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int]] = {
-    (False, False): ("single", 16, 64, 1, False, 4, 0),
-    (True, False): ("single", 32, 64, 1, False, 5, 0),  # 4 stages 1.389 ms, 3: 1.530
-    (False, True): ("chunked", 32, 64, 1, False, 1, 0),
-    (True, True): ("single", 32, 64, 1, False, 3, 0),
+NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
+    (False, False): ("single", 16, 64, 1, False, 4, 0, 1),
+    (True, False): ("single", 32, 64, 1, False, 5, 0, 1),  # 4 stages 1.389 ms, 3: 1.530
+    (False, True): ("chunked", 32, 64, 1, False, 1, 0, 1),
+    (True, True): ("single", 32, 64, 1, False, 3, 0, 1),
 }
 
 
@@ -396,11 +421,14 @@ def choose(
     pick = None
     lane_kind = kind == "f16" or (kind == "f32" and columns < F32_LANE_BELOW_COLUMNS)
     lane_tiles = lane_kind and narrow and not t_major and length >= NARROW_LANE_MIN_T
-    default_stages, default_lookback = 1, 0
+    default_stages, default_lookback, default_chunk_tiles = 1, 0, 1
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
         single_from = LANE_SINGLE_MIN_COLUMNS_BWD if backward else LANE_SINGLE_MIN_COLUMNS
-        table = NARROW_LANE if columns >= single_from else NARROW_LANE_FEW
-        variant, *pick, default_stages, default_lookback = table[(a_const, backward)]
+        few = NARROW_LANE_FEW_F32 if kind == "f32" else NARROW_LANE_FEW
+        table = NARROW_LANE if columns >= single_from else few
+        variant, *pick, default_stages, default_lookback, default_chunk_tiles = table[
+            (a_const, backward)
+        ]
         lane_cols = True
     if variant is None:
         chunk = (CHUNKED_BWD if backward else CHUNKED_FWD)[kind][0]
@@ -443,7 +471,12 @@ def choose(
     lookback = forced.get("lookback")
     lookback = default_lookback if lookback is None else lookback
     lookback = lookback if variant == "chunked" else 0
-    chunk_tiles = (forced.get("chunk_tiles") or 1) if variant == "chunked" else 1
+    chunk_tiles = forced.get("chunk_tiles")
+    if chunk_tiles is None:
+        chunk_tiles = default_chunk_tiles
+        while chunk_tiles > 1 and -(-length // (tile[0] * chunk_tiles)) < CHUNK_TILES_MIN_CHUNKS:
+            chunk_tiles //= 2
+    chunk_tiles = chunk_tiles if variant == "chunked" else 1
     return Choice(variant, *tile, packed=packed and kind == "c64", prefetch=prefetch,
                   lane_cols=lane_cols, rev=rev, shift=shift, groups=groups,
                   stages=stages, lookback=lookback, chunk_tiles=chunk_tiles)  # fmt: skip

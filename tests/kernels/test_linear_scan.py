@@ -659,9 +659,21 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert choose(8, 65536, 1536, "f16", True, True, interpreted=False).stages == 3
     few = choose(1, 65536, 1536, "f16", False, False, interpreted=False)
     assert (few.variant, few.stages, few.lane_cols, few.lookback) == ("chunked", 1, True, 2)
+    # ... in chunks of several tiles (batch 68), fewer where T is short (CHUNK_TILES_MIN_CHUNKS)
+    assert few.chunk_tiles == 4
+    few = choose(1, 65536, 1536, "f16", False, True, interpreted=False)
+    assert (few.block_t, few.chunk_tiles) == (16, 8)
+    min_chunks = triton_tiles.CHUNK_TILES_MIN_CHUNKS
+    short = choose(1, 16 * 4 * min_chunks, 1536, "f16", False, True, interpreted=False)
+    assert short.chunk_tiles == 4
+    assert choose(1, 16 * min_chunks, 1536, "f16", False, True, interpreted=False).chunk_tiles == 1
+    with scan_config(chunk_tiles=8):  # unless forced
+        assert choose(1, 1024, 1536, "f16", False, True, interpreted=False).chunk_tiles == 8
     # ... fp32 with few columns too (F32_LANE_BELOW_COLUMNS), with a look-back chain
     few = choose(1, 65536, 1536, "f32", True, True, interpreted=False)
-    assert (few.variant, few.lane_cols, few.lookback) == ("chunked", True, 2)
+    assert (few.variant, few.lane_cols, few.lookback, few.chunk_tiles) == ("chunked", True, 2, 8)
+    # fp32 chunks of one tile with a time-varying a (several were slower there, batch 68)
+    assert choose(1, 65536, 1536, "f32", False, True, interpreted=False).chunk_tiles == 1
     assert choose(2, 65536, 1536, "f32", True, True, interpreted=False).lookback == 2
     assert not choose(4, 65536, 1536, "f32", True, True, interpreted=False).lane_cols
     # ... and bf16 backward passes up to LANE_SINGLE_MIN_COLUMNS_BWD (the forward goes single)
