@@ -199,7 +199,12 @@ NARROW_LANE_MIN_T = 1024
 #   beat (32, 64, 1) K=8 in all four (0.985 / 1.882, 0.636 / 1.196 with that forward tile).
 # At B=8 every K lost to NARROW_LANE's picks (batch 68, the same file).
 # Shorter sequences: K halves until the sequence has CHUNK_TILES_MIN_CHUNKS chunks a column block
-# (K chunks fewer leave too few programs to fill the SMs). A guess, to be measured (batch 69).
+# (K times fewer chunks leave too few programs to fill the SMs). Batch 69, bf16, B=1 and 2,
+# C=1536, T=1024 / 4096 / 16384 (results/linear-scan-chunk-tiles-h100-run2-short.json): the
+# defaults this gives came within 10% of the best of 8 candidates (two tiles, K=1-8) in every
+# case, most within 4%; the worst, B=2, T=4096, a time-varying: forward 0.063 against 0.057 ms
+# (K=2), fwd+bwd 0.144 against 0.133. With a time-varying a fewer tiles a chunk did better at
+# short T (64 chunks would have picked K=2 there), with a time-invariant one more (32).
 CHUNK_TILES_MIN_CHUNKS = 32
 NARROW_LANE_FEW: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
     (False, False): ("chunked", 32, 64, 1, False, 1, 2, 4),
@@ -237,15 +242,13 @@ F32_LANE_BELOW_COLUMNS = 6144
 # - backward, a time-invariant: (32, 64, 1) with 3 stages under a (16, 64, 1) 4-stage forward,
 #   fwd+bwd 4.340 / 0.085 ms against 4.902 / 0.099 for both passes' defaults;
 # - backward, a time-varying: the chunk chain stays (single passes 7.27-9.70 against 6.63 ms).
-# The threshold is a guess from the programs in flight: 6,144 columns give (16, 64, 1) tiles 96
-# programs, as many as (16, 128, 1) had at 12,288, and only 12,288 was measured. fp32 keeps the
-# NARROW tiles: its best lane tile with stages tied them (3.370 against 3.412 ms forward).
-LANE_SINGLE_MIN_COLUMNS = 6144
-# The backward keeps NARROW_LANE_FEW's look-back chunks up to LANE_SINGLE_MIN_COLUMNS_BWD: at
-# B=4, C=1536 (6,144 columns; batch 65, -run3-near-bf16.json) they took fwd+bwd 3.860 / 3.166 ms
-# against 4.557 / 3.824 for NARROW_LANE (a time-varying / invariant), while at 12,288 columns
-# NARROW_LANE's backward was the faster (batch 63). 8,192 lies between; unmeasured.
-LANE_SINGLE_MIN_COLUMNS_BWD = 8192
+# fp32 keeps the NARROW tiles: its best lane tile with stages tied them (3.370 against 3.412 ms
+# forward). The threshold, both passes: at B=4, C=1536 (6,144 columns) chunks of several tiles
+# beat the single pass forward (batch 69, results/linear-scan-chunk-tiles-h100-run2-near.json:
+# 1.449 / 0.914 ms with K=8 against 1.584 / 1.140, a time-varying / invariant) and the backward
+# (batch 65, -run3-near-bf16.json: fwd+bwd 3.860 / 3.166 ms against 4.557 / 3.824, K=1); at
+# 12,288 the single passes won (batches 63, 68). 8,192 lies between; unmeasured.
+LANE_SINGLE_MIN_COLUMNS = 8192
 NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
     (False, False): ("single", 16, 64, 1, False, 4, 0, 1),
     (True, False): ("single", 32, 64, 1, False, 5, 0, 1),  # 4 stages 1.389 ms, 3: 1.530
@@ -423,9 +426,8 @@ def choose(
     lane_tiles = lane_kind and narrow and not t_major and length >= NARROW_LANE_MIN_T
     default_stages, default_lookback, default_chunk_tiles = 1, 0, 1
     if lane_tiles and variant is None and tile is None and lane_cols is not False:
-        single_from = LANE_SINGLE_MIN_COLUMNS_BWD if backward else LANE_SINGLE_MIN_COLUMNS
         few = NARROW_LANE_FEW_F32 if kind == "f32" else NARROW_LANE_FEW
-        table = NARROW_LANE if columns >= single_from else few
+        table = NARROW_LANE if columns >= LANE_SINGLE_MIN_COLUMNS else few
         variant, *pick, default_stages, default_lookback, default_chunk_tiles = table[
             (a_const, backward)
         ]

@@ -676,9 +676,10 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     assert choose(1, 65536, 1536, "f32", False, True, interpreted=False).chunk_tiles == 1
     assert choose(2, 65536, 1536, "f32", True, True, interpreted=False).lookback == 2
     assert not choose(4, 65536, 1536, "f32", True, True, interpreted=False).lane_cols
-    # ... and bf16 backward passes up to LANE_SINGLE_MIN_COLUMNS_BWD (the forward goes single)
+    # ... and bf16 up to LANE_SINGLE_MIN_COLUMNS (8,192), both passes
     assert choose(4, 65536, 1536, "f16", True, True, interpreted=False).lookback == 2
-    assert choose(4, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
+    assert choose(4, 65536, 1536, "f16", True, False, interpreted=False).variant == "chunked"
+    assert choose(6, 65536, 1536, "f16", True, False, interpreted=False).variant == "single"
     with scan_config(lookback=0):  # the strict chain on request
         assert choose(1, 65536, 1536, "f32", True, True, interpreted=False).lookback == 0
     assert not choose(8, 65536, 1536, "f32", False, True, interpreted=False).lane_cols
