@@ -42,12 +42,14 @@ from worldssm.kernels.benchmark import _min_bytes, copy_bandwidth, environment  
 # columns (--shapes), where chunks stay the default (NARROW_LANE_FEW); batch 65 checks the
 # look-back picks of NARROW_LANE_FEW (and fp32's F32_LANE_BELOW_COLUMNS) near their thresholds
 # and at shorter T (--match keeps a few rows); batch 68 chunks of several tiles (chunk_tiles,
-# fewer programs), batch 69 the same at shorter T and near the thresholds. Earlier candidates are
-# in committed results.
+# fewer programs), batch 69 the same at shorter T and near the thresholds, batch 71 the
+# backward's default at 9,216 and 12,288 columns. Earlier candidates are in committed results.
 TILES, CHUNK_TILES = ((32, 64, 1), (16, 64, 1)), (1, 2, 4, 8)
 FWD = [("chunked", tile, False, 1, 2, k) for tile in TILES for k in CHUNK_TILES]
-BWD = FWD  # chunked rows: the backward's own tile and options, the forward's the same
-FWD_OF_BWD = ((16, 64, 1), False, 4)  # the forward tile under the single-pass backward rows
+# Chunked rows: the backward's own tile and options, the forward's the same. Batch 71: the single
+# pass that was the backward's default with a time-invariant a (under that forward's default).
+BWD = [*FWD, ("single", (32, 64, 1), False, 3, 0, 1)]
+FWD_OF_BWD = ((32, 64, 1), False, 5)  # the forward tile under the single-pass backward rows
 
 
 def candidates():

@@ -249,11 +249,15 @@ F32_LANE_BELOW_COLUMNS = 6144
 # (batch 65, -run3-near-bf16.json: fwd+bwd 3.860 / 3.166 ms against 4.557 / 3.824, K=1); at
 # 12,288 the single passes won (batches 63, 68). 8,192 lies between; unmeasured.
 LANE_SINGLE_MIN_COLUMNS = 8192
+# The backward with a time-invariant a runs look-back chunks of 8 tiles here too (it was the
+# (32, 64, 1) 3-stage single pass): fwd+bwd minus the forward in the same call gave 1.90 against
+# 2.70 ms at B=6, C=1536 (batch 70, -run3-threshold-bf16.json) and 2.45 against 2.69 at B=8
+# (batch 68, -run1-bf16.json); the default itself checked in batch 71.
 NARROW_LANE: dict[tuple[bool, bool], tuple[str, int, int, int, bool, int, int, int]] = {
     (False, False): ("single", 16, 64, 1, False, 4, 0, 1),
     (True, False): ("single", 32, 64, 1, False, 5, 0, 1),  # 4 stages 1.389 ms, 3: 1.530
     (False, True): ("chunked", 32, 64, 1, False, 1, 0, 1),
-    (True, True): ("single", 32, 64, 1, False, 3, 0, 1),
+    (True, True): ("chunked", 16, 64, 1, False, 1, 2, 8),
 }
 
 

@@ -656,7 +656,9 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     # below (fewer programs than SMs otherwise)
     lane = choose(8, 65536, 1536, "f16", False, False, interpreted=False)
     assert (lane.variant, lane.block_t, lane.stages, lane.lane_cols) == ("single", 16, 4, True)
-    assert choose(8, 65536, 1536, "f16", True, True, interpreted=False).stages == 3
+    # ... except the backward with a time-invariant a: look-back chunks of 8 tiles (batch 70)
+    bwd = choose(8, 65536, 1536, "f16", True, True, interpreted=False)
+    assert (bwd.variant, bwd.block_t, bwd.lookback, bwd.chunk_tiles) == ("chunked", 16, 2, 8)
     few = choose(1, 65536, 1536, "f16", False, False, interpreted=False)
     assert (few.variant, few.stages, few.lane_cols, few.lookback) == ("chunked", 1, True, 2)
     # ... in chunks of several tiles (batch 68), fewer where T is short (CHUNK_TILES_MIN_CHUNKS)
