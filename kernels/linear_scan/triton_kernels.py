@@ -57,7 +57,7 @@ def _program_offsets(col, T, N, stride_xb, stride_xt, stride_xn, stride_an, W: t
     existed (int32 ``offs_n``, row offset T x N): the int64 form ran the default layout's long
     scans up to 21% slower or 20% faster depending on the case (GPU batch 29, one H100).
 
-    LANE_COLS > 0 (``scan_config(lane_cols=True)``; ``triton_tiles.NARROW_LANE``): the columns
+    LANE_COLS > 0 (``scan_config(lane_cols=True)``; ``triton_lane_tiles.NARROW_LANE``): the columns
     are declared contiguous in runs of LANE_COLS only, so that Triton gives each lane that many
     columns and, when the warps' lanes cover BLOCK_N, all of a tile's time steps (each thread
     scans time in its registers).

@@ -637,7 +637,7 @@ def test_triton_launch_flags_for_pipelined_lane_tiles():
 
 
 def test_triton_variant_choice_by_shape(monkeypatch):
-    from worldssm.kernels.linear_scan import triton_tiles
+    from worldssm.kernels.linear_scan import triton_lane_tiles, triton_tiles
     from worldssm.kernels.linear_scan.triton_tiles import choose, scan_config
 
     long_narrow = choose(8, 65536, 1536, "f32", False, False, interpreted=False)
@@ -659,13 +659,15 @@ def test_triton_variant_choice_by_shape(monkeypatch):
     # ... except the backward with a time-invariant a: look-back chunks of 8 tiles (batch 70)
     bwd = choose(8, 65536, 1536, "f16", True, True, interpreted=False)
     assert (bwd.variant, bwd.block_t, bwd.lookback, bwd.chunk_tiles) == ("chunked", 16, 2, 8)
+    short = choose(8, 2048, 1536, "f16", True, True, interpreted=False)  # ... from T=4096 on
+    assert (short.variant, short.stages) == ("single", 3)
     few = choose(1, 65536, 1536, "f16", False, False, interpreted=False)
     assert (few.variant, few.stages, few.lane_cols, few.lookback) == ("chunked", 1, True, 2)
     # ... in chunks of several tiles (batch 68), fewer where T is short (CHUNK_TILES_MIN_CHUNKS)
     assert few.chunk_tiles == 4
     few = choose(1, 65536, 1536, "f16", False, True, interpreted=False)
     assert (few.block_t, few.chunk_tiles) == (16, 8)
-    min_chunks = triton_tiles.CHUNK_TILES_MIN_CHUNKS
+    min_chunks = triton_lane_tiles.CHUNK_TILES_MIN_CHUNKS
     short = choose(1, 16 * 4 * min_chunks, 1536, "f16", False, True, interpreted=False)
     assert short.chunk_tiles == 4
     assert choose(1, 16 * min_chunks, 1536, "f16", False, True, interpreted=False).chunk_tiles == 1
