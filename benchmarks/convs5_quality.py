@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import sys
 import time
@@ -154,9 +155,6 @@ def main(argv=None) -> None:
     baselines = {k: bucket_metrics(v, real, args.bucket) for k, v in trivial.items()}
     first = {"model": first_frames_psnr(pred, real)}
     first.update({k: first_frames_psnr(v, real) for k, v in trivial.items()})
-    if args.video:
-        grid = side_by_side(frames[:4], torch.cat([frames[:4, : args.context], pred[:4]], 1))
-        write_mp4(args.video, to_uint8(grid), fps=20)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": "python " + " ".join(sys.argv),
@@ -185,9 +183,13 @@ def main(argv=None) -> None:
     }
     text = json.dumps(result, indent=1)
     print(text)
-    if args.out:
-        with open(args.out, "w") as f:
+    if args.out:  # atomically, and before the video: a failing video writer loses no figures
+        with open(args.out + ".tmp", "w") as f:
             f.write(text)
+        os.replace(args.out + ".tmp", args.out)
+    if args.video:
+        grid = side_by_side(frames[:4], torch.cat([frames[:4, : args.context], pred[:4]], 1))
+        write_mp4(args.video, to_uint8(grid), fps=20)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ def test_convs5_quality_quick_reports_trivial_baselines(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     out = tmp_path / "q.json"
+    video = tmp_path / "q.mp4"
     mod.main(["--quick", "--set", "num_layers=1", "--run-dir", str(tmp_path / "run"),
-              "--out", str(out)])  # fmt: skip
+              "--out", str(out), "--video", str(video)])  # fmt: skip
     result = json.loads(out.read_text())
+    assert video.stat().st_size > 0 and not (tmp_path / "q.json.tmp").exists()
     assert result["model_overrides"]["num_layers"] == 1 and result["params_M"] > 0
     buckets = [b["frames"] for b in result["buckets"]]
     assert set(result["baselines"]) == {"blank frame", "last context frame", "mean of the context"}
