@@ -21,6 +21,18 @@ def _to_bct(a, b):
     return gates, b.reshape(bsz, length, n).transpose(1, 2).contiguous()
 
 
+def from_btc(scan_bct):
+    """A (B, C, T) peer kernel called on (B, T, *S) data, the layout linear_scan takes: the
+    transposes in (a expanded to full size) and out (a contiguous h) count as part of the call,
+    as they would for a user whose data is stored that way."""
+
+    def run(a, b):
+        gates, x = _to_bct(a, b)
+        return scan_bct(gates, x).transpose(1, 2).contiguous().view(b.shape)
+
+    return run
+
+
 def _assoc_scan_compiled():
     from torch._higher_order_ops.associative_scan import associative_scan
 
@@ -49,6 +61,8 @@ def linear_peers(a, b, device, backward, compile_peer):
                 # T is not a multiple of 2048 (compute-sanitizer, GPU batch 43): a run may die
                 # of an illegal memory access there (batch 42, T=1024). Its values are right.
                 peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
+                peers["accelerated-scan scalar (triton), from (B, T, C) data"] = (
+                    from_btc(scan_scalar), (a, b))  # fmt: skip
             except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
                 peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
             if not (32 <= length <= 65536 and length & (length - 1) == 0):

@@ -42,3 +42,28 @@ def test_host_sync_falls_back_to_eager():
     x = torch.randn(1000, device="cuda")
     ms, how = time_call(lambda: (x * 2).sum().item(), torch.device("cuda"), reps=4)
     assert how == "eager" and ms > 0
+
+
+@pytest.mark.parametrize("a_const", [False, True])
+def test_peer_from_btc_layout_round_trip(a_const):
+    """The peer row on (B, T, *S) data: a (B, C, T) kernel behind transposes in and out gives
+    linear_scan's h and gradients (here the kernel is a loop on the (B, C, T) layout)."""
+    from worldssm.kernels.bench_peers import from_btc
+    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
+
+    def scan_bct(gates, x):  # (B, C, T), as accelerated-scan takes it
+        assert gates.shape == x.shape and x.is_contiguous()
+        return sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+
+    torch.manual_seed(0)
+    b = torch.randn(2, 9, 3, 5, dtype=torch.float64, requires_grad=True)
+    a_shape = (1, 1, 3, 5) if a_const else b.shape
+    a = (torch.rand(a_shape, dtype=torch.float64) * 0.5 + 0.5).requires_grad_()
+    w = torch.randn_like(b)
+    h = from_btc(scan_bct)(a, b)
+    assert h.shape == b.shape and h.is_contiguous()
+    ga, gb = torch.autograd.grad((h * w).sum(), (a, b))
+    h_ref = linear_scan(a, b)
+    ga_ref, gb_ref = torch.autograd.grad((h_ref * w).sum(), (a, b))
+    for got, ref in ((h, h_ref), (ga, ga_ref), (gb, gb_ref)):
+        torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-10)
