@@ -28,7 +28,7 @@ LanePick = tuple[str, int, int, int, bool, int, int, int]
 # 0.050 / 0.039 ms against 0.061 / 0.048, fwd+bwd 0.114 / 0.102 against 0.139 / 0.124; T=4096
 # fwd 0.176 / 0.134 against 0.213 / 0.170, fwd+bwd 0.425 / 0.346 against 0.496 / 0.431. Below
 # T=1024: unmeasured, the NARROW tiles stay.
-# The tables' last field is the chunk chain's look-back window (0: strict chain; triton_chain.py).
+# The tables' seventh field is the chain's look-back window (0: strict chain; triton_chain.py).
 # Below LANE_SINGLE_MIN_COLUMNS the chunks run a decoupled look-back of 2 chunks: with few
 # columns the strict chain's latency had too few columns to hide behind. GPU batch 64, one H100,
 # T=65536 (results/linear-scan-decoupled-lookback-h100-run2-few-*.json), bf16, against the
@@ -75,14 +75,13 @@ NARROW_LANE_FEW_F32: dict[tuple[bool, bool], LanePick] = {
     (False, True): ("chunked", 32, 64, 1, False, 1, 2, 1),
     (True, True): ("chunked", 32, 64, 1, False, 1, 2, 8),
 }
-# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run lane chunks too (NARROW_LANE_FEW_F32,
-# K=1 then), instead of the
-# NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498 ms against 1.824 / 1.343
-# (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 / 3.801. At B=8 the NARROW
-# tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms forward). Batch 65
-# (-run3-near-fp32.json): at B=2 (3,072 columns) 1.152 / 3.049 ms against 1.956 / 5.337 (a
-# time-varying, forward / fwd+bwd); at B=4 (6,144) mixed: 2.219 / 5.861 against 2.289 / 6.250,
-# but 1.829 / 4.319 against 1.497 / 4.041 with a time-invariant a. So from 6,144 on, NARROW.
+# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run lane chunks too (NARROW_LANE_FEW_F32;
+# K=1 then) instead of the NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498
+# ms against 1.824 / 1.343 (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 /
+# 3.801. At B=8 the NARROW tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms
+# forward). Batch 65 (-run3-near-fp32.json): at B=2 (3,072 columns) 1.152 / 3.049 ms against 1.956 /
+# 5.337 (a time-varying, forward / fwd+bwd); at B=4 (6,144) mixed: 2.219 / 5.861 against 2.289 /
+# 6.250, but 1.829 / 4.319 against 1.497 / 4.041 with a time-invariant a. So from 6,144 on, NARROW.
 F32_LANE_BELOW_COLUMNS = 6144
 # From LANE_SINGLE_MIN_COLUMNS columns on, a single pass whose tile loads are pipelined through
 # shared memory (stages, cp.async; int32 offsets and the carry folded into the scan) beats the
