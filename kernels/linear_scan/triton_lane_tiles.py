@@ -75,9 +75,9 @@ NARROW_LANE_FEW_F32: dict[tuple[bool, bool], LanePick] = {
     (False, True): ("chunked", 32, 64, 1, False, 1, 2, 1),
     (True, True): ("chunked", 32, 64, 1, False, 1, 2, 8),
 }
-# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run lane chunks too (NARROW_LANE_FEW_F32;
-# K=1 then) instead of the NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 / 0.498
-# ms against 1.824 / 1.343 (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 /
+# fp32 scans of fewer than F32_LANE_BELOW_COLUMNS columns run lane chunks too (NARROW_LANE_FEW_F32,
+# figures at K=1) instead of the NARROW tiles. GPU batch 64, B=1, C=1536, T=65536: forward 0.601 /
+# 0.498 ms against 1.824 / 1.343 (a time-varying / invariant), fwd+bwd 1.583 / 1.183 against 4.921 /
 # 3.801. At B=8 the NARROW tiles run at 94% of copy bandwidth (batch 63: 3.407 against 4.461 ms
 # forward). Batch 65 (-run3-near-fp32.json): at B=2 (3,072 columns) 1.152 / 3.049 ms against 1.956 /
 # 5.337 (a time-varying, forward / fwd+bwd); at B=4 (6,144) mixed: 2.219 / 5.861 against 2.289 /
