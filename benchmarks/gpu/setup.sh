@@ -4,6 +4,10 @@
 # so that the root folders (kernels/, train/, ...) map onto worldssm.* as when installed.
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -2
+# PyAV (35 MB, for batches that write videos) travels only when carried: .whl-av/ (ignored).
+if [ -d .whl-av ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl-av/*.whl 2>&1 | tail -2
+fi
 SP=$(python3 -c "import site; print(site.getsitepackages()[0])")
 echo /tmp/site > "$SP/zz_worldssm_wheels.pth"
 # A committed snapshot (`git archive HEAD` unpacked into .snap/, carried) wins over the working
