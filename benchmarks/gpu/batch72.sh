@@ -4,7 +4,8 @@
 # frames before it drifts, or is the first predicted frame already no better than a blank one?
 # First run (2026-11-28): it trained, then died writing the video (PyAV is not among the carried
 # wheels, .whl) before the JSON was written; convs5_quality.py now writes the JSON first, and
-# this script asks for no video (carry .whl-av, PyAV's wheel, for one: setup.sh installs it). Not rerun: the session's device time was spent.
+# this script asks for no video (carry .whl-av, PyAV's wheel, for one: setup.sh installs it).
+# Not rerun: the session's device time was spent.
 source benchmarks/gpu/setup.sh
 R=/tmp/res72 && mkdir -p $R
 cd .snap
