@@ -33,6 +33,27 @@ def from_btc(scan_bct):
     return run
 
 
+# CUDA grids allow at most 65,535 programs along axes 1 and 2.
+GRID_AXIS_MAX = 65535
+
+
+def fold_channels(scan_bct, max_channels=GRID_AXIS_MAX):
+    """A (B, C, T) peer kernel whose grid is (B, C), called with channels folded into the batch:
+    (B, C, T) -> (B * k, C / k, T) for the smallest k that brings C / k to ``max_channels`` or
+    below (a view of contiguous data; each row is still one independent sequence). This is what
+    a user would do at the video shape, where C = 65,536 exceeds the grid's second axis."""
+
+    def run(gates, x):
+        bsz, chans, length = x.shape
+        k = next(k for k in range(1, chans + 1) if chans % k == 0 and chans // k <= max_channels)
+        h = scan_bct(
+            gates.reshape(bsz * k, chans // k, length), x.reshape(bsz * k, chans // k, length)
+        )
+        return h.reshape(bsz, chans, length)
+
+    return run
+
+
 def _assoc_scan_compiled():
     from torch._higher_order_ops.associative_scan import associative_scan
 
@@ -63,6 +84,9 @@ def linear_peers(a, b, device, backward, compile_peer):
                 peers["accelerated-scan scalar (triton)"] = (scan_scalar, _to_bct(a, b))
                 peers["accelerated-scan scalar (triton), from (B, T, C) data"] = (
                     from_btc(scan_scalar), (a, b))  # fmt: skip
+                if b[0, 0].numel() > GRID_AXIS_MAX:
+                    peers["accelerated-scan scalar (triton), channels folded into batch"] = (
+                        fold_channels(scan_scalar), _to_bct(a, b))  # fmt: skip
             except Exception as e:  # noqa: BLE001 - an import failure is reported, not raised
                 peers["accelerated-scan scalar (triton)"] = f"unavailable: {e}"
             if not (32 <= length <= 65536 and length & (length - 1) == 0):

@@ -67,3 +67,29 @@ def test_peer_from_btc_layout_round_trip(a_const):
     ga_ref, gb_ref = torch.autograd.grad((h_ref * w).sum(), (a, b))
     for got, ref in ((h, h_ref), (ga, ga_ref), (gb, gb_ref)):
         torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_peer_fold_channels_matches_unfolded():
+    """At the video shape the peer's grid (B, C) has too many channels; folding them into the
+    batch (a view) must scan each sequence exactly as before, gradients included."""
+    from worldssm.kernels.bench_peers import fold_channels
+    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
+
+    def scan_bct(gates, x, max_channels=4):  # (B, C, T); refuses C above its "grid limit"
+        assert x.shape[1] <= max_channels and x.is_contiguous()
+        return sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+
+    torch.manual_seed(1)
+    x = torch.randn(2, 12, 7, dtype=torch.float64, requires_grad=True)
+    gates = (torch.rand(2, 12, 7, dtype=torch.float64) * 0.5 + 0.5).requires_grad_()
+    w = torch.randn_like(x)
+    h = fold_channels(scan_bct, max_channels=4)(gates, x)  # 12 channels -> k=3, 4 a row
+    ref = sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    assert h.shape == x.shape
+    got = torch.autograd.grad((h * w).sum(), (gates, x))
+    want = torch.autograd.grad((ref * w).sum(), (gates, x))
+    torch.testing.assert_close(h, ref, rtol=1e-12, atol=1e-12)
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-12, atol=1e-12)
+    with pytest.raises(AssertionError):
+        scan_bct(gates, x)  # unfolded, 12 channels are over the limit
