@@ -93,3 +93,27 @@ def test_peer_fold_channels_matches_unfolded():
         torch.testing.assert_close(g, r, rtol=1e-12, atol=1e-12)
     with pytest.raises(AssertionError):
         scan_bct(gates, x)  # unfolded, 12 channels are over the limit
+
+
+def test_peer_scalar_scan_with_slack_is_the_peer():
+    """The accelerated-scan harness with slack after its states tensor runs the peer's own
+    kernels (here in Triton's interpreter) and gives the scan's values and gradients at a T that
+    is not a multiple of its 2,048-step tile, where its backward reads past the states' end."""
+    pytest.importorskip("accelerated_scan")
+    from accelerated_scan.scalar import scan as peer_scan
+
+    from worldssm.kernels.bench_peers import scalar_scan_with_slack
+    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
+
+    torch.manual_seed(2)
+    x = torch.randn(2, 3, 300, requires_grad=True)
+    gates = (torch.rand(2, 3, 300) * 0.5 + 0.5).requires_grad_()
+    w = torch.randn_like(x)
+    h = scalar_scan_with_slack(gates, x)
+    ref = sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(h, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(h, peer_scan(gates, x), rtol=0, atol=0)  # its forward is safe
+    got = torch.autograd.grad((h * w).sum(), (gates, x))
+    want = torch.autograd.grad((ref * w).sum(), (gates, x))
+    for g, r in zip(got, want, strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
