@@ -1,0 +1,25 @@
+# GPU batch 77 (one GPU; prepared, not yet run): the long section at T=1024 and 16384 (B=8,
+# C=1536) and the video section again, for the current table (benchmarks/README.md "Current
+# figures"), now that accelerated-scan's scalar backward runs with slack after its states
+# (bench_peers.scalar_scan_with_slack: batches 74 and 76 died of its out-of-bounds read).
+# accelerated-scan's CUDA kernel is a torch extension built at first import (load_inline,
+# ninja): batch 75 killed that build at its 150 s timeout, and the lock file it left made the
+# next process wait until its own timeout. So it is built once first, with room, and a stale
+# lock is removed.
+source benchmarks/gpu/setup.sh
+R=/tmp/res77 && mkdir -p $R
+timeout 300 python3 -c "import accelerated_scan.warp" > $R/warp-build.log 2>&1
+echo "warp build rc $? at ${SECONDS}s"
+rm -f ~/.cache/torch_extensions/*/warpscan/lock
+cd .snap
+for job in "long 1024 float32" "long 1024 bfloat16" "long 16384 float32" "long 16384 bfloat16" \
+           "video 0 bfloat16" "video 0 float32"; do
+  set -- $job
+  left=$((570 - SECONDS)); [ $left -gt 40 ] || break
+  name=scan-$1-$2-$3; lengths="--lengths $2"; [ $1 = video ] && lengths=""
+  timeout $left python3 -P benchmarks/scan.py --sections $1 $lengths --long-batch 8 \
+    --dtypes $3 --no-jax --out $R/$name.json > $R/$name.log 2>&1
+  echo "$name rc $? at ${SECONDS}s"
+done
+tar czf $OUT/results.tgz -C $R .
+grep -h "^linear_scan" $R/scan-*.log | grep -v "(single)\|(chunked)" | cut -c1-20,60-150
