@@ -11,7 +11,7 @@ A program owns BLOCK_D channels of one batch row and one chunk of ``chunk_len`` 
 give the parallelism that one long walk per channel lacks (1k channels = 1k threads), in the
 usual three passes:
 1. ``_seq_state_kernel``: each chunk's end state from a zero start and its sum of delta;
-2. ``triton_scan._chunk_carry_kernel``: the state carried into every chunk (cheap, in order);
+2. ``triton_kernels._chunk_carry_kernel``: the state carried into every chunk (cheap, in order);
 3. ``_seq_fwd_kernel``: every chunk again from its carried-in state, writing the outputs.
 With one chunk, pass 3 alone runs from h0.
 
@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 
 from worldssm.kernels.backend import triton_interpreted
-from worldssm.kernels.selective_scan.triton_scan import _chunk_carry_kernel, _softplus
+from worldssm.kernels.selective_scan.triton_kernels import _chunk_carry_kernel, _softplus
 
 LOG2E = tl.constexpr(1.4426950408889634)  # a plain float global is not readable in @jit
 
