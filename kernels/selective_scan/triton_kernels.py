@@ -34,19 +34,13 @@ def _positions(offs_l, L, rev):
     return tl.where(rev != 0, L - 1 - offs_l, offs_l)
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
-def _selective_fwd_kernel(
-    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
-    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
-    sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
-    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
-    SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
-    STORE_LAST: tl.constexpr,
-    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
-):  # fmt: skip
-    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
+@triton.jit
+def _program(A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS: tl.constexpr,
+             BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    """This program's batch row (int64), channels (BLOCK_D,), states (BLOCK_N,), their masks
+    (and the pair's), group and direction (1: reversed), A (BLOCK_D, BLOCK_N) in float32 and
+    the delta bias (BLOCK_D,)."""
     pid = tl.program_id(0)
-    chunk = tl.program_id(1)
     bi = (pid // n_dblocks).to(tl.int64)
     d0 = (pid % n_dblocks) * BLOCK_D
     offs_d = d0 + tl.arange(0, BLOCK_D)
@@ -60,6 +54,24 @@ def _selective_fwd_kernel(
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
         bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    return bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias
+
+
+@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+def _selective_fwd_kernel(
+    U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
+    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
+    HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
+    STORE_LAST: tl.constexpr,
+    BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
+    chunk = tl.program_id(1)
+    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    )
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
@@ -120,21 +132,10 @@ def _chunk_state_kernel(
     Within a tile, x_end = exp(A T) x_start + sum_t exp(A (T - S_t)) delta_t B_t u_t with S the
     inclusive cumulative delta and T its total: every exponent is <= 0, so nothing overflows.
     """
-    pid = tl.program_id(0)
     chunk = tl.program_id(1)
-    bi = (pid // n_dblocks).to(tl.int64)
-    d0 = (pid % n_dblocks) * BLOCK_D
-    offs_d = d0 + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    md = offs_d < D
-    mn = offs_n < N
-    mdn = md[:, None] & mn[None, :]
-    g = d0 // d_per_group
-    rev = (rev_mask >> g) & 1
-    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
-    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    if HAS_DBIAS:
-        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
+    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    )
     row = (bi * D + offs_d) * L
     urow = (bi * Du + offs_d % Du) * L
     b_base = Bm + bi * sBb + g * sBg
@@ -204,20 +205,10 @@ def _selective_bwd_kernel(
 ):  # fmt: skip
     """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L)."""
     pid = tl.program_id(0)
-    bi = (pid // n_dblocks).to(tl.int64)
-    d0 = (pid % n_dblocks) * BLOCK_D
-    offs_d = d0 + tl.arange(0, BLOCK_D)
-    offs_n = tl.arange(0, BLOCK_N)
-    md = offs_d < D
-    mn = offs_n < N
-    mdn = md[:, None] & mn[None, :]
-    g = d0 // d_per_group
-    rev = (rev_mask >> g) & 1
+    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    )
     step = 1 - 2 * rev  # memory offset of the next scan step: +1, or -1 in a reversed group
-    a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
-    bias = tl.zeros([BLOCK_D], dtype=tl.float32)
-    if HAS_DBIAS:
-        bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
