@@ -57,6 +57,25 @@ def _program(A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS: tl.con
     return bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias
 
 
+@triton.jit
+def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias,
+                L, rev, SOFTPLUS: tl.constexpr, BLOCK_L: tl.constexpr):  # fmt: skip
+    """Tile ``k``: its scan steps (BLOCK_L,) and their memory positions, the (BLOCK_D, BLOCK_L)
+    mask and offsets, the (BLOCK_L, BLOCK_N) mask, u and delta (float32; delta also before
+    bias/softplus), and B and C (BLOCK_L, BLOCK_N) in their own dtype."""
+    offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
+    ml = offs_l < L
+    pos = _positions(offs_l, L, rev)
+    m2 = md[:, None] & ml[None, :]
+    p2 = row[:, None] + pos[None, :]
+    u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
+    dt, dt_raw = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
+    mln = ml[:, None] & mn[None, :]
+    bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
+    ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+    return offs_l, pos, m2, p2, mln, u, dt, dt_raw, bt, ct
+
+
 @triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
@@ -91,16 +110,27 @@ def _selective_fwd_kernel(
         if STORE_CKPT:
             ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
             tl.store(CKPT + ck, x, mask=mdn)
-        offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
-        ml = offs_l < L
-        pos = _positions(offs_l, L, rev)
-        m2 = md[:, None] & ml[None, :]
-        p2 = row[:, None] + pos[None, :]
-        u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
-        dt, _ = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
-        mln = ml[:, None] & mn[None, :]
-        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
-        ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        _, pos, m2, p2, _, u, dt, _, bt, ct = _tile_loads(
+            k,
+            U,
+            DELTA,
+            urow,
+            row,
+            b_base,
+            c_base,
+            sBl,
+            sBn,
+            sCl,
+            sCn,
+            offs_n,
+            md,
+            mn,
+            bias,
+            L,
+            rev,
+            SOFTPLUS,
+            BLOCK_L,
+        )
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
@@ -232,16 +262,27 @@ def _selective_bwd_kernel(
         k = n_tiles - 1 - kk
         ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
         x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
-        offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
-        ml = offs_l < L
-        pos = _positions(offs_l, L, rev)
-        m2 = md[:, None] & ml[None, :]
-        p2 = row[:, None] + pos[None, :]
-        u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
-        dt, dt_raw = _load_delta(DELTA, p2, m2, bias[:, None], SOFTPLUS)
-        mln = ml[:, None] & mn[None, :]
-        bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
-        ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
+        offs_l, pos, m2, p2, mln, u, dt, dt_raw, bt, ct = _tile_loads(
+            k,
+            U,
+            DELTA,
+            urow,
+            row,
+            b_base,
+            c_base,
+            sBl,
+            sBn,
+            sCl,
+            sCn,
+            offs_n,
+            md,
+            mn,
+            bias,
+            L,
+            rev,
+            SOFTPLUS,
+            BLOCK_L,
+        )
         bt = bt.to(tl.float32)
         ct = ct.to(tl.float32)
         # Recompute this tile's states from its checkpoint.
