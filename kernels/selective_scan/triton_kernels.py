@@ -111,26 +111,8 @@ def _selective_fwd_kernel(
             ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
             tl.store(CKPT + ck, x, mask=mdn)
         _, pos, m2, p2, _, u, dt, _, bt, ct = _tile_loads(
-            k,
-            U,
-            DELTA,
-            urow,
-            row,
-            b_base,
-            c_base,
-            sBl,
-            sBn,
-            sCl,
-            sCn,
-            offs_n,
-            md,
-            mn,
-            bias,
-            L,
-            rev,
-            SOFTPLUS,
-            BLOCK_L,
-        )
+            k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
+            rev, SOFTPLUS, BLOCK_L)  # fmt: skip
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
@@ -263,26 +245,8 @@ def _selective_bwd_kernel(
         ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
         x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
         offs_l, pos, m2, p2, mln, u, dt, dt_raw, bt, ct = _tile_loads(
-            k,
-            U,
-            DELTA,
-            urow,
-            row,
-            b_base,
-            c_base,
-            sBl,
-            sBn,
-            sCl,
-            sCn,
-            offs_n,
-            md,
-            mn,
-            bias,
-            L,
-            rev,
-            SOFTPLUS,
-            BLOCK_L,
-        )
+            k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
+            rev, SOFTPLUS, BLOCK_L)  # fmt: skip
         bt = bt.to(tl.float32)
         ct = ct.to(tl.float32)
         # Recompute this tile's states from its checkpoint.
