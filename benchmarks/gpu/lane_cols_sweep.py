@@ -50,19 +50,33 @@ FWD = [("chunked", tile, False, 1, 2, k) for tile in TILES for k in CHUNK_TILES]
 # pass that was the backward's default with a time-invariant a (under that forward's default).
 BWD = [*FWD, ("single", (32, 64, 1), False, 3, 0, 1)]
 FWD_OF_BWD = ((32, 64, 1), False, 5)  # the forward tile under the single-pass backward rows
+# --family multiwarp: lane tiles of 2 or 4 warps. With lane_cols the warps lie along T
+# (blocked layout sizePerThread [1, 2], threadsPerWarp [1, 32], warpsPerCTA [W, 1]; ptxas
+# sm_90a, Triton 3.8: (64, 64, 4) bf16 forward with 4 stages, 168 registers, no spills, 68
+# shuffles a tile for the scan across warps), so a 64-column program runs W warps instead of
+# one: at B=8, C=1536 that is 192 x W warps on 132 SMs. Every lane tile swept before had one.
+MW_TILES = ((32, 64, 2), (64, 64, 2), (32, 64, 4), (64, 64, 4), (128, 64, 4))
+FWD_MW = [("single", t, False, st, 0, 1) for t in MW_TILES for st in (1, 3)] + [
+    ("chunked", t, False, 1, 2, k) for t in ((64, 64, 4), (128, 64, 4)) for k in (1, 4)
+]
+BWD_MW = [("single", t, False, 3, 0, 1) for t in ((32, 64, 2), (64, 64, 4))] + [
+    ("chunked", t, False, 1, 2, k) for t in ((64, 64, 4),) for k in (1, 4)
+]
+FAMILIES = {"default": (FWD, BWD), "multiwarp": (FWD_MW, BWD_MW)}
 
 
-def candidates():
+def candidates(family="default"):
     """(mode, label, scan_config kwargs); the default choice and the NARROW tiles first."""
+    fwd, bwd = FAMILIES[family]
     off = {"lane_cols": False}  # the NARROW tiles (the default before NARROW_LANE)
     out = [("fwd", "default", {}), ("fwd", "lane_cols off", off)]
-    for variant, tile, pf, st, lb, ct in FWD:
+    for variant, tile, pf, st, lb, ct in fwd:
         kw = {"variant": variant, "tile": tile, "prefetch": pf, "lane_cols": True, "stages": st,
               "lookback": lb, "chunk_tiles": ct}  # fmt: skip
         label = f"lane {variant} {tile} pf={pf} stages={st} lookback={lb} chunk_tiles={ct}"
         out.append(("fwd", label, kw))
     out += [("fwd+bwd", "default", {}), ("fwd+bwd", "lane_cols off", off)]
-    for variant, tile, pf, st, lb, ct in BWD:
+    for variant, tile, pf, st, lb, ct in bwd:
         ftile, fpf, fst = FWD_OF_BWD if variant == "single" else (tile, False, 1)
         kw = {"variant": variant, "tile": ftile, "bwd_tile": tile, "prefetch": fpf,
               "bwd_prefetch": pf, "lane_cols": True, "stages": fst,
@@ -72,7 +86,8 @@ def candidates():
     return out
 
 
-def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke, match=""):
+def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke, match="",
+               family="default"):  # fmt: skip
     name = "bf16" if dtype == torch.bfloat16 else "fp32"
     label = f"{name} B={bsz} C={c} T={length} a {'ti' if a_const else 'tv'}"
     a_s, b_s, w_s = make(bsz, c, length, dtype, a_const, dev)
@@ -81,7 +96,7 @@ def sweep_case(rep, dtype, length, a_const, bsz, c, dev, reps, t_end, smoke, mat
     del a_s, b_s, w_s
     ref = outputs(a, b, w, False)
     tol = 2e-2 if dtype == torch.bfloat16 else 1e-4
-    for mode, name_, kw in candidates():
+    for mode, name_, kw in candidates(family):
         if not re.search(match, name_):
             continue
         if smoke:  # the interpreter runs each tile element by element: tiny tiles
@@ -120,6 +135,8 @@ def main():
     p.add_argument("--budget", type=float, default=240.0, help="seconds; later rows skipped")
     p.add_argument("--shapes", default="8x1536", help="GPU (B x C) shapes, comma-separated")
     p.add_argument("--match", default="", help="regex: only candidates whose label matches")
+    p.add_argument("--family", default="default", choices=sorted(FAMILIES),
+                   help="one-warp lane tiles (default) or multi-warp ones")  # fmt: skip
     args = p.parse_args()
     if args.smoke:
         assert os.environ.get("TRITON_INTERPRET") == "1", "--smoke needs TRITON_INTERPRET=1"
@@ -138,7 +155,7 @@ def main():
         for (bsz, c), length in ((s, n) for s in shapes for n in lengths):
             for a_const in (False, True):
                 sweep_case(rep, dtypes[dt], length, a_const, bsz, c, dev, args.reps,
-                           t0 + args.budget, args.smoke, args.match)  # fmt: skip
+                           t0 + args.budget, args.smoke, args.match, args.family)  # fmt: skip
                 rep["elapsed_s"] = round(time.time() - t0, 1)
                 rep["failed"] = [r for r in rep["results"] if r.get("ok") is False]
                 if args.out:  # after every case: a time limit keeps what was measured
