@@ -33,7 +33,13 @@ import yaml
 from worldssm.eval import psnr, ssim
 from worldssm.train.config import load_config
 from worldssm.train.frame_prediction import build_dataset
-from worldssm.train.generate import generate, side_by_side, to_uint8, write_mp4
+from worldssm.train.generate import (
+    first_frames_psnr,
+    generate,
+    side_by_side,
+    to_uint8,
+    write_mp4,
+)
 from worldssm.train.trainer import train
 
 
@@ -52,14 +58,6 @@ def bucket_metrics(pred: torch.Tensor, real: torch.Tensor, bucket: int) -> list[
             }
         )
     return rows
-
-
-def first_frames_psnr(pred: torch.Tensor, real: torch.Tensor, frames: int = 20) -> list[float]:
-    """Mean PSNR over the videos of each of the first ``frames`` predicted frames: how long a
-    model holds the digits before it drifts (pred, real (B, N, C, H, W) in [0, 1])."""
-    n = min(frames, pred.shape[1])
-    p = psnr(pred[:, :n].float().clamp(0, 1), real[:, :n].float(), data_range=1.0)  # (B, n)
-    return [round(v, 3) for v in p.clamp(max=100).mean(0).tolist()]
 
 
 def parse_overrides(items: list[str]) -> dict:

@@ -115,6 +115,17 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 10) -> None:
             container.mux(packet)
 
 
+def first_frames_psnr(pred: torch.Tensor, real: torch.Tensor, frames: int = 20) -> list[float]:
+    """Mean PSNR over the videos of each of the first ``frames`` predicted frames: how long a
+    model holds the scene before it drifts (pred, real (B, N, C, H, W) in [0, 1]; capped at
+    100 dB)."""
+    from worldssm.eval.pixel import psnr  # lazy: worldssm.eval imports this module
+
+    n = min(frames, pred.shape[1])
+    p = psnr(pred[:, :n].float().clamp(0, 1), real[:, :n].float(), data_range=1.0)  # (B, n)
+    return [round(v, 3) for v in p.clamp(max=100).mean(0).tolist()]
+
+
 def horizon_metrics(pred: torch.Tensor, real: torch.Tensor, bucket: int = 100) -> list[dict]:
     """Per-bucket MSE and PSNR (frames in [0, 1]) over horizons 1..N: (B, N, C, H, W) each."""
     err = (pred.float() - real.float()).square().flatten(2).mean(-1)  # (B, N)

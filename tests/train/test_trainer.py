@@ -92,6 +92,11 @@ def test_cli_train_then_predict(tmp_path, capsys):
         rows = metrics["baselines"][name]
         assert [r["frames"] for r in rows] == [r["frames"] for r in metrics["buckets"]]
         assert all(r["mse"] > 0 for r in rows)
+    # the first predicted frames, one PSNR each (horizon 6), for the model and both baselines
+    first = metrics["first_frames_psnr"]
+    assert sorted(first) == ["last_frame", "mean_frame", "model"]
+    assert all(len(v) == 6 and all(0 < x < 100 for x in v) for v in first.values())
+    assert "PSNR of predicted frame" in text and "mean frame" in text
     import decord
 
     assert len(decord.VideoReader(str(out))) == 10

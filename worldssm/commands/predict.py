@@ -7,7 +7,8 @@ Example::
 
 Without ``--video`` the context (and the ground truth for the metrics) comes from the
 checkpoint's dataset (e.g. moving digits at a fresh seed). Writes ``--out`` (real | predicted
-side by side) and prints MSE/PSNR per 100-frame horizon bucket.
+side by side) and prints MSE/PSNR per 100-frame horizon bucket, then the PSNR of the first
+predicted frames, each beside repeating the last context frame and the context's mean frame.
 """
 
 NAME = "predict"
@@ -53,6 +54,7 @@ def run(args) -> int:
 
     from worldssm.train.frame_prediction import build_dataset
     from worldssm.train.generate import (
+        first_frames_psnr,
         generate,
         horizon_metrics,
         side_by_side,
@@ -95,8 +97,18 @@ def run(args) -> int:
         print(
             f"{r['frames']:>12} {r['mse']:10.5f} {r['psnr']:8.2f}            {lp:10.2f} {mp:10.2f}"
         )
+    # The first predicted frames show whether the model follows the motion at all, which the
+    # 100-frame buckets average away once it drifts.
+    first = {"model": first_frames_psnr(pred, real)}
+    first.update({k: first_frames_psnr(v, real) for k, v in (("last_frame", last),
+                                                             ("mean_frame", mean))})  # fmt: skip
+    shown = [i for i in (1, 2, 3, 5, 10, 20) if i <= len(first["model"])]
+    print(f"{'PSNR of predicted frame':>24} " + " ".join(f"{i:>6}" for i in shown))
+    for name, values in first.items():
+        label = name.replace("_", " ")
+        print(f"{label:>24} " + " ".join(f"{values[i - 1]:6.2f}" for i in shown))
     metrics_path = str(args.out).rsplit(".", 1)[0] + "_metrics.json"
     with open(metrics_path, "w") as f:
         json.dump({"context": args.context, "horizon": args.horizon, "buckets": rows,
-                   "baselines": baselines}, f, indent=1)  # fmt: skip
+                   "baselines": baselines, "first_frames_psnr": first}, f, indent=1)  # fmt: skip
     return 0
