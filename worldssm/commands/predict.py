@@ -82,10 +82,8 @@ def run(args) -> int:
     # dynamics scores no better than repeating the last frame or the context's mean frame.
     last = frames[:, args.context - 1 : args.context].expand_as(real)
     mean = frames[:, : args.context].mean(1, keepdim=True).expand_as(real)
-    baselines = {
-        "last_frame": horizon_metrics(last, real),
-        "mean_frame": horizon_metrics(mean, real),
-    }
+    trivial = {"last_frame": last, "mean_frame": mean}
+    baselines = {k: horizon_metrics(v, real) for k, v in trivial.items()}
     grid = side_by_side(frames, torch.cat([frames[:, : args.context], pred], dim=1))
     write_mp4(args.out, to_uint8(grid), fps=args.fps)
     print(f"context {args.context}  horizon {args.horizon}  videos {len(items)}  -> {args.out}")
@@ -99,9 +97,7 @@ def run(args) -> int:
         )
     # The first predicted frames show whether the model follows the motion at all, which the
     # 100-frame buckets average away once it drifts.
-    first = {"model": first_frames_psnr(pred, real)}
-    first.update({k: first_frames_psnr(v, real) for k, v in (("last_frame", last),
-                                                             ("mean_frame", mean))})  # fmt: skip
+    first = {k: first_frames_psnr(v, real) for k, v in {"model": pred, **trivial}.items()}
     shown = [i for i in (1, 2, 3, 5, 10, 20) if i <= len(first["model"])]
     print(f"{'PSNR of predicted frame':>24} " + " ".join(f"{i:>6}" for i in shown))
     for name, values in first.items():
