@@ -5,6 +5,16 @@ import torch
 
 from worldssm.kernels.bench_timing import time_call
 from worldssm.kernels.linear_scan import linear_scan
+from worldssm.kernels.linear_scan.torch_scan import sequential_scan
+
+
+def loop_scan_bct(gates, x, max_channels=None):
+    """A loop scan on accelerated-scan's (B, C, T) layout, standing in for its kernel; refuses
+    more than ``max_channels`` channels (its grid limit) when given."""
+    assert gates.shape == x.shape and x.is_contiguous()
+    assert max_channels is None or x.shape[1] <= max_channels
+    return sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 
@@ -49,18 +59,13 @@ def test_peer_from_btc_layout_round_trip(a_const):
     """The peer row on (B, T, *S) data: a (B, C, T) kernel behind transposes in and out gives
     linear_scan's h and gradients (here the kernel is a loop on the (B, C, T) layout)."""
     from worldssm.kernels.bench_peers import from_btc
-    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
-
-    def scan_bct(gates, x):  # (B, C, T), as accelerated-scan takes it
-        assert gates.shape == x.shape and x.is_contiguous()
-        return sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
 
     torch.manual_seed(0)
     b = torch.randn(2, 9, 3, 5, dtype=torch.float64, requires_grad=True)
     a_shape = (1, 1, 3, 5) if a_const else b.shape
     a = (torch.rand(a_shape, dtype=torch.float64) * 0.5 + 0.5).requires_grad_()
     w = torch.randn_like(b)
-    h = from_btc(scan_bct)(a, b)
+    h = from_btc(loop_scan_bct)(a, b)
     assert h.shape == b.shape and h.is_contiguous()
     ga, gb = torch.autograd.grad((h * w).sum(), (a, b))
     h_ref = linear_scan(a, b)
@@ -73,18 +78,16 @@ def test_peer_fold_channels_matches_unfolded():
     """At the video shape the peer's grid (B, C) has too many channels; folding them into the
     batch (a view) must scan each sequence exactly as before, gradients included."""
     from worldssm.kernels.bench_peers import fold_channels
-    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
 
-    def scan_bct(gates, x, max_channels=4):  # (B, C, T); refuses C above its "grid limit"
-        assert x.shape[1] <= max_channels and x.is_contiguous()
-        return sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    def scan_bct(gates, x):  # refuses more than 4 channels, its "grid limit" here
+        return loop_scan_bct(gates, x, max_channels=4)
 
     torch.manual_seed(1)
     x = torch.randn(2, 12, 7, dtype=torch.float64, requires_grad=True)
     gates = (torch.rand(2, 12, 7, dtype=torch.float64) * 0.5 + 0.5).requires_grad_()
     w = torch.randn_like(x)
     h = fold_channels(scan_bct, max_channels=4)(gates, x)  # 12 channels -> k=3, 4 a row
-    ref = sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    ref = loop_scan_bct(gates, x)
     assert h.shape == x.shape
     got = torch.autograd.grad((h * w).sum(), (gates, x))
     want = torch.autograd.grad((ref * w).sum(), (gates, x))
@@ -103,14 +106,13 @@ def test_peer_scalar_scan_with_slack_is_the_peer():
     from accelerated_scan.scalar import scan as peer_scan
 
     from worldssm.kernels.bench_peers import scalar_scan_with_slack
-    from worldssm.kernels.linear_scan.torch_scan import sequential_scan
 
     torch.manual_seed(2)
     x = torch.randn(2, 3, 300, requires_grad=True)
     gates = (torch.rand(2, 3, 300) * 0.5 + 0.5).requires_grad_()
     w = torch.randn_like(x)
     h = scalar_scan_with_slack(gates, x)
-    ref = sequential_scan(gates.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    ref = loop_scan_bct(gates, x)
     torch.testing.assert_close(h, ref, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(h, peer_scan(gates, x), rtol=0, atol=0)  # its forward is safe
     got = torch.autograd.grad((h * w).sum(), (gates, x))
