@@ -119,3 +119,19 @@ def test_peer_scalar_scan_with_slack_is_the_peer():
     want = torch.autograd.grad((ref * w).sum(), (gates, x))
     for g, r in zip(got, want, strict=True):
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("length,backward", [(1000, True), (5000, False), (5000, True)])
+def test_compiled_peer_skips_long_backward(length, backward):
+    """The compiled associative_scan peer is timed fwd+bwd only up to T=4096 (its backward's
+    compile outlasted a GPU batch at T=16384); the forward runs up to T=16384. The peer table
+    is built for a CUDA device here, with CPU tensors: nothing is launched."""
+    pytest.importorskip("accelerated_scan")
+    from worldssm.kernels.bench_peers import linear_peers
+
+    b = torch.randn(1, length, 3)
+    a = torch.rand(1, length, 3)
+    peer = linear_peers(a, b, torch.device("cuda"), backward, True)[
+        "torch associative_scan (compiled)"
+    ]
+    assert isinstance(peer, str) == (backward and length > 4096), peer
