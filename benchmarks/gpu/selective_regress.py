@@ -1,0 +1,57 @@
+"""Time selective_scan fwd (with autograd) and fwd+bwd at (B, D, L, N) = (8, 1536, 2048, 16).
+
+Why: run 55 (H200, graph-timed) measured fwd+bwd 11.96 ms in fp32, against 6.10 ms in run 7
+(H100, eager, commit 212e7dc). Run with PYTHONPATH pointing at either package (today's and
+212e7dc's) to see whether the code or the timing moved. Prints one JSON line.
+"""
+
+import json
+import sys
+
+import torch
+import triton
+
+from worldssm.kernels.selective_scan import selective_scan
+
+
+def main():
+    label = sys.argv[1]
+    dev = "cuda"
+    res = {"label": label}
+    for dtype in (torch.float32, torch.bfloat16):
+        g = torch.Generator(device=dev).manual_seed(0)
+        kw = dict(device=dev, dtype=dtype, generator=g)
+        bsz, d, length, n = 8, 1536, 2048, 16
+        u = torch.randn(bsz, d, length, **kw)
+        delta = torch.randn(bsz, d, length, **kw) * 0.5
+        z = torch.randn(bsz, d, length, **kw)
+        bm = torch.randn(bsz, n, length, **kw)
+        cm = torch.randn(bsz, n, length, **kw)
+        f32 = dict(device=dev, dtype=torch.float32, generator=g)
+        a = -torch.rand(d, n, **f32) - 0.5
+        dd = torch.randn(d, **f32)
+        bias = torch.randn(d, **f32) * 0.1
+        leaves = [x.requires_grad_() for x in (u, delta, a, bm, cm, dd, z, bias)]
+        go = torch.ones(bsz, d, length, device=dev, dtype=dtype)
+
+        def fwd():
+            return selective_scan(*leaves, delta_softplus=True)
+
+        def fwd_bwd():
+            for x in leaves:
+                x.grad = None
+            fwd().backward(go)
+
+        name = str(dtype)[6:]
+        for mode, fn in (("fwd (grad)", fwd), ("fwd+bwd", fwd_bwd)):
+            ms = triton.testing.do_bench(fn, warmup=100, rep=500, return_mode="median")
+            res[f"{name} {mode} ms"] = round(ms, 3)
+        if label == "head":
+            from worldssm.kernels.bench_timing import time_call
+
+            res[f"{name} fwd+bwd graph ms"] = round(time_call(fwd_bwd, torch.device(dev), 20)[0], 3)
+    print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()
