@@ -34,10 +34,10 @@ def main():
         leaves = [x.requires_grad_() for x in (u, delta, a, bm, cm, dd, z, bias)]
         go = torch.ones(bsz, d, length, device=dev, dtype=dtype)
 
-        def fwd():
+        def fwd(leaves=leaves):
             return selective_scan(*leaves, delta_softplus=True)
 
-        def fwd_bwd():
+        def fwd_bwd(leaves=leaves, go=go, fwd=fwd):
             for x in leaves:
                 x.grad = None
             fwd().backward(go)
