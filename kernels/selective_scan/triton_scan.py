@@ -145,7 +145,8 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
     last = torch.empty(bsz, d_inner, n, **f32)
     dummy = u
     h0 = None if h0 is None else h0.contiguous()
-    flags = dict(HAS_DBIAS=delta_bias is not None, SOFTPLUS=delta_softplus)
+    flags = dict(HAS_DBIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+                 ANY_REV=rev_mask != 0, SHARED_U=du_ch != d_inner)  # fmt: skip
     if n_chunks > 1:
         # Pass 1 and 2: the state carried into every chunk, (B, D, n_chunks, N).
         starts = torch.empty(bsz, d_inner, n_chunks, n, **f32)
@@ -229,6 +230,7 @@ class TritonSelectiveScan(torch.autograd.Function):
             ctx.rev_mask, *_strides(b4), *_strides(c4),
             HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
             SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
+            ANY_REV=ctx.rev_mask != 0, SHARED_U=du_ch != d_inner,
             BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
             num_warps=warps,
         )  # fmt: skip
