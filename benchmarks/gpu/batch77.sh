@@ -1,3 +1,4 @@
+# Never run: the H100 kind went away; batches 79-81 ran this on the H200 (runs 53-55).
 # GPU batch 77 (one GPU; prepared, not yet run): the long section at T=1024 and 16384 (B=8,
 # C=1536) and the video section again, for the current table (benchmarks/README.md "Current
 # figures"), now that accelerated-scan's scalar backward runs with slack after its states

@@ -1,3 +1,4 @@
+# Never run as is: batch 79 ran this sweep on the H200 (run 53; multi-warp tiles lost).
 # GPU batch 78 (one GPU; prepared, not yet run): multi-warp lane tiles for the (B, T, C) layout
 # (lane_cols_sweep.py --family multiwarp). Every lane tile so far ran one warp a program, so a
 # bf16 scan at B=8, C=1536 runs 192 warps on 132 SMs and is latency-bound (fwd 71.5% of copy

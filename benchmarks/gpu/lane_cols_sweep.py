@@ -55,6 +55,8 @@ FWD_OF_BWD = ((32, 64, 1), False, 5)  # the forward tile under the single-pass b
 # sm_90a, Triton 3.8: (64, 64, 4) bf16 forward with 4 stages, 168 registers, no spills, 68
 # shuffles a tile for the scan across warps), so a 64-column program runs W warps instead of
 # one: at B=8, C=1536 that is 192 x W warps on 132 SMs. Every lane tile swept before had one.
+# Run 53 (H200, batch 79): every multi-warp tile lost to the default, 1.11-1.43x slower at B=8
+# and 1.74-2.28x at B=1 (results/linear-scan-lane-cols-h200-run53-multiwarp-b{8,1}.json).
 MW_TILES = ((32, 64, 2), (64, 64, 2), (32, 64, 4), (64, 64, 4), (128, 64, 4))
 FWD_MW = [("single", t, False, st, 0, 1) for t in MW_TILES for st in (1, 3)] + [
     ("chunked", t, False, 1, 2, k) for t in ((64, 64, 4), (128, 64, 4)) for k in (1, 4)
