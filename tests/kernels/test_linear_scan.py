@@ -125,6 +125,40 @@ def test_torch_path_long_and_wide(device):
         assert rel_err(h, ref) < 1e-6
 
 
+def test_torch_path_a_million_steps():
+    """T = 1,000,000 (the issue's longest T) on the CPU path, against references that need no
+    million-step loop: with a = 1 and random resets h is a cumulative sum restarted at each
+    episode and the gradient of b a suffix sum cut at the next start; with a random a <= 0.99
+    the state forgets (0.99^3000 < 1e-13), so h_t equals the naive scan of a 3,000-step window
+    ending at t."""
+    torch.manual_seed(3)
+    length, dims = 1_000_000, 3
+    b = torch.randn(2, length, dims, dtype=torch.float64, requires_grad=True)
+    reset = torch.rand(2, length) < 1e-4
+    h = linear_scan(torch.ones(1, 1, dims, dtype=torch.float64), b, reset=reset, backend="torch")
+    steps = torch.arange(length).expand(2, length)
+    last_start = torch.cummax(torch.where(reset, steps, 0), 1).values  # episode start of each t
+    total = b.detach().cumsum(1)
+    before = total.gather(1, (last_start - 1).clamp(min=0)[..., None].expand(-1, -1, dims))
+    ref = total - torch.where((last_start > 0)[..., None], before, 0.0)
+    assert rel_err(h, ref) < 1e-12
+    w = torch.randn_like(ref)
+    (grad_b,) = torch.autograd.grad((h * w).sum(), b)
+    suffix = torch.cat([w.flip(1).cumsum(1).flip(1), torch.zeros(2, 1, dims, dtype=w.dtype)], 1)
+    starts = torch.where(reset, steps, length)  # next episode start after each t
+    next_start = torch.cat([starts[:, 1:], torch.full((2, 1), length)], 1)
+    next_start = next_start.flip(1).cummin(1).values.flip(1)
+    grad_ref = suffix[:, :length] - suffix.gather(1, next_start[..., None].expand(-1, -1, dims))
+    assert rel_err(grad_b, grad_ref) < 1e-12
+
+    a = torch.rand(2, length, dims, dtype=torch.float64) * 0.49 + 0.5
+    h = linear_scan(a, b.detach(), backend="torch")
+    for end in (4_000, 500_001, length):
+        window = slice(end - 3_000, end)
+        ref = linear_scan(a[:, window], b.detach()[:, window], backend="naive")
+        assert rel_err(h[:, end - 100 : end], ref[:, -100:]) < 1e-10
+
+
 def test_gradcheck_float64_torch_path():
     (a, b, h0, reset), _ = make_inputs((2, 140, 3), None, "cpu", complex_=False)
     inputs = [x.detach().requires_grad_() for x in (a, b, h0)]
