@@ -2,7 +2,10 @@
 
 Why: run 55 (H200, graph-timed) measured fwd+bwd 11.96 ms in fp32, against 6.10 ms in run 7
 (H100, eager, commit 212e7dc). Run with PYTHONPATH pointing at either package (today's and
-212e7dc's) to see whether the code or the timing moved. Prints one JSON line.
+212e7dc's) to see whether the code or the timing moved. ``--ss2d`` times SS2D's layout instead
+(4 groups of B/C, the last two reversed, u shared by the groups: 384 channels), the case that
+launches one kernel per run of same-direction groups since commit "selective scan: one launch
+per run of groups". Prints one JSON line.
 """
 
 import json
@@ -15,31 +18,36 @@ from worldssm.kernels.selective_scan import selective_scan
 
 
 def main():
-    label = sys.argv[1]
+    label, ss2d = sys.argv[1], "--ss2d" in sys.argv[2:]
     dev = "cuda"
-    res = {"label": label}
+    res = {"label": label, "case": "ss2d" if ss2d else "mamba"}
     for dtype in (torch.float32, torch.bfloat16):
         g = torch.Generator(device=dev).manual_seed(0)
         kw = dict(device=dev, dtype=dtype, generator=g)
         bsz, d, length, n = 8, 1536, 2048, 16
-        u = torch.randn(bsz, d, length, **kw)
+        groups = 4 if ss2d else 1
+        u = torch.randn(bsz, d // groups, length, **kw)
         delta = torch.randn(bsz, d, length, **kw) * 0.5
-        z = torch.randn(bsz, d, length, **kw)
-        bm = torch.randn(bsz, n, length, **kw)
-        cm = torch.randn(bsz, n, length, **kw)
+        z = None if ss2d else torch.randn(bsz, d, length, **kw)
+        bc_shape = (bsz, groups, n, length) if ss2d else (bsz, n, length)
+        bm = torch.randn(*bc_shape, **kw)
+        cm = torch.randn(*bc_shape, **kw)
         f32 = dict(device=dev, dtype=torch.float32, generator=g)
         a = -torch.rand(d, n, **f32) - 0.5
         dd = torch.randn(d, **f32)
         bias = torch.randn(d, **f32) * 0.1
-        leaves = [x.requires_grad_() for x in (u, delta, a, bm, cm, dd, z, bias)]
+        leaves = [None if x is None else x.requires_grad_()
+                  for x in (u, delta, a, bm, cm, dd, z, bias)]  # fmt: skip
+        extra = {"reverse": [False, False, True, True]} if ss2d else {}
         go = torch.ones(bsz, d, length, device=dev, dtype=dtype)
 
-        def fwd(leaves=leaves):
-            return selective_scan(*leaves, delta_softplus=True)
+        def fwd(leaves=leaves, extra=extra):
+            return selective_scan(*leaves, delta_softplus=True, **extra)
 
         def fwd_bwd(leaves=leaves, go=go, fwd=fwd):
             for x in leaves:
-                x.grad = None
+                if x is not None:
+                    x.grad = None
             fwd().backward(go)
 
         name = str(dtype)[6:]

@@ -43,14 +43,14 @@ def _positions(offs_l, L, rev, ANY_REV: tl.constexpr):
 
 
 @triton.jit
-def _program(A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS: tl.constexpr,
+def _program(A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS: tl.constexpr,
              BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
     """This program's batch row (int64), channels (BLOCK_D,), states (BLOCK_N,), their masks
     (and the pair's), group and direction (1: reversed), A (BLOCK_D, BLOCK_N) in float32 and
     the delta bias (BLOCK_D,)."""
     pid = tl.program_id(0)
     bi = (pid // n_dblocks).to(tl.int64)
-    d0 = (pid % n_dblocks) * BLOCK_D
+    d0 = d_first + (pid % n_dblocks) * BLOCK_D  # this launch's channels start at d_first
     offs_d = d0 + tl.arange(0, BLOCK_D)
     offs_n = tl.arange(0, BLOCK_N)
     md = offs_d < D
@@ -88,7 +88,7 @@ def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs
 @triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
-    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
@@ -98,7 +98,7 @@ def _selective_fwd_kernel(
     """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
     chunk = tl.program_id(1)
     bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
@@ -144,7 +144,7 @@ def _selective_fwd_kernel(
 @triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
 def _chunk_state_kernel(
     U, DELTA, A, Bm, DBIAS, CSTATE, CDSUM,
-    L, D, Du, N, n_dblocks, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
     sBb, sBg, sBn, sBl,
     HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, ANY_REV: tl.constexpr,
     SHARED_U: tl.constexpr,
@@ -158,7 +158,7 @@ def _chunk_state_kernel(
     """
     chunk = tl.program_id(1)
     bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
     row = (bi * D + offs_d) * L
     urow = row
@@ -223,7 +223,7 @@ def _chunk_carry_kernel(
 def _selective_bwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
     DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
-    L, D, Du, N, G, n_dblocks, d_per_group, n_tiles, n_slots, rev_mask,
+    L, D, Du, N, G, n_dblocks, d_first, d_per_group, n_tiles, n_slots, rev_mask,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, ANY_REV: tl.constexpr,
@@ -233,7 +233,7 @@ def _selective_bwd_kernel(
     """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L)."""
     pid = tl.program_id(0)
     bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
     step = 1  # memory offset of the next scan step: +1, or -1 in a reversed group
     if ANY_REV:

@@ -217,12 +217,18 @@ def test_reverse_and_shared_u_reference_semantics():
         torch.testing.assert_close(out[:, sl], f(ref))
 
 
-@pytest.mark.parametrize("chunked", [False, True])
-def test_reverse_and_shared_u_triton_matches_naive(monkeypatch, chunked):
+@pytest.mark.parametrize(
+    "chunked,flags",
+    [(False, None), (True, None), (False, [True, False, True, False]), (True, [True] * 4)],
+)
+def test_reverse_and_shared_u_triton_matches_naive(monkeypatch, chunked, flags):
+    """SS2D's directions (two forward groups, two reversed), alternating ones (four launches, one
+    per run of groups that scan the same way) and all reversed."""
     from worldssm.kernels.selective_scan import triton_scan
 
     monkeypatch.setattr(triton_scan, "CHUNK_TILES", 1 if chunked else 0)
-    x, flags = _shared_reversed_inputs()
+    x, ss2d_flags = _shared_reversed_inputs()
+    flags = flags or ss2d_flags
     outs = {}
     for backend, device, dtype in (("triton", TRITON_DEVICE, torch.float32),
                                    ("naive", "cpu", torch.float64)):  # fmt: skip
@@ -236,6 +242,17 @@ def test_reverse_and_shared_u_triton_matches_naive(monkeypatch, chunked):
         outs[backend] = [out, last] + [leaves[k].grad for k in names]
     for i, (a, r) in enumerate(zip(outs["triton"], outs["naive"], strict=True)):
         assert rel_err(a, r) < 1e-4, f"{i}: {rel_err(a, r)}"
+
+
+def test_direction_runs_cover_every_channel_block_once():
+    from worldssm.kernels.selective_scan.triton_scan import _direction_runs
+
+    # (first channel, channel blocks, reversed): 4 groups of 8 channels in blocks of 2.
+    assert _direction_runs(0b1100, 4, 8, 2) == [(0, 8, False), (16, 8, True)]
+    assert _direction_runs(0b0101, 4, 8, 2) == [(0, 4, True), (8, 4, False), (16, 4, True),
+                                                (24, 4, False)]  # fmt: skip
+    assert _direction_runs(0, 1, 12, 4) == [(0, 3, False)]
+    assert _direction_runs(1, 1, 12, 4) == [(0, 3, True)]
 
 
 def test_reverse_flag_errors():
