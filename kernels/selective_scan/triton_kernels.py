@@ -66,6 +66,16 @@ def _program(A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIA
 
 
 @triton.jit
+def _rows(bi, offs_d, D, Du, L, SHARED_U: tl.constexpr):
+    """Offsets of the channels' rows (BLOCK_D,) in the (B, D, L) tensors, and in u's."""
+    row = (bi * D + offs_d) * L
+    urow = row
+    if SHARED_U:  # several delta channels read one u channel (Du < D)
+        urow = (bi * Du + offs_d % Du) * L
+    return row, urow
+
+
+@triton.jit
 def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias,
                 L, rev, SOFTPLUS: tl.constexpr, ANY_REV: tl.constexpr,
                 BLOCK_L: tl.constexpr):  # fmt: skip
@@ -107,10 +117,7 @@ def _selective_fwd_kernel(
     if HAS_H0:
         h0_off = ((bi * D + offs_d[:, None]) * n_chunks + chunk) * N + offs_n[None, :]
         x = tl.load(H0 + h0_off, mask=mdn, other=0.0).to(tl.float32)
-    row = (bi * D + offs_d) * L
-    urow = row
-    if SHARED_U:  # several delta channels read one u channel
-        urow = (bi * Du + offs_d % Du) * L
+    row, urow = _rows(bi, offs_d, D, Du, L, SHARED_U)
     b_base = Bm + bi * sBb + g * sBg
     c_base = Cm + bi * sCb + g * sCg
     last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
@@ -160,10 +167,7 @@ def _chunk_state_kernel(
     bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
         A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
-    row = (bi * D + offs_d) * L
-    urow = row
-    if SHARED_U:  # several delta channels read one u channel
-        urow = (bi * Du + offs_d % Du) * L
+    row, urow = _rows(bi, offs_d, D, Du, L, SHARED_U)
     b_base = Bm + bi * sBb + g * sBg
     x = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     total = tl.zeros([BLOCK_D], dtype=tl.float32)
@@ -248,10 +252,7 @@ def _selective_bwd_kernel(
     da_acc = tl.zeros([BLOCK_D, BLOCK_N], dtype=tl.float32)
     dd_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
     dbias_acc = tl.zeros([BLOCK_D], dtype=tl.float32)
-    row = (bi * D + offs_d) * L
-    urow = row
-    if SHARED_U:  # several delta channels read one u channel
-        urow = (bi * Du + offs_d % Du) * L
+    row, urow = _rows(bi, offs_d, D, Du, L, SHARED_U)
     b_base = Bm + bi * sBb + g * sBg
     c_base = Cm + bi * sCb + g * sCg
     # Channel blocks spread their dB/dC atomics over n_slots copies to cut contention.
