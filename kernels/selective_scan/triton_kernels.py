@@ -29,25 +29,25 @@ def _load_delta(DELTA, ptrs, mask, bias, SOFTPLUS: tl.constexpr):
 
 
 @triton.jit
-def _positions(offs_l, L, rev, ANY_REV: tl.constexpr):
-    """Memory positions of scan steps ``offs_l``: L-1-s in a reversed group, else s.
+def _positions(offs_l, L, REV: tl.constexpr):
+    """Memory positions of scan steps ``offs_l``: L-1-s in a launch of reversed groups, else s.
 
-    ANY_REV False (no group reversed) keeps the positions a plain range, which the compiler
-    knows to be contiguous: a runtime select hides that and costs every tile load its
-    vectorisation (H200, batches 82-83: fwd+bwd at (8, 1536, 2048, 16) 11.97 ms with the
-    select, 5.72 without; tests/kernels/test_selective_codegen.py checks the PTX)."""
+    A launch takes one direction (the host launches each run of same-direction groups apart),
+    so forward groups see a plain range, which the compiler knows to be contiguous. A per-group
+    runtime select hid that and cost every tile load its vectorisation (H200, batches 82-83:
+    fwd+bwd at (8, 1536, 2048, 16) 11.97 ms with the select, 5.72 without;
+    tests/kernels/test_selective_codegen.py checks the PTX)."""
     pos = offs_l
-    if ANY_REV:
-        pos = tl.where(rev != 0, L - 1 - offs_l, offs_l)
+    if REV:
+        pos = L - 1 - offs_l
     return pos
 
 
 @triton.jit
-def _program(A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS: tl.constexpr,
+def _program(A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS: tl.constexpr,
              BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
     """This program's batch row (int64), channels (BLOCK_D,), states (BLOCK_N,), their masks
-    (and the pair's), group and direction (1: reversed), A (BLOCK_D, BLOCK_N) in float32 and
-    the delta bias (BLOCK_D,)."""
+    (and the pair's), group, A (BLOCK_D, BLOCK_N) in float32 and the delta bias (BLOCK_D,)."""
     pid = tl.program_id(0)
     bi = (pid // n_dblocks).to(tl.int64)
     d0 = d_first + (pid % n_dblocks) * BLOCK_D  # this launch's channels start at d_first
@@ -57,12 +57,11 @@ def _program(A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIA
     mn = offs_n < N
     mdn = md[:, None] & mn[None, :]
     g = d0 // d_per_group
-    rev = (rev_mask >> g) & 1
     a = tl.load(A + offs_d[:, None] * N + offs_n[None, :], mask=mdn, other=0.0).to(tl.float32)
     bias = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_DBIAS:
         bias = tl.load(DBIAS + offs_d, mask=md, other=0.0).to(tl.float32)
-    return bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias
+    return bi, offs_d, offs_n, md, mn, mdn, g, a, bias
 
 
 @triton.jit
@@ -77,14 +76,13 @@ def _rows(bi, offs_d, D, Du, L, SHARED_U: tl.constexpr):
 
 @triton.jit
 def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias,
-                L, rev, SOFTPLUS: tl.constexpr, ANY_REV: tl.constexpr,
-                BLOCK_L: tl.constexpr):  # fmt: skip
+                L, SOFTPLUS: tl.constexpr, REV: tl.constexpr, BLOCK_L: tl.constexpr):  # fmt: skip
     """Tile ``k``: its scan steps (BLOCK_L,) and their memory positions, the (BLOCK_D, BLOCK_L)
     mask and offsets, the (BLOCK_L, BLOCK_N) mask, u and delta (float32; delta also before
     bias/softplus), and B and C (BLOCK_L, BLOCK_N) in their own dtype."""
     offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
     ml = offs_l < L
-    pos = _positions(offs_l, L, rev, ANY_REV)
+    pos = _positions(offs_l, L, REV)
     m2 = md[:, None] & ml[None, :]
     p2 = row[:, None] + pos[None, :]
     u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
@@ -95,20 +93,20 @@ def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs
     return offs_l, pos, m2, p2, mln, u, dt, dt_raw, bt, ct
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+@triton.jit
 def _selective_fwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, H0, OUT, CKPT, LAST,
-    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
-    STORE_LAST: tl.constexpr, ANY_REV: tl.constexpr, SHARED_U: tl.constexpr,
+    STORE_LAST: tl.constexpr, REV: tl.constexpr, SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
     chunk = tl.program_id(1)
-    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    bi, offs_d, offs_n, md, mn, mdn, g, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
@@ -130,7 +128,7 @@ def _selective_fwd_kernel(
             tl.store(CKPT + ck, x, mask=mdn)
         _, pos, m2, p2, _, u, dt, _, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
-            rev, SOFTPLUS, ANY_REV, BLOCK_L)  # fmt: skip
+            SOFTPLUS, REV, BLOCK_L)  # fmt: skip
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt.to(tl.float32)[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
@@ -148,12 +146,12 @@ def _selective_fwd_kernel(
         tl.store(LAST + state_off, x.to(LAST.dtype.element_ty), mask=mdn)
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+@triton.jit
 def _chunk_state_kernel(
     U, DELTA, A, Bm, DBIAS, CSTATE, CDSUM,
-    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks, rev_mask,
+    L, D, Du, N, n_dblocks, d_first, d_per_group, n_tiles, tiles_per_chunk, n_chunks,
     sBb, sBg, sBn, sBl,
-    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, ANY_REV: tl.constexpr,
+    HAS_DBIAS: tl.constexpr, SOFTPLUS: tl.constexpr, REV: tl.constexpr,
     SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
@@ -164,8 +162,8 @@ def _chunk_state_kernel(
     inclusive cumulative delta and T its total: every exponent is <= 0, so nothing overflows.
     """
     chunk = tl.program_id(1)
-    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    bi, offs_d, offs_n, md, mn, mdn, g, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
     row, urow = _rows(bi, offs_d, D, Du, L, SHARED_U)
     b_base = Bm + bi * sBb + g * sBg
@@ -176,7 +174,7 @@ def _chunk_state_kernel(
     for k in range(k_start, k_stop):
         offs_l = k * BLOCK_L + tl.arange(0, BLOCK_L)
         ml = offs_l < L
-        pos = _positions(offs_l, L, rev, ANY_REV)
+        pos = _positions(offs_l, L, REV)
         m2 = md[:, None] & ml[None, :]
         u = tl.load(U + urow[:, None] + pos[None, :], mask=m2, other=0.0).to(tl.float32)
         dt, _ = _load_delta(DELTA, row[:, None] + pos[None, :], m2, bias[:, None], SOFTPLUS)
@@ -223,25 +221,25 @@ def _chunk_carry_kernel(
     tl.store(LAST + state_off, x, mask=mdn)
 
 
-@triton.jit(do_not_specialize=["rev_mask"])  # 1 would become a constexpr
+@triton.jit
 def _selective_bwd_kernel(
     U, DELTA, A, Bm, Cm, Dv, Z, DBIAS, CKPT, DOUT, DLAST,
     DU, DDELTA, DZ, DA_P, DB_BUF, DC_BUF, DD_P, DBIAS_P, DH0,
-    L, D, Du, N, G, n_dblocks, d_first, d_per_group, n_tiles, n_slots, rev_mask,
+    L, D, Du, N, G, n_dblocks, d_first, d_per_group, n_tiles, n_slots,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
-    SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, ANY_REV: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, REV: tl.constexpr,
     SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L)."""
     pid = tl.program_id(0)
-    bi, offs_d, offs_n, md, mn, mdn, g, rev, a, bias = _program(
-        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, rev_mask, HAS_DBIAS, BLOCK_D, BLOCK_N
+    bi, offs_d, offs_n, md, mn, mdn, g, a, bias = _program(
+        A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS, BLOCK_D, BLOCK_N
     )
-    step = 1  # memory offset of the next scan step: +1, or -1 in a reversed group
-    if ANY_REV:
-        step = 1 - 2 * rev
+    step = 1  # memory offset of the next scan step: +1, or -1 in reversed groups
+    if REV:
+        step = -1
     dskip = tl.zeros([BLOCK_D], dtype=tl.float32)
     if HAS_D:
         dskip = tl.load(Dv + offs_d, mask=md, other=0.0).to(tl.float32)
@@ -266,7 +264,7 @@ def _selective_bwd_kernel(
         x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
         offs_l, pos, m2, p2, mln, u, dt, dt_raw, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
-            rev, SOFTPLUS, ANY_REV, BLOCK_L)  # fmt: skip
+            SOFTPLUS, REV, BLOCK_L)  # fmt: skip
         bt = bt.to(tl.float32)
         ct = ct.to(tl.float32)
         # Recompute this tile's states from its checkpoint.
@@ -316,7 +314,7 @@ def _selective_bwd_kernel(
         tl.store(DU + p2, du.to(DU.dtype.element_ty), mask=m2)
 
     # dh0 = exp(delta_0 A) * dx_0; dx_carry now holds dx_0 (scan step 0: memory L-1 if reversed).
-    dt0, _ = _load_delta(DELTA, row + rev * (L - 1), md, bias, SOFTPLUS)
+    dt0, _ = _load_delta(DELTA, row + _positions(0, L, REV), md, bias, SOFTPLUS)
     dh0 = tl.exp(dt0[:, None] * a) * dx_carry
     tl.store(DH0 + state_off, dh0, mask=mdn)
     tl.store(DA_P + state_off, da_acc, mask=mdn)

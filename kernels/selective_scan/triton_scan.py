@@ -121,7 +121,7 @@ def _as_groups(x: torch.Tensor) -> torch.Tensor:
 def _direction_runs(rev_mask: int, groups: int, d_per_group: int, block_d: int):
     """One launch per run of neighbouring groups that scan the same way: (first channel,
     channel blocks, reversed). Forward groups then keep plain tile positions (the kernels'
-    ``ANY_REV`` off, vectorised loads) beside reversed ones, as SS2D's four directions are."""
+    ``REV`` off, vectorised loads) beside reversed ones, as SS2D's four directions are."""
     runs: list[list] = []
     for g in range(groups):
         rev = bool(rev_mask >> g & 1)
@@ -173,7 +173,7 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
             _chunk_state_kernel[(bsz * blocks, n_chunks)](
                 u, delta, A, b4, dummy if delta_bias is None else delta_bias, starts, sums,
                 length, d_inner, du_ch, n, blocks, d_first, d_per_group, n_tiles, tiles,
-                n_chunks, rev_mask, *_strides(b4), **flags, ANY_REV=rev,
+                n_chunks, *_strides(b4), **flags, REV=rev,
                 BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
             )  # fmt: skip
         _chunk_carry_kernel[(bsz * n_dblocks,)](
@@ -187,9 +187,9 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
             dummy if delta_bias is None else delta_bias, dummy if h0 is None else h0,
             out, dummy if ckpt is None else ckpt, last,
             length, d_inner, du_ch, n, blocks, d_first, d_per_group, n_tiles, tiles, n_chunks,
-            rev_mask, *_strides(b4), *_strides(c4), **flags,
+            *_strides(b4), *_strides(c4), **flags,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
-            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, ANY_REV=rev,
+            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev,
             BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
         )  # fmt: skip
     return out, last, ckpt, block_l
@@ -249,10 +249,10 @@ class TritonSelectiveScan(torch.autograd.Function):
                 dummy if dlast is None else dlast,
                 du, ddelta, dummy if dz is None else dz, da_p, db_buf, dc_buf, dd_p, dbias_p, dh0,
                 length, d_inner, du_ch, n, groups, blocks, d_first, d_per_group, n_tiles, n_slots,
-                ctx.rev_mask, *_strides(b4), *_strides(c4),
+                *_strides(b4), *_strides(c4),
                 HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
                 SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
-                ANY_REV=rev, SHARED_U=du_ch != d_inner,
+                REV=rev, SHARED_U=du_ch != d_inner,
                 BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
                 num_warps=warps,
             )  # fmt: skip

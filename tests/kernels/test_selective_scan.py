@@ -264,7 +264,7 @@ def test_reverse_flag_errors():
 
 
 def test_reverse_one_group_triton_matches_flipped_naive():
-    # reverse=True with ungrouped B/C is rev_mask == 1 (kept a runtime int in the kernels).
+    # reverse=True with ungrouped B/C is rev_mask == 1: one launch, every channel reversed.
     x = make_inputs(length=20)
     flip = {k: v.flip(-1) if k in ("u", "delta", "z", "B", "C") else v for k, v in x.items()}
     ref = selective_scan(**flip, delta_softplus=True, backend="naive").flip(-1)
