@@ -5,7 +5,8 @@ Why: run 55 (H200, graph-timed) measured fwd+bwd 11.96 ms in fp32, against 6.10 
 212e7dc's) to see whether the code or the timing moved. ``--ss2d`` times SS2D's layout instead
 (4 groups of B/C, the last two reversed, u shared by the groups: 384 channels), the case that
 launches one kernel per run of same-direction groups since commit "selective scan: one launch
-per run of groups". Prints one JSON line.
+per run of groups"; ``--rev`` the Mamba case with every channel reversed (``reverse=True``: one
+launch of reversed tiles). Prints one JSON line.
 """
 
 import json
@@ -18,9 +19,9 @@ from worldssm.kernels.selective_scan import selective_scan
 
 
 def main():
-    label, ss2d = sys.argv[1], "--ss2d" in sys.argv[2:]
+    label, ss2d, rev = sys.argv[1], "--ss2d" in sys.argv[2:], "--rev" in sys.argv[2:]
     dev = "cuda"
-    res = {"label": label, "case": "ss2d" if ss2d else "mamba"}
+    res = {"label": label, "case": "ss2d" if ss2d else "mamba reversed" if rev else "mamba"}
     for dtype in (torch.float32, torch.bfloat16):
         g = torch.Generator(device=dev).manual_seed(0)
         kw = dict(device=dev, dtype=dtype, generator=g)
@@ -38,7 +39,7 @@ def main():
         bias = torch.randn(d, **f32) * 0.1
         leaves = [None if x is None else x.requires_grad_()
                   for x in (u, delta, a, bm, cm, dd, z, bias)]  # fmt: skip
-        extra = {"reverse": [False, False, True, True]} if ss2d else {}
+        extra = {"reverse": [False, False, True, True]} if ss2d else {"reverse": rev}
         go = torch.ones(bsz, d, length, device=dev, dtype=dtype)
 
         def fwd(leaves=leaves, extra=extra):

@@ -1,13 +1,13 @@
 """Fused Triton selective scan (Mamba S6): the (B, D, L, N) state never touches HBM.
 
-Each program owns one batch row and ``BLOCK_D`` channels with all N states in registers and
-walks time in tiles of ``BLOCK_L`` steps: it builds exp(delta*A) and delta*B*u for the tile,
-scans them along time with ``tl.associative_scan``, contracts with C and writes (BLOCK_D,
-BLOCK_L) outputs. When gradients are needed the forward also stores the state at the start of
-every tile (B, D, L/BLOCK_L, N): the backward walks tiles from the end, recomputes each tile's
-states from its checkpoint and runs the adjoint scan (flip, scan, flip: ``reverse=True`` has had
-wrong results on GPU). B and C are per-batch and time-varying, (B, G, N, L); dB and dC are
-reduced over channels with atomic adds into float32 buffers.
+Each program owns one batch row and ``BLOCK_D`` channels with all N states in registers and walks
+time in tiles of ``BLOCK_L`` steps: it builds exp(delta*A) and delta*B*u for the tile, scans them
+along time with ``tl.associative_scan``, contracts with C and writes (BLOCK_D, BLOCK_L) outputs.
+When gradients are needed the forward also stores the state at the start of every tile (B, D,
+L/BLOCK_L, N): the backward walks tiles from the end, recomputes each tile's states from its
+checkpoint and runs the adjoint scan (flip, scan, flip: ``reverse=True`` compiled to many more
+shuffles; see ``triton_kernels._tile_positions``). B and C are per-batch and time-varying, (B, G,
+N, L); dB and dC are reduced over channels with atomic adds into float32 buffers.
 
 Chunked forward (long L, few channel blocks, e.g. batch 1 at inference): one program per
 (channel block, L-chunk) instead of per channel block, in three launches:
@@ -23,9 +23,10 @@ Index maps (used by SS2D's four directions, so that no flipped copies are built)
 - u may have fewer channels than delta: channel c reads u[:, c % Du] (the directions share u).
 - groups whose bit is set in ``rev_mask`` scan from t = L-1 down to 0: scan step s reads and
   writes memory position L-1-s of every per-time tensor (u, delta, z, B, C, out). Each run of
-  neighbouring groups that scan the same way is its own launch (``_direction_runs``): in a
-  launch of forward groups the positions are a plain range, which keeps the tile loads
-  vectorised (with the per-step select they were not: fwd+bwd 2.1x slower, GPU batch 82).
+  neighbouring groups that scan the same way is its own launch (``_direction_runs``), and a
+  reversed launch reads and writes its tiles at increasing positions, flipping them in
+  registers, so that every tile load stays vectorised (with a per-step select of the position
+  they were not: fwd+bwd 2.1x slower, GPU batch 82).
 
 This module is the host side (tiles, launches, autograd); the kernels are in
 :mod:`.triton_kernels`.
