@@ -1,11 +1,13 @@
 """Sweep the fused selective-scan tiles (BLOCK_D, BLOCK_L, num_warps) on one GPU.
 
-For each BLOCK_L (the backward must use the forward's time tile: it restarts from the forward's
-per-tile checkpoints) it times the forward over BLOCK_D x warps, then the backward over its own
-BLOCK_D x warps with the best forward fixed, checks every config against the PyTorch path on a
-small shape (outputs and all gradients), and writes all timings as JSON:
+For each dtype and BLOCK_L (the backward must use the forward's time tile: it restarts from the
+forward's per-tile checkpoints) it times the forward (with autograd: the tiled kernel that stores
+checkpoints) over BLOCK_D x warps, then forward+backward over the backward's own BLOCK_D x warps
+with the best forward fixed, checks every config against the PyTorch path on a small shape
+(outputs and all gradients, fp32), and writes all timings (medians of triton.testing.do_bench)
+as JSON:
 
-    python benchmarks/tune_selective.py --out results/tune-selective.json
+    python benchmarks/tune_selective.py --dtypes fp32,bf16 --out results/tune-selective.json
 
 ``--infer`` sweeps the forward without autograd instead (``triton_scan.INFER_CONFIG``) at the
 VFIMamba-S 1080p shapes
@@ -28,8 +30,9 @@ import torch
 from worldssm.kernels.selective_scan import selective_scan
 from worldssm.kernels.selective_scan import triton_scan as ts
 
-FWD = [(4, 4), (8, 4), (16, 4), (16, 8), (32, 4), (32, 8)]
-BWD = [(1, 1), (2, 1), (2, 2), (4, 2), (4, 4), (8, 4), (8, 8), (16, 8)]
+FWD = [(2, 2), (4, 4), (8, 4), (16, 8)]
+BWD = [(1, 1), (2, 1), (2, 2), (4, 2)]
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # (BLOCK_D, BLOCK_L, num_warps)
 INFER = [(4, 32, 4), (1, 32, 1), (2, 32, 2), (2, 64, 2), (8, 32, 4), (1, 64, 1), (1, 64, 2),
          (2, 64, 4), (1, 16, 1), (2, 16, 1), (1, 128, 2), (2, 128, 4)]  # fmt: skip
@@ -94,6 +97,13 @@ def timeit(fn, reps=10) -> float:
     return (time.perf_counter() - t0) / reps * 1e3
 
 
+def median_ms(fn) -> float:
+    """Median ms of ``fn`` over about 200 ms of calls."""
+    import triton
+
+    return triton.testing.do_bench(fn, warmup=25, rep=200, return_mode="median")
+
+
 def sweep_infer(device, rows, save) -> None:
     """Forward without autograd: every INFER config at INFER_SHAPES, fp32 and bf16."""
     rev = [False, False, True, True]
@@ -126,9 +136,57 @@ def sweep_infer(device, rows, save) -> None:
     ts.INFER_CONFIG = None
 
 
+def sweep_training(name, dtype, block_ls, device, rows, save) -> None:
+    """Forward (with autograd) and forward+backward tiles at SHAPES[name] in ``dtype``."""
+    x = inputs(*SHAPES[name], device)
+    x = {k: v.detach().to(v.dtype if k == "A" else dtype).requires_grad_() for k, v in x.items()}
+    dn = str(dtype)[6:]
+
+    def fb(x=x):
+        for v in x.values():
+            v.grad = None
+        y = call(x, "triton")
+        y.backward(torch.ones_like(y))
+
+    for block_l in block_ls:
+        best_f = None
+        for bd, w in FWD:
+            ts.FWD_CONFIG, ts.BWD_CONFIG = (bd, block_l, w), (2, block_l, 1)
+            row = {"shape": name, "dtype": dn, "pass": "fwd", "cfg": [bd, block_l, w]}
+            try:
+                err = check(device)
+                ms = median_ms(lambda x=x: call(x, "triton"))
+            except Exception as e:  # noqa: BLE001 (a config may not compile)
+                rows.append(dict(row, error=repr(e)[:200]))
+                continue
+            rows.append(dict(row, ms=round(ms, 4), rel_err=err))
+            print(rows[-1], flush=True)
+            save()
+            if best_f is None or ms < best_f[1]:
+                best_f = ((bd, block_l, w), ms)
+        if best_f is None:
+            continue
+        for bd, w in BWD:
+            ts.FWD_CONFIG, ts.BWD_CONFIG = best_f[0], (bd, block_l, w)
+            row = {"shape": name, "dtype": dn, "pass": "fwd+bwd", "fwd_cfg": list(best_f[0]),
+                   "cfg": [bd, block_l, w]}  # fmt: skip
+            try:
+                err = check(device)
+                ms = median_ms(fb)
+            except Exception as e:  # noqa: BLE001
+                rows.append(dict(row, error=repr(e)[:200]))
+                continue
+            rows.append(dict(row, ms=round(ms, 4), bwd_ms=round(ms - best_f[1], 4), rel_err=err))
+            print(rows[-1], flush=True)
+            save()
+    ts.FWD_CONFIG = ts.BWD_CONFIG = None
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--block-l", default="8,16,32")
+    p.add_argument("--block-l", default="32,64")
+    p.add_argument("--dtypes", default="fp32", help="comma-separated: fp32, bf16")
+    p.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated SHAPES keys")
     p.add_argument("--infer", action="store_true", help="sweep the no-autograd forward")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
@@ -149,47 +207,10 @@ def main(argv=None) -> None:
     if args.infer:
         sweep_infer(device, rows, save)
         return
-    for name, shape in SHAPES.items():
-        x = inputs(*shape, device)
-        with torch.no_grad():
-            xs = {k: v.detach() for k, v in x.items()}
-        for block_l in (int(v) for v in args.block_l.split(",")):
-            best_f = None
-            for bd, w in FWD:
-                ts.FWD_CONFIG, ts.BWD_CONFIG = (bd, block_l, w), (4, block_l, 2)
-                try:
-                    err = check(device)
-                    ms = timeit(lambda xs=xs: call(xs, "triton"))
-                except Exception as e:  # noqa: BLE001 (a config may not compile)
-                    rows.append({"shape": name, "pass": "fwd", "cfg": [bd, block_l, w],
-                                 "error": repr(e)[:200]})  # fmt: skip
-                    continue
-                rows.append({"shape": name, "pass": "fwd", "cfg": [bd, block_l, w], "ms": ms,
-                             "rel_err": err})  # fmt: skip
-                print(rows[-1], flush=True)
-                if best_f is None or ms < best_f[1]:
-                    best_f = ((bd, block_l, w), ms)
-            if best_f is None:
-                continue
-            for bd, w in BWD:
-                ts.FWD_CONFIG, ts.BWD_CONFIG = best_f[0], (bd, block_l, w)
-
-                def fb(x=x):
-                    y = call(x, "triton")
-                    y.backward(torch.ones_like(y))
-
-                try:
-                    err = check(device)
-                    ms = timeit(fb, reps=5)
-                except Exception as e:  # noqa: BLE001
-                    rows.append({"shape": name, "pass": "bwd", "cfg": [bd, block_l, w],
-                                 "error": repr(e)[:200]})  # fmt: skip
-                    continue
-                rows.append({"shape": name, "pass": "fwd+bwd", "fwd_cfg": list(best_f[0]),
-                             "cfg": [bd, block_l, w], "ms": ms, "bwd_ms": ms - best_f[1],
-                             "rel_err": err})  # fmt: skip
-                print(rows[-1], flush=True)
-                save()
+    for dname in args.dtypes.split(","):
+        for name in args.shapes.split(","):
+            sweep_training(name, DTYPES[dname], [int(v) for v in args.block_l.split(",")],
+                           device, rows, save)  # fmt: skip
     save()
 
 
