@@ -42,8 +42,8 @@ INFER_SHAPES = {
     "vfi-s 1080p 1/8": (1, 1024, 65280, 16, 4),
     "vfi-s 1080p 1/16": (1, 1024, 16320, 16, 4),
 }
-SHAPES = {"mamba (8,1536,2048,16) G=1": (8, 1536, 2048, 16, 1),
-          "vfi 1/8 (16,1024,2048,16) G=4": (16, 1024, 2048, 16, 4)}  # fmt: skip
+# name -> (B, D, L, N, groups)
+SHAPES = {"mamba": (8, 1536, 2048, 16, 1), "vfi-1/8": (16, 1024, 2048, 16, 4)}
 
 
 def inputs(b, d, length, n, g, device, requires_grad=True):

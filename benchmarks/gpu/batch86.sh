@@ -5,6 +5,6 @@
 source benchmarks/gpu/setup.sh
 T=.snap/benchmarks/tune_selective.py
 for dt in bf16 fp32; do
-  timeout 280 python3 -P $T --dtypes $dt --shapes "mamba (8,1536,2048,16) G=1" \
+  timeout 280 python3 -P $T --dtypes $dt --shapes mamba \
     --out $OUT/tune-selective-$dt.json 2>&1 | tail -n 30
 done
