@@ -46,21 +46,25 @@ from worldssm.kernels.selective_scan.triton_kernels import (
 )
 
 # (BLOCK_D, BLOCK_L, num_warps) for forward and backward; benchmarks may override.
-# Defaults from benchmarks/tune_selective.py on an H100 (results/tune-selective-h100.json):
-# the backward holds many (BLOCK_D, BLOCK_L, N) temporaries, so few channels and one warp per
-# program win (5x faster than (8, 16, 4)); the backward must reuse the forward's BLOCK_L.
-DEFAULT_FWD = (4, 32, 4)
+# The backward from benchmarks/tune_selective.py on an H100 (results/tune-selective-h100.json):
+# it holds many (BLOCK_D, BLOCK_L, N) temporaries, so few channels and one warp per program win
+# (5x faster than (8, 16, 4)); the backward must reuse the forward's BLOCK_L. The forward from
+# the same sweep on an H200 with the forward under autograd (GPU batch 86,
+# results/tune-selective-train-h200-run60.json; the H100 sweep had timed the no-autograd path):
+# at (8, 1536, 2048, 16) (2, 32, 1) runs 0.807 / 1.162 ms (fp32 / bf16) against 1.450 / 1.735
+# for the old (4, 32, 4), and fwd+bwd 5.263 / 6.595 ms.
+DEFAULT_FWD = (2, 32, 1)
 DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
 # Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of
 # u. From `tune_selective.py --infer` on an H100 (results/tune-selective-infer-h100.json) at the
 # VFIMamba-S 1080p shapes (batch 1, 1,024 channels, L = 65,280 and 16,320): fp32 3.87 / 0.98 ms
-# and bf16 5.14 / 1.28 ms against 5.57 / 1.43 and 7.65 / 1.90 with DEFAULT_FWD. Few channels
+# and bf16 5.14 / 1.28 ms against 5.57 / 1.43 and 7.65 / 1.90 with (4, 32, 4). Few channels
 # per program: at batch 1 more programs keep more SMs busy. (A variant scanning one state at a
 # time over 2-D tiles was 1.6-2.2x slower in the same sweep and was removed.)
 # They apply only where the default tiles would leave the GPU short of programs (fewer than
-# INFER_MAX_PROGRAMS channel blocks); big batches keep DEFAULT_FWD, the winner of the sweep at
-# (8, 1536, 2048, 16).
+# INFER_MAX_PROGRAMS channel blocks); big batches keep DEFAULT_FWD, the training sweep's winner
+# at (8, 1536, 2048, 16).
 DEFAULT_INFER = {torch.float32: (2, 64, 2), torch.bfloat16: (1, 32, 1), torch.float16: (1, 32, 1)}
 INFER_MAX_PROGRAMS = 2048
 INFER_CONFIG: tuple[int, int, int] | None = None
