@@ -120,8 +120,13 @@ def _selective_fwd_kernel(
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
     STORE_LAST: tl.constexpr, REV: tl.constexpr, SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    EARLY: tl.constexpr = False, STAGES: tl.constexpr = 1,
 ):  # fmt: skip
-    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk."""
+    """Grid (B * n_dblocks, n_chunks). H0: (B, D, n_chunks, N) start state of each chunk.
+
+    EARLY: z is loaded with the tile's other inputs, before its scan (ptxas sm_90a keeps a load
+    after the scan's barriers, so otherwise every tile waits for memory twice). STAGES > 1:
+    Triton's pipeliner fetches the next tiles' inputs while this one computes."""
     chunk = tl.program_id(1)
     bi, offs_d, offs_n, md, mn, mdn, g, a, bias = _program(
         A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS, BLOCK_D, BLOCK_N
@@ -140,13 +145,15 @@ def _selective_fwd_kernel(
     k_start = chunk * tiles_per_chunk
     k_stop = tl.minimum(k_start + tiles_per_chunk, n_tiles)
 
-    for k in range(k_start, k_stop):
+    for k in tl.range(k_start, k_stop, num_stages=STAGES):
         if STORE_CKPT:
             ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
             tl.store(CKPT + ck, x, mask=mdn)
         _, m2, p2, _, u, dt, _, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
             SOFTPLUS, REV, BLOCK_L)  # fmt: skip
+        if HAS_Z and EARLY:
+            zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
@@ -157,7 +164,8 @@ def _selective_fwd_kernel(
             y += dskip[:, None] * u
         y = _flip_if(y, 1, REV)  # memory order
         if HAS_Z:
-            zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
+            if not EARLY:
+                zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
             y = y * zv * tl.sigmoid(zv)
         tl.store(OUT + p2, y.to(OUT.dtype.element_ty), mask=m2)
     if STORE_LAST:
@@ -250,8 +258,12 @@ def _selective_bwd_kernel(
     SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, REV: tl.constexpr,
     SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
+    EARLY: tl.constexpr = False, STAGES: tl.constexpr = 1,
 ):  # fmt: skip
-    """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L)."""
+    """Grid (B * n_dblocks,): tiles from the last; DU is per channel of delta (B, D, L).
+
+    EARLY, STAGES: as in ``_selective_fwd_kernel`` (EARLY: dout, z and the next step's delta
+    load with the tile's other inputs)."""
     pid = tl.program_id(0)
     bi, offs_d, offs_n, md, mn, mdn, g, a, bias = _program(
         A, DBIAS, D, N, n_dblocks, d_first, d_per_group, HAS_DBIAS, BLOCK_D, BLOCK_N
@@ -277,7 +289,7 @@ def _selective_bwd_kernel(
     buf_base = ((bi * n_slots + slot) * G + g) * N * L
     last_row = (tl.arange(0, BLOCK_L) == BLOCK_L - 1)[None, :, None]
 
-    for kk in range(0, n_tiles):
+    for kk in tl.range(0, n_tiles, num_stages=STAGES):
         k = n_tiles - 1 - kk
         ck = ((bi * D + offs_d[:, None]) * n_tiles + k) * N + offs_n[None, :]
         x0 = tl.load(CKPT + ck, mask=mdn, other=0.0)
@@ -286,14 +298,25 @@ def _selective_bwd_kernel(
         pos, m2, p2, mln, u, dt, dt_raw, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
             SOFTPLUS, REV, BLOCK_L)  # fmt: skip
+        if REV:
+            m_next = md[:, None] & (pos >= 1)[None, :]
+        else:
+            m_next = md[:, None] & (pos + 1 < L)[None, :]
+        if EARLY:
+            dout = tl.load(DOUT + p2, mask=m2, other=0.0).to(tl.float32)
+            if HAS_Z:
+                zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
+            dt_next, _ = _load_delta(DELTA, p2 + step, m_next, bias[:, None], SOFTPLUS)
         # Recompute this tile's states from its checkpoint.
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
         d_bu = (dt * u)[:, :, None] * bt[None, :, :]
         p, s = tl.associative_scan((d_a, d_bu), 1, _combine)
         xs = p * x0[:, None, :] + s
-        dout = tl.load(DOUT + p2, mask=m2, other=0.0).to(tl.float32)
+        if not EARLY:
+            dout = tl.load(DOUT + p2, mask=m2, other=0.0).to(tl.float32)
         if HAS_Z:
-            zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
+            if not EARLY:
+                zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
             sz = tl.sigmoid(zv)
             pre = _flip_if(tl.sum(xs * ct[None, :, :], axis=2) + dskip[:, None] * u, 1, REV)
             dz = dout * pre * sz * (1.0 + zv * (1.0 - sz))
@@ -306,11 +329,8 @@ def _selective_bwd_kernel(
         if HAS_D:
             dd_acc += tl.sum(dy * u, axis=1)
         # Adjoint scan: dx_t = exp(delta_{t+1} A) dx_{t+1} + C_t dy_t, run from the tile's end.
-        if REV:
-            m_next = md[:, None] & (pos >= 1)[None, :]
-        else:
-            m_next = md[:, None] & (pos + 1 < L)[None, :]
-        dt_next, _ = _load_delta(DELTA, p2 + step, m_next, bias[:, None], SOFTPLUS)
+        if not EARLY:
+            dt_next, _ = _load_delta(DELTA, p2 + step, m_next, bias[:, None], SOFTPLUS)
         dt_next = _flip_if(dt_next, 1, REV)
         a_next = tl.exp(dt_next[:, :, None] * a[:, None, :])
         c_in = dy[:, :, None] * ct[None, :, :]

@@ -56,6 +56,11 @@ from worldssm.kernels.selective_scan.triton_kernels import (
 DEFAULT_FWD = (2, 32, 1)
 DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
+# Tile loads of the training kernels: EARLY_LOADS issues every load of a tile before its scan;
+# FWD_STAGES / BWD_STAGES > 1 pipeline the next tiles' loads (tl.range num_stages).
+EARLY_LOADS = False
+FWD_STAGES = 1
+BWD_STAGES = 1
 # Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of
 # u. From `tune_selective.py --infer` on an H100 (results/tune-selective-infer-h100.json) at the
 # VFIMamba-S 1080p shapes (batch 1, 1,024 channels, L = 65,280 and 16,320): fp32 3.87 / 0.98 ms
@@ -195,7 +200,8 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
             *_strides(b4), *_strides(c4), **flags,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
             STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev,
-            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, num_warps=warps,
+            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, EARLY=EARLY_LOADS,
+            STAGES=FWD_STAGES, num_warps=warps,
         )  # fmt: skip
     return out, last, ckpt, block_l
 
@@ -259,7 +265,7 @@ class TritonSelectiveScan(torch.autograd.Function):
                 SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
                 REV=rev, SHARED_U=du_ch != d_inner,
                 BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
-                num_warps=warps,
+                EARLY=EARLY_LOADS, STAGES=BWD_STAGES, num_warps=warps,
             )  # fmt: skip
         if du_ch != d_inner:
             du = du.view(bsz, d_inner // du_ch, du_ch, length).sum(1, dtype=torch.float32)
