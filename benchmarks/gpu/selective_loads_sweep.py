@@ -1,9 +1,13 @@
-"""Sweep the selective scan's tile-load schedule on one GPU: ``triton_scan.EARLY_LOADS`` (every
-load of a tile issued before its scan) and the pipelined tile loops (``FWD_STAGES``,
-``BWD_STAGES``), at (8, 1536, 2048, 16) in three cases: Mamba (one group, z), Mamba with every
+"""Sweep the selective scan's tile-load schedule on one GPU: ``triton_scan.FWD_EARLY`` /
+``BWD_EARLY`` (every load of a tile issued before its scan), the pipelined tile loops
+(``FWD_STAGES``, ``BWD_STAGES``) and ``FLIP_FORWARD_TILES`` (forward launches run the reversed
+launches' code), at (8, 1536, 2048, 16) in three cases: Mamba (one group, z), Mamba with every
 channel reversed, and SS2D's layout (4 groups, the last two reversed, u shared, no z).
 
-    python3 -P benchmarks/gpu/selective_loads_sweep.py --dtype bf16 > rows.jsonl
+    python3 -P benchmarks/gpu/selective_loads_sweep.py --dtype bf16 --set flips > rows.jsonl
+
+``--set loads`` is GPU batch 88's sweep (then one EARLY_LOADS switch for both kernels, the
+fwd_early == bwd_early rows here); ``--set flips`` batch 89's.
 
 One JSON line per (case, schedule): forward with autograd and fwd+bwd, median ms
 (triton.testing.do_bench), and the largest relative error of the output and every gradient
@@ -19,9 +23,15 @@ import triton
 from worldssm.kernels.selective_scan import selective_scan
 from worldssm.kernels.selective_scan import triton_scan as ts
 
-# (EARLY_LOADS, FWD_STAGES, BWD_STAGES); the first is today's default.
-SCHEDULES = [(False, 1, 1), (True, 1, 1), (False, 2, 1), (True, 2, 1), (True, 3, 1),
-             (True, 1, 2), (True, 2, 2), (False, 2, 2)]  # fmt: skip
+# (FWD_EARLY, BWD_EARLY, FWD_STAGES, BWD_STAGES, FLIP_FORWARD_TILES); the first is the default.
+SETS = {
+    "loads": [(False, False, 1, 1, False), (True, True, 1, 1, False), (False, False, 2, 1, False),
+              (True, True, 2, 1, False), (True, True, 3, 1, False), (True, True, 1, 2, False),
+              (True, True, 2, 2, False), (False, False, 2, 2, False)],
+    "flips": [(False, False, 1, 1, False), (True, False, 1, 1, False), (False, False, 1, 1, True),
+              (True, False, 1, 1, True)],
+}  # fmt: skip
+KNOBS = ("FWD_EARLY", "BWD_EARLY", "FWD_STAGES", "BWD_STAGES", "FLIP_FORWARD_TILES")
 CASES = ("mamba", "mamba reversed", "ss2d")
 
 
@@ -49,6 +59,7 @@ def make(case, dtype, dev="cuda"):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
+    p.add_argument("--set", default="flips", choices=sorted(SETS))
     args = p.parse_args()
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     for case in CASES:
@@ -67,10 +78,12 @@ def main():
             return [out] + [v.grad for v in x.values() if v is not None]
 
         ref = None
-        for early, fs, bs in SCHEDULES:
-            ts.EARLY_LOADS, ts.FWD_STAGES, ts.BWD_STAGES = early, fs, bs
-            row = {"dtype": args.dtype, "case": case, "early": early, "fwd_stages": fs,
-                   "bwd_stages": bs}  # fmt: skip
+        for schedule in SETS[args.set]:
+            if case == "mamba reversed" and schedule[-1]:
+                continue  # FLIP_FORWARD_TILES changes only forward launches
+            for knob, value in zip(KNOBS, schedule, strict=True):
+                setattr(ts, knob, value)
+            row = {"dtype": args.dtype, "case": case, **dict(zip(KNOBS, schedule, strict=True))}
             try:
                 got = [t.detach().float().clone() for t in fwd_bwd()]
                 ref = ref or got
@@ -84,7 +97,8 @@ def main():
             except Exception as e:  # noqa: BLE001 (a schedule may not compile)
                 row["error"] = repr(e)[:300]
             print(json.dumps(row), flush=True)
-    ts.EARLY_LOADS, ts.FWD_STAGES, ts.BWD_STAGES = False, 1, 1
+    for knob, value in zip(KNOBS, SETS["loads"][0], strict=True):
+        setattr(ts, knob, value)
 
 
 if __name__ == "__main__":

@@ -52,10 +52,12 @@ def _tile_positions(k, L, REV: tl.constexpr, BLOCK_L: tl.constexpr):
 
 
 @triton.jit
-def _flip_if(x, axis: tl.constexpr, FLIP: tl.constexpr):
-    """``x`` flipped along ``axis`` when FLIP: a reversed launch's tile between memory order and
-    scan order (its own inverse)."""
-    if FLIP:
+def _flip_if(x, axis: tl.constexpr, FLIPS: tl.constexpr):
+    """``x`` flipped FLIPS times along ``axis``: once in a reversed launch (its tile between
+    memory order and scan order, its own inverse), not in a forward one; twice only for the
+    timing experiment ``triton_scan.FLIP_FORWARD_TILES`` (same values, a reversed launch's
+    code)."""
+    for _ in tl.static_range(FLIPS):
         x = tl.flip(x, axis)
     return x
 
@@ -93,7 +95,8 @@ def _rows(bi, offs_d, D, Du, L, SHARED_U: tl.constexpr):
 
 @triton.jit
 def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias,
-                L, SOFTPLUS: tl.constexpr, REV: tl.constexpr, BLOCK_L: tl.constexpr):  # fmt: skip
+                L, SOFTPLUS: tl.constexpr, REV: tl.constexpr, FLIPS: tl.constexpr,
+                BLOCK_L: tl.constexpr):  # fmt: skip
     """Scan tile ``k``: its memory positions (BLOCK_L,), the (BLOCK_D, BLOCK_L) mask and
     offsets and the (BLOCK_L, BLOCK_N) mask (these in memory order); u and delta (BLOCK_D,
     BLOCK_L) and B and C (BLOCK_L, BLOCK_N) in float32 and in scan order; delta before
@@ -106,8 +109,8 @@ def _tile_loads(k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs
     mln = ml[:, None] & mn[None, :]
     bt = tl.load(b_base + pos[:, None] * sBl + offs_n[None, :] * sBn, mask=mln, other=0.0)
     ct = tl.load(c_base + pos[:, None] * sCl + offs_n[None, :] * sCn, mask=mln, other=0.0)
-    u, dt = _flip_if(u, 1, REV), _flip_if(dt, 1, REV)
-    bt, ct = _flip_if(bt.to(tl.float32), 0, REV), _flip_if(ct.to(tl.float32), 0, REV)
+    u, dt = _flip_if(u, 1, FLIPS), _flip_if(dt, 1, FLIPS)
+    bt, ct = _flip_if(bt.to(tl.float32), 0, FLIPS), _flip_if(ct.to(tl.float32), 0, FLIPS)
     return pos, m2, p2, mln, u, dt, dt_raw, bt, ct
 
 
@@ -118,7 +121,7 @@ def _selective_fwd_kernel(
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, HAS_H0: tl.constexpr, STORE_CKPT: tl.constexpr,
-    STORE_LAST: tl.constexpr, REV: tl.constexpr, SHARED_U: tl.constexpr,
+    STORE_LAST: tl.constexpr, REV: tl.constexpr, FLIPS: tl.constexpr, SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
     EARLY: tl.constexpr = False, STAGES: tl.constexpr = 1,
 ):  # fmt: skip
@@ -151,7 +154,7 @@ def _selective_fwd_kernel(
             tl.store(CKPT + ck, x, mask=mdn)
         _, m2, p2, _, u, dt, _, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
-            SOFTPLUS, REV, BLOCK_L)  # fmt: skip
+            SOFTPLUS, REV, FLIPS, BLOCK_L)  # fmt: skip
         if HAS_Z and EARLY:
             zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
         d_a = tl.exp(dt[:, :, None] * a[:, None, :])
@@ -162,7 +165,7 @@ def _selective_fwd_kernel(
         x = tl.sum(tl.where(last_row, xs, 0.0), axis=1)
         if HAS_D:
             y += dskip[:, None] * u
-        y = _flip_if(y, 1, REV)  # memory order
+        y = _flip_if(y, 1, FLIPS)  # memory order
         if HAS_Z:
             if not EARLY:
                 zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
@@ -255,7 +258,7 @@ def _selective_bwd_kernel(
     L, D, Du, N, G, n_dblocks, d_first, d_per_group, n_tiles, n_slots,
     sBb, sBg, sBn, sBl, sCb, sCg, sCn, sCl,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_DBIAS: tl.constexpr,
-    SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, REV: tl.constexpr,
+    SOFTPLUS: tl.constexpr, HAS_DLAST: tl.constexpr, REV: tl.constexpr, FLIPS: tl.constexpr,
     SHARED_U: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_L: tl.constexpr, BLOCK_N: tl.constexpr,
     EARLY: tl.constexpr = False, STAGES: tl.constexpr = 1,
@@ -297,7 +300,7 @@ def _selective_bwd_kernel(
         # stores in memory order (_flip_if between them in reversed launches).
         pos, m2, p2, mln, u, dt, dt_raw, bt, ct = _tile_loads(
             k, U, DELTA, urow, row, b_base, c_base, sBl, sBn, sCl, sCn, offs_n, md, mn, bias, L,
-            SOFTPLUS, REV, BLOCK_L)  # fmt: skip
+            SOFTPLUS, REV, FLIPS, BLOCK_L)  # fmt: skip
         if REV:
             m_next = md[:, None] & (pos >= 1)[None, :]
         else:
@@ -318,20 +321,20 @@ def _selective_bwd_kernel(
             if not EARLY:
                 zv = tl.load(Z + p2, mask=m2, other=0.0).to(tl.float32)
             sz = tl.sigmoid(zv)
-            pre = _flip_if(tl.sum(xs * ct[None, :, :], axis=2) + dskip[:, None] * u, 1, REV)
+            pre = _flip_if(tl.sum(xs * ct[None, :, :], axis=2) + dskip[:, None] * u, 1, FLIPS)
             dz = dout * pre * sz * (1.0 + zv * (1.0 - sz))
             tl.store(DZ + p2, dz.to(DZ.dtype.element_ty), mask=m2)
             dy = dout * zv * sz
         else:
             dy = dout
-        dy = _flip_if(tl.where(m2, dy, 0.0), 1, REV)
+        dy = _flip_if(tl.where(m2, dy, 0.0), 1, FLIPS)
         du = dy * dskip[:, None]
         if HAS_D:
             dd_acc += tl.sum(dy * u, axis=1)
         # Adjoint scan: dx_t = exp(delta_{t+1} A) dx_{t+1} + C_t dy_t, run from the tile's end.
         if not EARLY:
             dt_next, _ = _load_delta(DELTA, p2 + step, m_next, bias[:, None], SOFTPLUS)
-        dt_next = _flip_if(dt_next, 1, REV)
+        dt_next = _flip_if(dt_next, 1, FLIPS)
         a_next = tl.exp(dt_next[:, :, None] * a[:, None, :])
         c_in = dy[:, :, None] * ct[None, :, :]
         pf, sf = tl.associative_scan((tl.flip(a_next, 1), tl.flip(c_in, 1)), 1, _combine)
@@ -344,18 +347,18 @@ def _selective_bwd_kernel(
         d_dt = tl.sum(dda * a[:, None, :], axis=2) + dx_b * u
         du += dx_b * dt
         da_acc += tl.sum(dda * dt[:, :, None], axis=1)
-        db_t = _flip_if(tl.sum(dx * (dt * u)[:, :, None], axis=0), 0, REV)  # (BLOCK_L, BLOCK_N)
-        dc_t = _flip_if(tl.sum(dy[:, :, None] * xs, axis=0), 0, REV)
+        db_t = _flip_if(tl.sum(dx * (dt * u)[:, :, None], axis=0), 0, FLIPS)  # (BLOCK_L, BLOCK_N)
+        dc_t = _flip_if(tl.sum(dy[:, :, None] * xs, axis=0), 0, FLIPS)
         buf = buf_base + offs_n[None, :] * L + pos[:, None]
         tl.atomic_add(DB_BUF + buf, db_t, mask=mln)
         tl.atomic_add(DC_BUF + buf, dc_t, mask=mln)
-        d_dt = _flip_if(d_dt, 1, REV)  # memory order from here
+        d_dt = _flip_if(d_dt, 1, FLIPS)  # memory order from here
         if SOFTPLUS:
             d_dt = d_dt * tl.sigmoid(dt_raw)
         d_dt = tl.where(m2, d_dt, 0.0)
         dbias_acc += tl.sum(d_dt, axis=1)
         tl.store(DDELTA + p2, d_dt.to(DDELTA.dtype.element_ty), mask=m2)
-        tl.store(DU + p2, _flip_if(du, 1, REV).to(DU.dtype.element_ty), mask=m2)
+        tl.store(DU + p2, _flip_if(du, 1, FLIPS).to(DU.dtype.element_ty), mask=m2)
 
     # dh0 = exp(delta_0 A) * dx_0; dx_carry now holds dx_0 (scan step 0: memory L-1 if reversed).
     first = 0

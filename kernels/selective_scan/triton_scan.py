@@ -56,11 +56,26 @@ from worldssm.kernels.selective_scan.triton_kernels import (
 DEFAULT_FWD = (2, 32, 1)
 DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
-# Tile loads of the training kernels: EARLY_LOADS issues every load of a tile before its scan;
-# FWD_STAGES / BWD_STAGES > 1 pipeline the next tiles' loads (tl.range num_stages).
-EARLY_LOADS = False
+# Tile loads of the training kernels: FWD_EARLY / BWD_EARLY issue every load of a tile before
+# its scan; FWD_STAGES / BWD_STAGES > 1 pipeline the next tiles' loads (tl.range num_stages).
+# H200, (8, 1536, 2048, 16), GPU batch 88 (results/selective-loads-h200-run62.json): early loads
+# in both kernels cost fwd+bwd 2-5% (bf16 Mamba 6.731 against 6.587 ms), though the forward alone
+# gained 3-4% (0.774 against 0.807 ms fp32); every STAGES > 1 was slower (up to 8.2 ms). Off.
+FWD_EARLY = False
+BWD_EARLY = False
 FWD_STAGES = 1
 BWD_STAGES = 1
+# Timing experiment: forward launches flip their tiles twice (the values unchanged), i.e. run the
+# reversed launches' code, to tell whether that code or the direction through memory makes bf16
+# reversed launches faster than forward ones (benchmarks/README.md, runs 58-61). Off.
+FLIP_FORWARD_TILES = False
+
+
+def _flips(rev: bool) -> int:
+    """How often a launch's kernels flip each tile (see ``FLIP_FORWARD_TILES``)."""
+    return 1 if rev else 2 if FLIP_FORWARD_TILES else 0
+
+
 # Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of
 # u. From `tune_selective.py --infer` on an H100 (results/tune-selective-infer-h100.json) at the
 # VFIMamba-S 1080p shapes (batch 1, 1,024 channels, L = 65,280 and 16,320): fp32 3.87 / 0.98 ms
@@ -199,8 +214,8 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
             length, d_inner, du_ch, n, blocks, d_first, d_per_group, n_tiles, tiles, n_chunks,
             *_strides(b4), *_strides(c4), **flags,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
-            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev,
-            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, EARLY=EARLY_LOADS,
+            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev, FLIPS=_flips(rev),
+            BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, EARLY=FWD_EARLY,
             STAGES=FWD_STAGES, num_warps=warps,
         )  # fmt: skip
     return out, last, ckpt, block_l
@@ -263,9 +278,9 @@ class TritonSelectiveScan(torch.autograd.Function):
                 *_strides(b4), *_strides(c4),
                 HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
                 SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
-                REV=rev, SHARED_U=du_ch != d_inner,
+                REV=rev, FLIPS=_flips(rev), SHARED_U=du_ch != d_inner,
                 BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
-                EARLY=EARLY_LOADS, STAGES=BWD_STAGES, num_warps=warps,
+                EARLY=BWD_EARLY, STAGES=BWD_STAGES, num_warps=warps,
             )  # fmt: skip
         if du_ch != d_inner:
             du = du.view(bsz, d_inner // du_ch, du_ch, length).sum(1, dtype=torch.float32)

@@ -286,14 +286,25 @@ def test_reverse_with_every_option_triton_matches_naive_with_grads(monkeypatch, 
         assert rel_err(a, r) < 1e-4, f"{name}: {rel_err(a, r)}"
 
 
-@pytest.mark.parametrize("early,stages", [(True, 1), (False, 2), (True, 3)])
-def test_load_schedules_match_naive(monkeypatch, early, stages):
-    """EARLY_LOADS and the pipelined tile loops (FWD_STAGES / BWD_STAGES), both directions."""
+@pytest.mark.parametrize(
+    "fwd_early,bwd_early,stages,flip",
+    [
+        (True, True, 1, False),
+        (True, False, 1, True),
+        (False, False, 2, True),
+        (True, True, 3, False),
+    ],
+)
+def test_load_schedules_match_naive(monkeypatch, fwd_early, bwd_early, stages, flip):
+    """FWD_EARLY / BWD_EARLY, the pipelined tile loops (FWD_STAGES / BWD_STAGES) and
+    FLIP_FORWARD_TILES, in a forward and a reversed group."""
     from worldssm.kernels.selective_scan import triton_scan
 
-    monkeypatch.setattr(triton_scan, "EARLY_LOADS", early)
+    monkeypatch.setattr(triton_scan, "FWD_EARLY", fwd_early)
+    monkeypatch.setattr(triton_scan, "BWD_EARLY", bwd_early)
     monkeypatch.setattr(triton_scan, "FWD_STAGES", stages)
     monkeypatch.setattr(triton_scan, "BWD_STAGES", stages)
+    monkeypatch.setattr(triton_scan, "FLIP_FORWARD_TILES", flip)
     x = make_inputs(length=45, groups=2, seed=11)
     outs = {}
     for backend, device, dtype in (("triton", TRITON_DEVICE, torch.float32),
