@@ -7,7 +7,8 @@ channel reversed, and SS2D's layout (4 groups, the last two reversed, u shared, 
     python3 -P benchmarks/gpu/selective_loads_sweep.py --dtype bf16 --set flips > rows.jsonl
 
 ``--set loads`` is GPU batch 88's sweep (then one EARLY_LOADS switch for both kernels, the
-fwd_early == bwd_early rows here); ``--set flips`` batch 89's.
+fwd_early == bwd_early rows here); ``--set flips`` batch 89's (FLIP_FORWARD_TILES then a bool:
+all sites, 14 here); ``--set sites`` batch 90's (which flipped tiles make the difference).
 
 One JSON line per (case, schedule): forward with autograd and fwd+bwd, median ms
 (triton.testing.do_bench), and the largest relative error of the output and every gradient
@@ -23,13 +24,15 @@ import triton
 from worldssm.kernels.selective_scan import selective_scan
 from worldssm.kernels.selective_scan import triton_scan as ts
 
-# (FWD_EARLY, BWD_EARLY, FWD_STAGES, BWD_STAGES, FLIP_FORWARD_TILES); the first is the default.
+# (FWD_EARLY, BWD_EARLY, FWD_STAGES, BWD_STAGES, FLIP_FORWARD_TILES); each set's first row is
+# the default of its day.
 SETS = {
-    "loads": [(False, False, 1, 1, False), (True, True, 1, 1, False), (False, False, 2, 1, False),
-              (True, True, 2, 1, False), (True, True, 3, 1, False), (True, True, 1, 2, False),
-              (True, True, 2, 2, False), (False, False, 2, 2, False)],
-    "flips": [(False, False, 1, 1, False), (True, False, 1, 1, False), (False, False, 1, 1, True),
-              (True, False, 1, 1, True)],
+    "loads": [(False, False, 1, 1, 0), (True, True, 1, 1, 0), (False, False, 2, 1, 0),
+              (True, True, 2, 1, 0), (True, True, 3, 1, 0), (True, True, 1, 2, 0),
+              (True, True, 2, 2, 0), (False, False, 2, 2, 0)],
+    "flips": [(False, False, 1, 1, 0), (True, False, 1, 1, 0), (False, False, 1, 1, 14),
+              (True, False, 1, 1, 14)],
+    "sites": [(True, False, 1, 1, m) for m in (0, 2, 4, 8, 6, 10, 12, 14)],
 }  # fmt: skip
 KNOBS = ("FWD_EARLY", "BWD_EARLY", "FWD_STAGES", "BWD_STAGES", "FLIP_FORWARD_TILES")
 CASES = ("mamba", "mamba reversed", "ss2d")
@@ -58,10 +61,10 @@ def make(case, dtype, dev="cuda"):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16"])
+    p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--set", default="flips", choices=sorted(SETS))
     args = p.parse_args()
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     for case in CASES:
         x, reverse = make(case, dtype)
         go = torch.randn(x["delta"].shape, device="cuda", dtype=dtype)
@@ -97,7 +100,7 @@ def main():
             except Exception as e:  # noqa: BLE001 (a schedule may not compile)
                 row["error"] = repr(e)[:300]
             print(json.dumps(row), flush=True)
-    for knob, value in zip(KNOBS, SETS["loads"][0], strict=True):
+    for knob, value in zip(KNOBS, SETS["sites"][0], strict=True):
         setattr(ts, knob, value)
 
 

@@ -58,22 +58,25 @@ DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
 # Tile loads of the training kernels: FWD_EARLY / BWD_EARLY issue every load of a tile before
 # its scan; FWD_STAGES / BWD_STAGES > 1 pipeline the next tiles' loads (tl.range num_stages).
-# H200, (8, 1536, 2048, 16), GPU batch 88 (results/selective-loads-h200-run62.json): early loads
-# in both kernels cost fwd+bwd 2-5% (bf16 Mamba 6.731 against 6.587 ms), though the forward alone
-# gained 3-4% (0.774 against 0.807 ms fp32); every STAGES > 1 was slower (up to 8.2 ms). Off.
-FWD_EARLY = False
+# H200, (8, 1536, 2048, 16), bf16 / fp32 (results/selective-loads-h200-run62-63.json): early
+# loads in both kernels cost fwd+bwd 2-5% (batch 88, Mamba bf16 6.731 against 6.587 ms); in the
+# forward kernel alone (z loaded before the scan, not after its barriers) they save 3-4% of the
+# forward with z (batch 89: 1.126 / 0.774 against 1.155 / 0.807 ms; fwd+bwd 6.561 / 5.163
+# against 6.585 / 5.200). Every STAGES > 1 was slower (fwd+bwd up to 8.2 ms).
+FWD_EARLY = True
 BWD_EARLY = False
 FWD_STAGES = 1
 BWD_STAGES = 1
-# Timing experiment: forward launches flip their tiles twice (the values unchanged), i.e. run the
-# reversed launches' code, to tell whether that code or the direction through memory makes bf16
-# reversed launches faster than forward ones (benchmarks/README.md, runs 58-61). Off.
-FLIP_FORWARD_TILES = False
+# Timing experiment, a bit mask: forward launches flip some tiles twice (values unchanged), i.e.
+# run part of the reversed launches' code (sites: ``triton_kernels._flip_if``; 14 = all). In
+# batch 89 all of them made bf16 fwd+bwd 1.10x faster (Mamba 5.975 against 6.585 ms) and fp32
+# 1.23x slower (6.419 against 5.200); reversed launches, bf16: 5.451. 0: off.
+FLIP_FORWARD_TILES = 0
 
 
 def _flips(rev: bool) -> int:
-    """How often a launch's kernels flip each tile (see ``FLIP_FORWARD_TILES``)."""
-    return 1 if rev else 2 if FLIP_FORWARD_TILES else 0
+    """``FLIPS`` of a launch's kernels: 1 in reversed launches; see ``FLIP_FORWARD_TILES``."""
+    return 1 if rev else FLIP_FORWARD_TILES & 14
 
 
 # Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of

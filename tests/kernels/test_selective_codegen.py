@@ -48,10 +48,11 @@ print(json.dumps(out))
 """
 
 
-def test_backward_tile_loads_vectorised_in_both_directions():
+def test_backward_tile_loads_vectorised_in_both_directions(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    # cwd: outside the checkout, whose worldssm/ folder would shadow the installed package.
     proc = subprocess.run([sys.executable, "-c", COUNT_PTX], capture_output=True, text=True,
-                          env=env, timeout=600)  # fmt: skip
+                          env=env, timeout=600, cwd=tmp_path)  # fmt: skip
     # A compile error in the kernel is a failure (a constexpr left out of the list above once
     # made this test skip unnoticed); only a Triton without the CUDA backend or ptxas skips.
     assert "CompilationError" not in proc.stderr, proc.stderr[-2000:]
