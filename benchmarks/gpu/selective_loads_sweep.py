@@ -33,15 +33,16 @@ SETS = {
     "flips": [(False, False, 1, 1, 0), (True, False, 1, 1, 0), (False, False, 1, 1, 14),
               (True, False, 1, 1, 14)],
     "sites": [(True, False, 1, 1, m) for m in (0, 2, 4, 8, 6, 10, 12, 14)],
+    "mask2": [(True, False, 1, 1, 0), (True, False, 1, 1, 2)],
 }  # fmt: skip
 KNOBS = ("FWD_EARLY", "BWD_EARLY", "FWD_STAGES", "BWD_STAGES", "FLIP_FORWARD_TILES")
 CASES = ("mamba", "mamba reversed", "ss2d")
 
 
-def make(case, dtype, dev="cuda"):
+def make(case, dtype, shape=(8, 1536, 2048), dev="cuda"):
     g = torch.Generator(device=dev).manual_seed(0)
     kw = dict(device=dev, dtype=dtype, generator=g)
-    bsz, d, length, n = 8, 1536, 2048, 16
+    (bsz, d, length), n = shape, 16
     groups = 4 if case == "ss2d" else 1
     f32 = dict(device=dev, dtype=torch.float32, generator=g)
     x = dict(
@@ -63,10 +64,11 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dtype", default="bf16", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--set", default="flips", choices=sorted(SETS))
+    p.add_argument("--shape", default="8,1536,2048", help="B,D,L (N = 16)")
     args = p.parse_args()
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     for case in CASES:
-        x, reverse = make(case, dtype)
+        x, reverse = make(case, dtype, tuple(int(v) for v in args.shape.split(",")))
         go = torch.randn(x["delta"].shape, device="cuda", dtype=dtype)
 
         def fwd(x=x, reverse=reverse):
@@ -85,8 +87,10 @@ def main():
             if case == "mamba reversed" and schedule[-1]:
                 continue  # FLIP_FORWARD_TILES changes only forward launches
             for knob, value in zip(KNOBS, schedule, strict=True):
-                setattr(ts, knob, value)
-            row = {"dtype": args.dtype, "case": case, **dict(zip(KNOBS, schedule, strict=True))}
+                # FLIP_FORWARD_TILES: the mask for every element size
+                setattr(ts, knob, {2: value, 4: value} if knob == KNOBS[-1] else value)
+            row = {"dtype": args.dtype, "case": case, "shape": args.shape,
+                   **dict(zip(KNOBS, schedule, strict=True))}  # fmt: skip
             try:
                 got = [t.detach().float().clone() for t in fwd_bwd()]
                 ref = ref or got
@@ -100,8 +104,8 @@ def main():
             except Exception as e:  # noqa: BLE001 (a schedule may not compile)
                 row["error"] = repr(e)[:300]
             print(json.dumps(row), flush=True)
-    for knob, value in zip(KNOBS, SETS["sites"][0], strict=True):
-        setattr(ts, knob, value)
+    ts.FWD_EARLY, ts.BWD_EARLY, ts.FWD_STAGES, ts.BWD_STAGES = True, False, 1, 1
+    ts.FLIP_FORWARD_TILES = {2: 2, 4: 0}
 
 
 if __name__ == "__main__":

@@ -54,11 +54,11 @@ def _tile_positions(k, L, REV: tl.constexpr, BLOCK_L: tl.constexpr):
 @triton.jit
 def _flip_if(x, axis: tl.constexpr, FLIPS: tl.constexpr, SITE: tl.constexpr):
     """``x`` flipped along ``axis`` in a reversed launch (FLIPS == 1): its tile between memory
-    order and scan order (its own inverse). Forward launches (FLIPS even) leave it, except in
-    the timing experiment ``triton_scan.FLIP_FORWARD_TILES``: a forward launch flips the tiles of
-    the sites set in FLIPS twice (same values, a reversed launch's code): bit 1 (D, L) tiles
-    in (u, delta, dout), bit 2 (L, N) tiles (B, C, dB, dC), bit 3 (D, L) tiles out (y, du, ...).
-    SITE is the tile's site: 0, 1 or 2."""
+    order and scan order (its own inverse). A forward launch (FLIPS even) flips the tiles of the
+    sites set in FLIPS twice (same values, a reversed launch's code; faster with 16-bit inputs,
+    see ``triton_scan.FLIP_FORWARD_TILES``): bit 1 (D, L) tiles in (u, delta, dout), bit 2
+    (L, N) tiles (B, C, dB, dC), bit 3 (D, L) tiles out (y, du, ...). SITE is the tile's site:
+    0, 1 or 2."""
     if FLIPS == 1:
         x = tl.flip(x, axis)
     elif (FLIPS >> (SITE + 1)) % 2 == 1:

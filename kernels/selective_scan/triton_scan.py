@@ -67,16 +67,22 @@ FWD_EARLY = True
 BWD_EARLY = False
 FWD_STAGES = 1
 BWD_STAGES = 1
-# Timing experiment, a bit mask: forward launches flip some tiles twice (values unchanged), i.e.
-# run part of the reversed launches' code (sites: ``triton_kernels._flip_if``; 14 = all). In
-# batch 89 all of them made bf16 fwd+bwd 1.10x faster (Mamba 5.975 against 6.585 ms) and fp32
-# 1.23x slower (6.419 against 5.200); reversed launches, bf16: 5.451. 0: off.
-FLIP_FORWARD_TILES = 0
+# Forward launches flip some tiles twice (values unchanged: part of the reversed launches' code),
+# a bit mask of sites (``triton_kernels._flip_if``): 2 the (D, L) input tiles (u, delta, dout),
+# 4 the (L, N) tiles, 8 the (D, L) output tiles; 14 all. Keyed by u's element size. Found by
+# asking why bf16 reversed launches outran forward ones (H200, Triton 3.6, (8, 1536, 2048, 16),
+# results/selective-loads-h200-run62-63.json): with 16-bit inputs, mask 2 makes fwd+bwd 1.23x /
+# 1.26x faster (bf16 / fp16 Mamba: 5.350 / 5.355 against 6.573 / 6.774 ms; SS2D 1.17x / 1.16x),
+# the forward alone 1.47x (0.763 against 1.125 ms bf16), for 32 more shuffles a tile in the
+# forward (PTX, Triton 3.8 here). Masks 4 and 8 slow bf16 down; in fp32 every mask is slower
+# (mask 2: 5.285 against 5.172 ms). Why the flips' int32 reshapes help the 16-bit kernels is not
+# known; the compiled code of the GPU's Triton was not inspected.
+FLIP_FORWARD_TILES = {2: 2, 4: 0}
 
 
-def _flips(rev: bool) -> int:
+def _flips(rev: bool, u: torch.Tensor) -> int:
     """``FLIPS`` of a launch's kernels: 1 in reversed launches; see ``FLIP_FORWARD_TILES``."""
-    return 1 if rev else FLIP_FORWARD_TILES & 14
+    return 1 if rev else FLIP_FORWARD_TILES.get(u.element_size(), 0) & 14
 
 
 # Forward without autograd (inference: no checkpoints, so its BLOCK_L is free), per dtype of
@@ -217,7 +223,7 @@ def _forward(u, delta, A, B, C, D, z, delta_bias, delta_softplus, h0, rev_mask, 
             length, d_inner, du_ch, n, blocks, d_first, d_per_group, n_tiles, tiles, n_chunks,
             *_strides(b4), *_strides(c4), **flags,
             HAS_D=D is not None, HAS_Z=z is not None, HAS_H0=h0 is not None,
-            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev, FLIPS=_flips(rev),
+            STORE_CKPT=store_ckpt, STORE_LAST=n_chunks == 1, REV=rev, FLIPS=_flips(rev, u),
             BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=block_n, EARLY=FWD_EARLY,
             STAGES=FWD_STAGES, num_warps=warps,
         )  # fmt: skip
@@ -281,7 +287,7 @@ class TritonSelectiveScan(torch.autograd.Function):
                 *_strides(b4), *_strides(c4),
                 HAS_D=D is not None, HAS_Z=z is not None, HAS_DBIAS=delta_bias is not None,
                 SOFTPLUS=ctx.softplus, HAS_DLAST=dlast is not None,
-                REV=rev, FLIPS=_flips(rev), SHARED_U=du_ch != d_inner,
+                REV=rev, FLIPS=_flips(rev, u), SHARED_U=du_ch != d_inner,
                 BLOCK_D=block_d, BLOCK_L=block_l, BLOCK_N=triton.next_power_of_2(n),
                 EARLY=BWD_EARLY, STAGES=BWD_STAGES, num_warps=warps,
             )  # fmt: skip

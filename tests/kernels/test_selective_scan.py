@@ -304,7 +304,7 @@ def test_load_schedules_match_naive(monkeypatch, fwd_early, bwd_early, stages, f
     monkeypatch.setattr(triton_scan, "BWD_EARLY", bwd_early)
     monkeypatch.setattr(triton_scan, "FWD_STAGES", stages)
     monkeypatch.setattr(triton_scan, "BWD_STAGES", stages)
-    monkeypatch.setattr(triton_scan, "FLIP_FORWARD_TILES", flip)
+    monkeypatch.setattr(triton_scan, "FLIP_FORWARD_TILES", {2: flip, 4: flip})
     x = make_inputs(length=45, groups=2, seed=11)
     outs = {}
     for backend, device, dtype in (("triton", TRITON_DEVICE, torch.float32),
