@@ -58,7 +58,7 @@ DEFAULT_BWD = (2, 32, 1)
 FWD_CONFIG: tuple[int, int, int] | None = None
 # Tile loads of the training kernels: FWD_EARLY / BWD_EARLY issue every load of a tile before
 # its scan; FWD_STAGES / BWD_STAGES > 1 pipeline the next tiles' loads (tl.range num_stages).
-# H200, (8, 1536, 2048, 16), bf16 / fp32 (results/selective-loads-h200-run62-63.json): early
+# H200, (8, 1536, 2048, 16), bf16 / fp32 (results/selective-loads-h200-run62-65.json): early
 # loads in both kernels cost fwd+bwd 2-5% (batch 88, Mamba bf16 6.731 against 6.587 ms); in the
 # forward kernel alone (z loaded before the scan, not after its barriers) they save 3-4% of the
 # forward with z (batch 89: 1.126 / 0.774 against 1.155 / 0.807 ms; fwd+bwd 6.561 / 5.163
@@ -71,7 +71,7 @@ BWD_STAGES = 1
 # a bit mask of sites (``triton_kernels._flip_if``): 2 the (D, L) input tiles (u, delta, dout),
 # 4 the (L, N) tiles, 8 the (D, L) output tiles; 14 all. Keyed by u's element size. Found by
 # asking why bf16 reversed launches outran forward ones (H200, Triton 3.6, (8, 1536, 2048, 16),
-# results/selective-loads-h200-run62-63.json): with 16-bit inputs, mask 2 makes fwd+bwd 1.23x /
+# results/selective-loads-h200-run62-65.json): with 16-bit inputs, mask 2 makes fwd+bwd 1.23x /
 # 1.26x faster (bf16 / fp16 Mamba: 5.350 / 5.355 against 6.573 / 6.774 ms; SS2D 1.17x / 1.16x),
 # the forward alone 1.47x (0.763 against 1.125 ms bf16), for 32 more shuffles a tile in the
 # forward (PTX, Triton 3.8 here). Masks 4 and 8 slow bf16 down; in fp32 every mask is slower
