@@ -351,7 +351,7 @@ def _selective_bwd_kernel(
         d_dt = tl.sum(dda * a[:, None, :], axis=2) + dx_b * u
         du += dx_b * dt
         da_acc += tl.sum(dda * dt[:, :, None], axis=1)
-        # (BLOCK_L, BLOCK_N):
+        # dB and dC of the tile, (BLOCK_L, BLOCK_N) in memory order:
         db_t = _flip_if(tl.sum(dx * (dt * u)[:, :, None], axis=0), 0, FLIPS, 1)
         dc_t = _flip_if(tl.sum(dy[:, :, None] * xs, axis=0), 0, FLIPS, 1)
         buf = buf_base + offs_n[None, :] * L + pos[:, None]
