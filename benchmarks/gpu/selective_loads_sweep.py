@@ -66,6 +66,7 @@ def main():
     p.add_argument("--set", default="flips", choices=sorted(SETS))
     p.add_argument("--shape", default="8,1536,2048", help="B,D,L (N = 16)")
     args = p.parse_args()
+    defaults = {knob: getattr(ts, knob) for knob in KNOBS}
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     for case in CASES:
         x, reverse = make(case, dtype, tuple(int(v) for v in args.shape.split(",")))
@@ -104,8 +105,8 @@ def main():
             except Exception as e:  # noqa: BLE001 (a schedule may not compile)
                 row["error"] = repr(e)[:300]
             print(json.dumps(row), flush=True)
-    ts.FWD_EARLY, ts.BWD_EARLY, ts.FWD_STAGES, ts.BWD_STAGES = True, False, 1, 1
-    ts.FLIP_FORWARD_TILES = {2: 2, 4: 0}
+    for knob, value in defaults.items():
+        setattr(ts, knob, value)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ This module is the host side (tiles, launches, autograd); the kernels are in
 
 from __future__ import annotations
 
+import re
+
 import torch
 import triton
 
@@ -74,10 +76,14 @@ BWD_STAGES = 1
 # results/selective-loads-h200-run62-65.json): with 16-bit inputs, mask 2 makes fwd+bwd 1.23x /
 # 1.26x faster (bf16 / fp16 Mamba: 5.350 / 5.355 against 6.573 / 6.774 ms; SS2D 1.17x / 1.16x),
 # the forward alone 1.47x (0.763 against 1.125 ms bf16), for 32 more shuffles a tile in the
-# forward (PTX, Triton 3.8 here). Masks 4 and 8 slow bf16 down; in fp32 every mask is slower
-# (mask 2: 5.285 against 5.172 ms). Why the flips' int32 reshapes help the 16-bit kernels is not
-# known; the compiled code of the GPU's Triton was not inspected.
-FLIP_FORWARD_TILES = {2: 2, 4: 0}
+# forward's PTX. Masks 4 and 8 slow bf16 down; in fp32 every mask is slower
+# (mask 2: 5.285 against 5.172 ms). Why: Triton 3.6 compiles the 16-bit kernels badly without
+# the flips (sm_90a SASS, results/selective-codegen-h200-run66.json: forward 2,480 instructions
+# against 1,360 with them, backward 188 bytes of spills against 72; what goes wrong there was
+# not traced). Triton 3.8 compiles the 16-bit kernels without the flips as
+# it does the fp32 ones (forward 1,328 instructions), so from 3.8 they stay off (not timed).
+_OLD_TRITON = tuple(int(v) for v in re.findall(r"\d+", triton.__version__)[:2]) < (3, 8)
+FLIP_FORWARD_TILES = {2: 2 if _OLD_TRITON else 0, 4: 0}
 
 
 def _flips(rev: bool, u: torch.Tensor) -> int:
